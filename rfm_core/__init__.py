@@ -1,0 +1,69 @@
+"""rfm_core: RFM customer segmentation, from a raw transaction export to segments, insights and exports.
+
+The pipeline is one module per stage: :mod:`read`, :mod:`mapping`, :mod:`clean`, :mod:`aggregate`,
+:mod:`score`, :mod:`segment`, :mod:`insights`, :mod:`export`; :func:`analyze` composes them.
+This package never imports Streamlit.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .aggregate import CUSTOMER_COLUMNS, Aggregator, PandasAggregator, aggregate, default_as_of  # noqa: E402
+from .clean import REASONS, CleanResult, clean, dropped_rows  # noqa: E402
+from .errors import ConfigError, InputFileError, MappingError, ModelFitError, RfmError, RfmWarning  # noqa: E402
+from .insights import insights, kpis, segment_summary  # noqa: E402
+from .mapping import MappedTable, apply_mapping, detect_mapping, parse_dates, parse_numbers  # noqa: E402
+from .pipeline import AnalysisResult, Segmentation, analyze, segment_customers  # noqa: E402
+from .read import RawTable, list_sheets, read_table  # noqa: E402
+from .score import MetricBins, ScoreResult, score  # noqa: E402
+from .segment import DEFAULT_RULES, LintReport, RuleSet, SegmentRule, assign_segments, lint  # noqa: E402
+from .settings import AnalysisSettings, CleaningPolicy, MetricScoring, ReadOptions, ScoringSettings  # noqa: E402
+
+__all__ = [
+    "CUSTOMER_COLUMNS",
+    "DEFAULT_RULES",
+    "REASONS",
+    "Aggregator",
+    "AnalysisResult",
+    "AnalysisSettings",
+    "CleanResult",
+    "CleaningPolicy",
+    "ConfigError",
+    "InputFileError",
+    "LintReport",
+    "MappedTable",
+    "MappingError",
+    "MetricBins",
+    "MetricScoring",
+    "ModelFitError",
+    "PandasAggregator",
+    "RawTable",
+    "ReadOptions",
+    "RfmError",
+    "RfmWarning",
+    "RuleSet",
+    "ScoreResult",
+    "ScoringSettings",
+    "SegmentRule",
+    "Segmentation",
+    "__version__",
+    "aggregate",
+    "analyze",
+    "apply_mapping",
+    "assign_segments",
+    "clean",
+    "default_as_of",
+    "detect_mapping",
+    "dropped_rows",
+    "insights",
+    "kpis",
+    "lint",
+    "list_sheets",
+    "parse_dates",
+    "parse_numbers",
+    "read_table",
+    "score",
+    "segment_customers",
+    "segment_summary",
+]

@@ -1,0 +1,159 @@
+"""Aggregate stage: transactions to one row per customer. The one expensive step, behind an engine seam.
+
+:class:`Aggregator` is the contract: pandas here, the same definitions as SQL in DuckDB and Spark
+(:mod:`rfm_core.engines`). Every engine returns :data:`CUSTOMER_COLUMNS`, sorted by ``customer_id``, so their
+outputs can be compared row for row.
+
+Definitions (see DOCUMENTATION.md): a *purchase* is a used line that is not a return. ``frequency`` is the
+number of distinct invoices with a purchase; ``monetary`` the sum of line revenue over used lines (returns
+included, negative, only when they are netted); ``recency_days`` the calendar days from the date of the last
+purchase to the analysis date; ``tenure_days`` the same from the first purchase.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from .clean import IS_RETURN
+from .columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID
+from .errors import RfmError
+
+__all__ = [
+    "CUSTOMER_COLUMNS",
+    "Aggregator",
+    "PandasAggregator",
+    "aggregate",
+    "default_as_of",
+]
+
+CUSTOMER_COLUMNS: tuple[str, ...] = (
+    CUSTOMER_ID,
+    "recency_days",
+    "frequency",
+    "monetary",
+    "first_purchase",
+    "last_purchase",
+    "tenure_days",
+    "avg_order_value",
+)
+
+
+@runtime_checkable
+class Aggregator(Protocol):
+    """Turns transactions into the per-customer table; implementations must agree with :class:`PandasAggregator`."""
+
+    name: str
+
+    def customers(self, transactions: pd.DataFrame, as_of: dt.date) -> pd.DataFrame: ...
+
+
+def default_as_of(transactions: pd.DataFrame) -> dt.date:
+    """The day after the latest purchase date, so a purchase on the last day has recency 1."""
+    if transactions.empty:
+        raise RfmError("No rows are left after cleaning, so there is nothing to analyse. Check the ledger.")
+    last: pd.Timestamp = transactions[INVOICE_DATE].max()
+    return (last.normalize() + pd.Timedelta(days=1)).date()
+
+
+def _days_to(as_of: dt.date, dates: np.ndarray) -> np.ndarray:
+    day_ns = 86_400 * 10**9
+    as_of_day = pd.Timestamp(as_of).value // day_ns
+    return as_of_day - dates.astype("datetime64[ns]").view("int64") // day_ns
+
+
+class PandasAggregator:
+    """The reference implementation: categorical codes and ``numpy.bincount``, no Python-level loops."""
+
+    name = "pandas"
+
+    def customers(self, transactions: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+        tx = transactions
+        cust = tx[CUSTOMER_ID]
+        if not isinstance(cust.dtype, pd.CategoricalDtype):
+            cust = cust.astype("category")
+        names = cust.cat.categories
+        codes = cust.cat.codes.to_numpy().astype(np.int64)
+        n = len(names)
+        purchase = ~tx[IS_RETURN].to_numpy() if IS_RETURN in tx.columns else np.ones(len(tx), dtype=bool)
+        dates = tx[INVOICE_DATE].to_numpy().astype("datetime64[ns]").view("int64")
+
+        pc = codes[purchase]
+        pdates = dates[purchase]
+        first = np.full(n, np.iinfo(np.int64).max)
+        last = np.full(n, np.iinfo(np.int64).min)
+        _group_min_max(pc, pdates, first, last)
+
+        inv = tx[INVOICE_ID]
+        inv_codes = (inv.cat.codes if isinstance(inv.dtype, pd.CategoricalDtype) else
+                     pd.Series(pd.factorize(inv)[0])).to_numpy().astype(np.int64)[purchase]
+        n_inv = int(inv_codes.max()) + 1 if len(inv_codes) else 1
+        pairs = np.unique(pc * n_inv + inv_codes)
+        frequency = np.bincount(pairs // n_inv, minlength=n)
+        monetary = np.bincount(codes, weights=tx[AMOUNT].to_numpy(dtype="float64"), minlength=n)
+
+        has = frequency > 0
+        out = pd.DataFrame({
+            CUSTOMER_ID: pd.Series(names.astype(str), dtype="str")[has].to_numpy(),
+            "recency_days": _days_to(as_of, last[has].view("datetime64[ns]")).astype("int64"),
+            "frequency": frequency[has].astype("int64"),
+            "monetary": monetary[has],
+            "first_purchase": first[has].view("datetime64[ns]"),
+            "last_purchase": last[has].view("datetime64[ns]"),
+        })
+        out["tenure_days"] = _days_to(as_of, first[has].view("datetime64[ns]")).astype("int64")
+        out["avg_order_value"] = out["monetary"] / out["frequency"]
+        if COUNTRY in tx.columns:
+            out[COUNTRY] = _last_country(tx, codes, dates, purchase, n)[has]
+        return out.sort_values(CUSTOMER_ID, kind="stable").reset_index(drop=True)
+
+
+def _group_min_max(codes: np.ndarray, values: np.ndarray, first: np.ndarray, last: np.ndarray) -> None:
+    order = np.lexsort((values, codes))
+    sc, sv = codes[order], values[order]
+    starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]])
+    ends = np.r_[starts[1:], len(sc)] - 1
+    first[sc[starts]] = sv[starts]
+    last[sc[ends]] = sv[ends]
+
+
+def _last_country(tx: pd.DataFrame, codes: np.ndarray, dates: np.ndarray, purchase: np.ndarray,
+                  n: int) -> np.ndarray:
+    """Country of each customer's latest purchase (ties: the later line in the file)."""
+    country = tx[COUNTRY].astype("string").to_numpy(dtype=object, na_value=None)
+    idx = np.flatnonzero(purchase)
+    order = idx[np.lexsort((idx, dates[idx], codes[idx]))]
+    out = np.full(n, None, dtype=object)
+    out[codes[order]] = country[order]  # later assignments win: the last purchase per customer
+    return out
+
+
+def aggregate(
+    transactions: pd.DataFrame,
+    as_of: dt.date | None = None,
+    engine: Aggregator | None = None,
+) -> pd.DataFrame:
+    """One row per customer with :data:`CUSTOMER_COLUMNS` (plus ``country`` when known).
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Used rows from :func:`rfm_core.clean.clean`.
+    as_of : date, optional
+        Analysis date; default :func:`default_as_of`. Purchases after it are an error, not silently negative.
+    engine : Aggregator, optional
+        Default :class:`PandasAggregator`.
+    """
+    if transactions.empty:
+        raise RfmError("No rows are left after cleaning, so there is nothing to analyse. Check the ledger.")
+    as_of = as_of or default_as_of(transactions)
+    latest = transactions[INVOICE_DATE].max()
+    if latest >= pd.Timestamp(as_of) + pd.Timedelta(days=1):
+        raise RfmError(
+            f"The analysis date {as_of} is before the latest purchase ({latest:%Y-%m-%d}). Choose a later "
+            "analysis date, or end the date window on or before it."
+        )
+    return (engine or PandasAggregator()).customers(transactions, as_of)

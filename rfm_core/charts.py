@@ -1,0 +1,179 @@
+"""Plotly figures built from engine results, shared by the app and the HTML report (no Streamlit here)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID
+from .score import METRIC_COLUMNS, MetricBins
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+__all__ = [
+    "country_breakdown",
+    "lorenz_curve",
+    "metric_distribution",
+    "monthly_activity",
+    "recency_monetary_scatter",
+    "rf_heatmap",
+    "segment_colors",
+    "segment_share_bars",
+    "segment_treemap",
+]
+
+_PALETTE = ["#1b7837", "#5aae61", "#b2182b", "#d6604d", "#a6dba0", "#4393c3", "#92c5de", "#f4a582",
+            "#fddbc7", "#878787", "#4d4d4d", "#bababa", "#762a83", "#9970ab", "#c2a5cf", "#e7d4e8"]
+
+
+def segment_colors(names: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """A stable colour per segment name, in rule order."""
+    return {n: _PALETTE[i % len(_PALETTE)] for i, n in enumerate(names)}
+
+
+def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
+                      template="plotly_white", legend_title_text="")
+    return fig
+
+
+def segment_treemap(summary: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
+    import plotly.express as px
+
+    data = summary[summary["customers"] > 0]
+    fig = px.treemap(data, path=["segment"], values="customers", color="segment", color_discrete_map=colors,
+                     custom_data=["revenue", "revenue_share", "customer_share"])
+    fig.update_traces(texttemplate="%{label}<br>%{value:,} customers<br>%{customdata[2]:.0%}",
+                      hovertemplate="%{label}<br>%{value:,} customers<br>revenue %{customdata[0]:,.0f} "
+                                    "(%{customdata[1]:.0%})<extra></extra>")
+    return _layout(fig, "Segments by number of customers")
+
+
+def segment_share_bars(summary: pd.DataFrame) -> go.Figure:
+    import plotly.graph_objects as go
+
+    data = summary[summary["customers"] > 0]
+    fig = go.Figure([
+        go.Bar(name="Share of customers", y=data["segment"], x=data["customer_share"], orientation="h",
+               marker_color="#92c5de", hovertemplate="%{y}: %{x:.1%} of customers<extra></extra>"),
+        go.Bar(name="Share of revenue", y=data["segment"], x=data["revenue_share"], orientation="h",
+               marker_color="#2166ac", hovertemplate="%{y}: %{x:.1%} of revenue<extra></extra>"),
+    ])
+    fig.update_layout(barmode="group", xaxis_tickformat=".0%", yaxis={"autorange": "reversed"})
+    return _layout(fig, "Customers vs revenue share by segment", 460)
+
+
+def rf_heatmap(customers: pd.DataFrame, r_bins: int, f_bins: int) -> go.Figure:
+    import plotly.graph_objects as go
+
+    grid = customers.pivot_table(index="f_score", columns="r_score", values="monetary", aggfunc="mean",
+                                 observed=False)
+    counts = customers.pivot_table(index="f_score", columns="r_score", values="monetary", aggfunc="size",
+                                   observed=False)
+    grid = grid.reindex(index=range(1, f_bins + 1), columns=range(1, r_bins + 1))
+    counts = counts.reindex(index=range(1, f_bins + 1), columns=range(1, r_bins + 1)).fillna(0)
+    fig = go.Figure(go.Heatmap(
+        z=grid.to_numpy(), x=[f"R{c}" for c in grid.columns], y=[f"F{i}" for i in grid.index],
+        customdata=counts.to_numpy(), colorscale="Blues", colorbar={"title": "mean M"},
+        hovertemplate="%{x} %{y}<br>mean monetary %{z:,.0f}<br>%{customdata:,} customers<extra></extra>"))
+    return _layout(fig, "Mean monetary value by recency and frequency score")
+
+
+def metric_distribution(customers: pd.DataFrame, info: MetricBins) -> go.Figure:
+    import plotly.graph_objects as go
+
+    col = METRIC_COLUMNS[info.metric]
+    values = customers[col].to_numpy(dtype="float64")
+    clip = float(np.quantile(values, 0.99)) if len(values) else 0.0
+    shown = values[values <= clip] if info.metric != "recency" else values
+    fig = go.Figure(go.Histogram(x=shown, nbinsx=60, marker_color="#4393c3",
+                                 hovertemplate="%{x}: %{y:,} customers<extra></extra>"))
+    for edge in sorted(set(info.edges)):
+        if edge <= (clip if info.metric != "recency" else np.inf):
+            fig.add_vline(x=edge, line_dash="dash", line_color="#b2182b")
+    note = " (top 1% not shown)" if info.metric != "recency" and len(shown) < len(values) else ""
+    fig.update_layout(xaxis_title=col, yaxis_title="customers", bargap=0.05)
+    return _layout(fig, f"{info.metric.capitalize()} with score edges{note}", 340)
+
+
+def recency_monetary_scatter(customers: pd.DataFrame, colors: dict[str, str], max_points: int = 5000,
+                             seed: int = 0) -> go.Figure:
+    import plotly.express as px
+
+    data = customers
+    title = "Recency vs monetary by segment"
+    if len(data) > max_points:
+        data = data.sample(max_points, random_state=seed)
+        title += f" (random sample of {max_points:,} of {len(customers):,})"
+    data = data.assign(monetary_plot=data["monetary"].clip(lower=0.01))
+    fig = px.scatter(data, x="recency_days", y="monetary_plot", color="segment", color_discrete_map=colors,
+                     log_y=True, opacity=0.6, hover_data={CUSTOMER_ID: True, "frequency": True, "monetary": ":,.2f",
+                                                          "monetary_plot": False},
+                     category_orders={"segment": list(colors)})
+    fig.update_layout(yaxis_title="monetary (log scale)", xaxis_title="recency (days)")
+    return _layout(fig, title, 480)
+
+
+def lorenz_curve(customers: pd.DataFrame) -> go.Figure:
+    import plotly.graph_objects as go
+
+    m = np.sort(np.clip(customers["monetary"].to_numpy(dtype="float64"), 0, None))[::-1]
+    share_c = np.arange(1, len(m) + 1) / max(len(m), 1)
+    share_r = np.cumsum(m) / m.sum() if m.sum() else np.zeros_like(m)
+    step = max(1, len(m) // 2000)
+    fig = go.Figure([
+        go.Scatter(x=np.r_[0, share_c[::step], 1], y=np.r_[0, share_r[::step], 1], mode="lines",
+                   name="customers, best first", line={"color": "#2166ac"},
+                   hovertemplate="top %{x:.0%} of customers: %{y:.0%} of revenue<extra></extra>"),
+        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="equal spend", line={"dash": "dot", "color": "#878787"}),
+    ])
+    fig.update_layout(xaxis_tickformat=".0%", yaxis_tickformat=".0%", xaxis_title="share of customers",
+                      yaxis_title="share of revenue")
+    return _layout(fig, "Revenue concentration (Pareto curve)")
+
+
+def monthly_activity(transactions: pd.DataFrame) -> go.Figure:
+    from plotly.subplots import make_subplots
+    import plotly.graph_objects as go
+
+    tx = transactions
+    if "is_return" in tx.columns:
+        tx = tx[~tx["is_return"]]
+    month = tx[INVOICE_DATE].dt.to_period("M").dt.to_timestamp()
+    frame = pd.DataFrame({"month": month, AMOUNT: tx[AMOUNT].to_numpy(),
+                          CUSTOMER_ID: tx[CUSTOMER_ID].astype(str).to_numpy(),
+                          INVOICE_ID: tx[INVOICE_ID].astype(str).to_numpy()})
+    g = frame.groupby("month")
+    data = pd.DataFrame({"revenue": g[AMOUNT].sum(), "customers": g[CUSTOMER_ID].nunique()}).reset_index()
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Bar(x=data["month"], y=data["revenue"], name="revenue", marker_color="#92c5de"))
+    fig.add_trace(go.Scatter(x=data["month"], y=data["customers"], name="active customers", mode="lines+markers",
+                             line={"color": "#b2182b"}), secondary_y=True)
+    fig.update_yaxes(title_text="revenue", secondary_y=False)
+    fig.update_yaxes(title_text="active customers", secondary_y=True)
+    return _layout(fig, "Monthly revenue and active customers")
+
+
+def country_breakdown(customers: pd.DataFrame, top: int = 12) -> go.Figure:
+    import plotly.express as px
+
+    if COUNTRY not in customers.columns:
+        data = pd.DataFrame({COUNTRY: ["(no country column)"], "revenue": [customers["monetary"].sum()],
+                             "customers": [len(customers)]})
+    else:
+        g = customers.groupby(COUNTRY, observed=True)
+        data = pd.DataFrame({"revenue": g["monetary"].sum(), "customers": g.size()}).reset_index()
+        data = data.sort_values("revenue", ascending=False)
+        if len(data) > top:
+            rest = data.iloc[top:]
+            data = pd.concat([data.iloc[:top], pd.DataFrame({COUNTRY: [f"{len(rest)} others"],
+                                                              "revenue": [rest["revenue"].sum()],
+                                                              "customers": [rest["customers"].sum()]})])
+    fig = px.bar(data, x="revenue", y=COUNTRY, orientation="h", text="customers",
+                 hover_data={"customers": ":,"}, color_discrete_sequence=["#2166ac"])
+    fig.update_traces(texttemplate="%{text:,} customers", textposition="outside", cliponaxis=False)
+    fig.update_layout(yaxis={"autorange": "reversed", "title": ""}, xaxis_title="revenue")
+    return _layout(fig, "Revenue by country (customer's latest purchase)", 460)

@@ -1,0 +1,153 @@
+"""Clean stage: every input row is used or dropped with a named reason; the ledger sums to the input rows.
+
+Reasons are tested in the order of :data:`REASONS`; a row takes the first that applies, so the ledger counts each
+row once. The order only decides which reason a row is filed under, never whether it is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID, QUANTITY, UNIT_PRICE
+from .mapping import DUPLICATE, MappedTable
+from .settings import CleaningPolicy
+
+__all__ = [
+    "IS_RETURN",
+    "REASONS",
+    "USED",
+    "UNKNOWN_CUSTOMER",
+    "CleanResult",
+    "clean",
+    "dropped_rows",
+]
+
+USED = "used"
+USED_RETURN = "used: return netted against monetary"
+IS_RETURN = "is_return"
+UNKNOWN_CUSTOMER = "(unknown)"
+
+#: Ledger reasons in the order they are tested.
+REASONS: tuple[str, ...] = (
+    USED,
+    USED_RETURN,
+    "date missing or unreadable",
+    "quantity, price or amount missing or not a number",
+    "no customer id",
+    "exact duplicate line",
+    "unit price zero or negative",
+    "cancellation (invoice starts with C)",
+    "return (quantity or amount zero or negative)",
+    "return from a customer with no purchase",
+    "before the date window",
+    "after the date window",
+    "country not selected",
+)
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    """Used transactions, the ledger, and each input row's reason.
+
+    ``transactions`` keeps the input's index (the row number in the file, from 0) and adds ``is_return``.
+    ``ledger`` has columns ``reason, rows, share`` with one row per reason that occurred, ``used`` first.
+    ``reasons`` is a categorical with one entry per input row.
+    """
+
+    transactions: pd.DataFrame
+    ledger: pd.DataFrame
+    reasons: pd.Series
+    input_rows: int
+
+
+def clean(mapped: MappedTable, policy: CleaningPolicy | None = None) -> CleanResult:
+    """Apply the cleaning policy to mapped transactions.
+
+    Parameters
+    ----------
+    mapped : MappedTable
+        From :func:`rfm_core.mapping.apply_mapping`.
+    policy : CleaningPolicy
+        Which rows to drop; see its fields.
+
+    Returns
+    -------
+    CleanResult
+    """
+    policy = policy or CleaningPolicy()
+    f = mapped.frame
+    n = len(f)
+    code = np.full(n, -1, dtype=np.int8)  # -1: not yet decided
+
+    def mark(mask: np.ndarray | pd.Series, reason: str) -> None:
+        m = np.asarray(mask, dtype=bool) & (code == -1)
+        code[m] = REASONS.index(reason)
+
+    mark(f[INVOICE_DATE].isna(), "date missing or unreadable")
+    numeric = [c for c in (QUANTITY, UNIT_PRICE, AMOUNT) if c in f.columns]
+    mark(f[numeric].isna().any(axis=1), "quantity, price or amount missing or not a number")
+    customers = f[CUSTOMER_ID]
+    if policy.drop_missing_customer:
+        mark(customers.isna(), "no customer id")
+    else:
+        customers = customers.cat.add_categories([UNKNOWN_CUSTOMER]).fillna(UNKNOWN_CUSTOMER)
+    if policy.drop_duplicates:
+        mark(f[DUPLICATE], "exact duplicate line")
+    if policy.drop_nonpositive_price and UNIT_PRICE in f.columns:
+        mark(f[UNIT_PRICE] <= 0, "unit price zero or negative")
+
+    cancelled = np.zeros(n, dtype=bool)
+    if mapped.has_invoice_id:
+        inv = f[INVOICE_ID]
+        starts_c = pd.Series(inv.cat.categories.astype(str)).str.upper().str.startswith("C").to_numpy()
+        inv_codes = inv.cat.codes.to_numpy()
+        cancelled = (inv_codes >= 0) & starts_c[np.maximum(inv_codes, 0)] if len(starts_c) else cancelled
+    returned = (f[QUANTITY] <= 0).to_numpy() if QUANTITY in f.columns else (f[AMOUNT] <= 0).to_numpy()
+    if policy.returns == "exclude":
+        mark(cancelled, "cancellation (invoice starts with C)")
+        mark(returned, "return (quantity or amount zero or negative)")
+    else:
+        mark(cancelled | returned, USED_RETURN)
+
+    dates = f[INVOICE_DATE]
+    if policy.start is not None:
+        mark(dates < pd.Timestamp(policy.start), "before the date window")
+    if policy.end is not None:
+        mark(dates >= pd.Timestamp(policy.end) + pd.Timedelta(days=1), "after the date window")
+    if policy.countries and COUNTRY in f.columns:
+        mark(~f[COUNTRY].isin(policy.countries), "country not selected")
+
+    if policy.returns == "net":
+        # A return is netted against its customer's purchases; a customer who only returned is not a customer.
+        buyers = set(customers[code == -1].dropna().unique())
+        orphan = (code == REASONS.index(USED_RETURN)) & ~customers.isin(buyers).to_numpy()
+        code[orphan] = REASONS.index("return from a customer with no purchase")
+    code[code == -1] = REASONS.index(USED)
+
+    used = (code == REASONS.index(USED)) | (code == REASONS.index(USED_RETURN))
+    keep = [c for c in f.columns if c != DUPLICATE]
+    tx = f.loc[used, keep].copy()
+    tx[CUSTOMER_ID] = customers[used].cat.remove_unused_categories()
+    tx[IS_RETURN] = code[used] == REASONS.index(USED_RETURN)
+    for col in tx.select_dtypes("category").columns:
+        tx[col] = tx[col].cat.remove_unused_categories()
+
+    reasons = pd.Series(pd.Categorical.from_codes(code, categories=list(REASONS)), index=f.index, name="reason")
+    counts = np.bincount(code, minlength=len(REASONS))
+    ledger = pd.DataFrame({"reason": list(REASONS), "rows": counts})
+    ledger = ledger[(ledger["rows"] > 0) | (ledger["reason"] == USED)].reset_index(drop=True)
+    ledger["share"] = ledger["rows"] / max(n, 1)
+    return CleanResult(tx, ledger, reasons, n)
+
+
+def dropped_rows(mapped: MappedTable, result: CleanResult) -> pd.DataFrame:
+    """The input rows that were not used, as they were in the file, with their line number and reason."""
+    mask = ~result.reasons.isin([USED, USED_RETURN]).to_numpy()
+    raw = mapped.source.frame.loc[mask]
+    out = raw.copy()
+    out.insert(0, "reason", result.reasons[mask].astype(str).to_numpy())
+    out.insert(0, "row", raw.index.to_numpy() + 1)
+    return out.reset_index(drop=True)

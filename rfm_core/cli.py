@@ -1,0 +1,248 @@
+"""Command line: ``python -m rfm_core segment INPUT ...`` and friends.
+
+Exit codes: 0 success (one-line summary on stderr), 2 bad input or settings (one ``error:`` line, no traceback),
+3 an unexpected internal error (one line; set ``RFM_DEBUG=1`` for the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import ConfigError, RfmError, RfmWarning
+from .settings import (
+    METRICS,
+    AnalysisSettings,
+    CleaningPolicy,
+    MetricScoring,
+    ReadOptions,
+    ScoringSettings,
+    help_for,
+)
+
+__all__ = ["main"]
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m rfm_core", description="RFM customer segmentation.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("segment", help="Segment the customers in a transaction file.")
+    s.add_argument("input", help="CSV, XLSX/XLSM or Parquet file.")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--sheet", help=help_for(ReadOptions, "sheet"))
+    g.add_argument("--all-sheets", action="store_true", help=help_for(ReadOptions, "all_sheets"))
+    s.add_argument("--map", action="append", default=[], metavar="CANONICAL=COLUMN",
+                   help="Use COLUMN as CANONICAL (customer_id, invoice_id, invoice_date, quantity, unit_price, "
+                        "amount, country, stock_code, description); repeatable.")
+    s.add_argument("--as-of", type=_date, help=help_for(AnalysisSettings, "as_of"))
+    s.add_argument("--bins", type=int, default=5, help="Scores per metric, 2-10 (default 5).")
+    s.add_argument("--method", choices=["quantile", "rank", "thresholds"], default="quantile",
+                   help=help_for(MetricScoring, "method"))
+    s.add_argument("--edges", action="append", default=[], metavar="METRIC=E1,E2,...",
+                   help="Custom thresholds for one metric (recency, frequency, monetary); bins = edges + 1.")
+    s.add_argument("--rules", type=Path, help="Segment rules as TOML (default: the 11 standard segments).")
+    s.add_argument("--returns", choices=["exclude", "net"], default="exclude",
+                   help=help_for(CleaningPolicy, "returns"))
+    s.add_argument("--keep-missing-customers", action="store_true",
+                   help="Keep rows without a customer id as one '(unknown)' customer.")
+    s.add_argument("--keep-duplicates", action="store_true", help="Do not drop exact duplicate lines.")
+    s.add_argument("--keep-nonpositive-prices", action="store_true", help="Keep lines with unit price <= 0.")
+    s.add_argument("--start", type=_date, help=help_for(CleaningPolicy, "start"))
+    s.add_argument("--end", type=_date, help=help_for(CleaningPolicy, "end"))
+    s.add_argument("--country", action="append", default=[], help="Only this country; repeatable.")
+    d = s.add_mutually_exclusive_group()
+    d.add_argument("--dayfirst", action="store_const", const=True, dest="dayfirst", help="Dates are DD/MM/YYYY.")
+    d.add_argument("--monthfirst", action="store_const", const=False, dest="dayfirst", help="Dates are MM/DD/YYYY.")
+    s.add_argument("--out", type=Path, help="Segmented customers CSV (default: print a summary only).")
+    s.add_argument("--summary", type=Path, help="Per-segment summary CSV.")
+    s.add_argument("--xlsx", type=Path, help="Excel workbook with summary, customers, rules, ledger, provenance.")
+    s.add_argument("--report", type=Path, help="Self-contained HTML report.")
+    s.add_argument("--ledger", type=Path, help="Row ledger CSV (reason, rows).")
+    s.add_argument("--dropped", type=Path, help="CSV of every dropped input row with its reason.")
+    s.add_argument("--engine", choices=["pandas"], default="pandas", help="Aggregation engine.")
+
+    sm = sub.add_parser("sample", help="Write a generated Online-Retail-like CSV.")
+    sm.add_argument("out", type=Path)
+    sm.add_argument("--customers", type=int, default=1500)
+    sm.add_argument("--seed", type=int, default=7)
+
+    r = sub.add_parser("rules", help="Write the default segment rules as TOML, or lint a rules file.")
+    r.add_argument("--out", type=Path, help="Where to write the default rules (default: stdout).")
+    r.add_argument("--lint", type=Path, help="A rules file to check.")
+    r.add_argument("--bins", type=int, default=5)
+    return p
+
+
+def _scoring(args: argparse.Namespace) -> ScoringSettings:
+    scoring = ScoringSettings.uniform(args.bins, "quantile" if args.method == "thresholds" else args.method)
+    if args.method == "thresholds" and not args.edges:
+        raise ConfigError("--method thresholds needs --edges METRIC=E1,E2,... for at least one metric.")
+    for spec in args.edges:
+        metric, _, values = spec.partition("=")
+        if metric not in METRICS:
+            raise ConfigError(f"--edges {spec}: the metric must be one of {', '.join(METRICS)}.")
+        try:
+            edges = tuple(float(v) for v in values.split(",") if v.strip())
+        except ValueError:
+            raise ConfigError(f"--edges {spec}: edges must be numbers separated by commas.") from None
+        scoring = scoring.replace(metric, MetricScoring(len(edges) + 1, "thresholds", edges))
+    return scoring
+
+
+def _mapping(items: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--map {item!r}: write it as CANONICAL=COLUMN, e.g. --map customer_id=Client.")
+        out[key.strip()] = value.strip()
+    return out
+
+
+class _Progress:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            print(f"[{time.perf_counter() - self.t0:5.1f}s] {message}...", file=sys.stderr, flush=True)
+
+
+def _segment(args: argparse.Namespace) -> str:
+    from .clean import dropped_rows
+    from .pipeline import analyze, result_provenance
+    from .segment import DEFAULT_RULES, RuleSet
+
+    rules = DEFAULT_RULES
+    if args.rules:
+        try:
+            rules = RuleSet.from_toml(args.rules.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the rules file {args.rules}: {exc.strerror}.") from None
+    settings = AnalysisSettings(
+        read=ReadOptions(sheet=args.sheet, all_sheets=args.all_sheets),
+        mapping=tuple(sorted(_mapping(args.map).items())),
+        cleaning=CleaningPolicy(
+            drop_missing_customer=not args.keep_missing_customers, drop_duplicates=not args.keep_duplicates,
+            returns=args.returns, drop_nonpositive_price=not args.keep_nonpositive_prices, start=args.start,
+            end=args.end, countries=tuple(args.country), dayfirst=args.dayfirst),
+        scoring=_scoring(args),
+        as_of=args.as_of,
+    )
+    progress = _Progress(sys.stderr.isatty())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RfmWarning)
+        result = analyze(Path(args.input), settings, rules, progress=progress)
+    for w in caught:
+        if issubclass(w.category, RfmWarning):
+            print(f"warning: {w.message}", file=sys.stderr)
+    seg = result.segmentation
+    written = []
+    from .export import excel_workbook, html_report, provenance_json, segments_csv, table_csv
+
+    prov = result_provenance(result)
+    if args.out:
+        progress("Writing segments CSV")
+        _write(args.out, segments_csv(seg.customers))
+        _write(args.out.with_name(args.out.name + ".provenance.json"), provenance_json(prov).encode())
+        written.append(str(args.out))
+    if args.summary:
+        _write(args.summary, table_csv(seg.summary))
+        written.append(str(args.summary))
+    if args.ledger:
+        _write(args.ledger, table_csv(result.cleaned.ledger))
+        written.append(str(args.ledger))
+    if args.dropped:
+        _write(args.dropped, table_csv(dropped_rows(result.mapped, result.cleaned)))
+        written.append(str(args.dropped))
+    if args.xlsx:
+        progress("Writing Excel workbook")
+        _write(args.xlsx, excel_workbook(seg.customers, seg.summary, result.cleaned.ledger, prov, rules))
+        written.append(str(args.xlsx))
+    if args.report:
+        progress("Writing HTML report")
+        from . import charts
+
+        colors = charts.segment_colors(rules.names)
+        figs = [charts.segment_treemap(seg.summary, colors), charts.segment_share_bars(seg.summary),
+                charts.rf_heatmap(seg.customers, settings.scoring.recency.bins, settings.scoring.frequency.bins),
+                charts.lorenz_curve(seg.customers),
+                charts.recency_monetary_scatter(seg.customers, colors)]
+        page = html_report(title=f"RFM segments: {result.raw.name}", kpis=seg.kpis, summary=seg.summary,
+                           insights=seg.insights, rules=rules, ledger=result.cleaned.ledger, prov=prov, figures=figs)
+        _write(args.report, page.encode("utf-8"))
+        written.append(str(args.report))
+    used = int(result.cleaned.ledger.loc[result.cleaned.ledger["reason"] == "used", "rows"].sum())
+    segments = int((seg.summary["customers"] > 0).sum())
+    line = (f"{len(seg.customers):,} customers in {segments} segments from {result.cleaned.input_rows:,} rows "
+            f"({used:,} used), as of {result.as_of}")
+    return line + (f"; wrote {', '.join(written)}" if written else "")
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as exc:
+        raise RfmError(f"Cannot write {path}: {exc.strerror or exc}. Choose a writable location.") from None
+
+
+def _rules(args: argparse.Namespace) -> str:
+    from .segment import DEFAULT_RULES, RuleSet, lint
+
+    if args.lint:
+        rules = RuleSet.from_toml(args.lint.read_text(encoding="utf-8"))
+        report = lint(rules, (args.bins,) * 3)
+        for msg in report.messages():
+            print(msg)
+        return f"{len(rules.rules)} rules: " + ("no problems" if report.ok else f"{len(report.messages())} problem(s)")
+    text = DEFAULT_RULES.to_toml()
+    if args.out:
+        _write(args.out, text.encode("utf-8"))
+        return f"wrote {args.out}"
+    sys.stdout.write(text)
+    return "default rules written to stdout"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "segment":
+            message = _segment(args)
+        elif args.command == "sample":
+            from .sample import write_sample
+
+            write_sample(args.out, args.customers, args.seed)
+            message = f"wrote {args.out}"
+        else:
+            message = _rules(args)
+    except RfmError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the promise is "no traceback": report it in one line, unless debugging
+        if os.environ.get("RFM_DEBUG"):
+            raise
+        print(f"error: internal error ({type(exc).__name__}: {exc}). Please report it; RFM_DEBUG=1 shows details.",
+              file=sys.stderr)
+        return 3
+    print(message, file=sys.stderr)
+    return 0

@@ -1,0 +1,98 @@
+"""Canonical column names and the synonyms used to recognise them in real exports.
+
+Column names are normalised exactly once, where data enters (:mod:`rfm_core.mapping`); everything downstream
+refers to the constants below, never to string literals.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+__all__ = [
+    "AMOUNT",
+    "CANONICAL",
+    "COUNTRY",
+    "CUSTOMER_ID",
+    "DESCRIPTION",
+    "INVOICE_DATE",
+    "INVOICE_ID",
+    "QUANTITY",
+    "REQUIRED_HELP",
+    "STOCK_CODE",
+    "SYNONYMS",
+    "UNIT_PRICE",
+    "closest_names",
+    "normalise_header",
+]
+
+INVOICE_ID = "invoice_id"
+INVOICE_DATE = "invoice_date"
+CUSTOMER_ID = "customer_id"
+QUANTITY = "quantity"
+UNIT_PRICE = "unit_price"
+AMOUNT = "amount"
+COUNTRY = "country"
+STOCK_CODE = "stock_code"
+DESCRIPTION = "description"
+
+#: Every canonical column, in display order.
+CANONICAL: tuple[str, ...] = (
+    CUSTOMER_ID,
+    INVOICE_ID,
+    INVOICE_DATE,
+    QUANTITY,
+    UNIT_PRICE,
+    AMOUNT,
+    COUNTRY,
+    STOCK_CODE,
+    DESCRIPTION,
+)
+
+#: Known spellings per canonical column, compared after :func:`normalise_header`. Earlier entries win when a
+#: file has several candidates (e.g. ``customer_id`` beats ``email``).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    CUSTOMER_ID: (
+        "customerid", "customer", "customerno", "customernumber", "custid", "clientid", "client",
+        "userid", "user", "buyerid", "memberid", "accountid", "email", "customeremail", "emailaddress",
+    ),
+    INVOICE_ID: (
+        "invoiceno", "invoice", "invoiceid", "invoicenumber", "orderid", "order", "orderno", "ordernumber",
+        "transactionid", "transaction", "receiptid", "receipt", "basketid", "salesid", "billno",
+    ),
+    INVOICE_DATE: (
+        "invoicedate", "orderdate", "date", "transactiondate", "purchasedate", "createdat", "created",
+        "timestamp", "datetime", "orderedat", "saledate", "time", "invoicedatetime", "orderdatetime",
+    ),
+    QUANTITY: ("quantity", "qty", "units", "count", "itemcount", "quantityordered", "amountordered"),
+    UNIT_PRICE: ("unitprice", "price", "priceeach", "itemprice", "unitcost", "priceperunit", "sellingprice"),
+    AMOUNT: (
+        "amount", "revenue", "total", "sales", "linetotal", "totalprice", "totalamount", "ordertotal",
+        "value", "net", "netsales", "grandtotal", "lineamount", "subtotal", "spend",
+    ),
+    COUNTRY: ("country", "countryname", "market", "region", "shipcountry", "billingcountry"),
+    STOCK_CODE: ("stockcode", "sku", "productid", "productcode", "itemid", "itemcode", "articleno", "product"),
+    DESCRIPTION: ("description", "productname", "itemname", "itemdescription", "productdescription", "name"),
+}
+
+REQUIRED_HELP = (
+    "A file needs a customer id, an invoice date, and either a line amount or a quantity with a unit price."
+)
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def normalise_header(name: object) -> str:
+    """Lower-case a header and drop everything but letters and digits (``"Customer ID"`` -> ``"customerid"``)."""
+    return _NON_ALNUM.sub("", str(name).strip().lower())
+
+
+def closest_names(wanted: str, found: list[str], n: int = 3) -> list[str]:
+    """The headers in ``found`` that look most like any spelling of the canonical column ``wanted``."""
+    by_norm = {normalise_header(f): f for f in found}
+    hits: list[str] = []
+    for spelling in (normalise_header(wanted), *SYNONYMS.get(wanted, ())):
+        for match in difflib.get_close_matches(spelling, list(by_norm), n=n, cutoff=0.6):
+            if by_norm[match] not in hits:
+                hits.append(by_norm[match])
+    return hits[:n]

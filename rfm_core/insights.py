@@ -1,0 +1,101 @@
+"""Summaries and insights: per-segment figures and plain sentences computed from them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .segment import RuleSet
+
+__all__ = ["SUMMARY_COLUMNS", "insights", "kpis", "segment_summary"]
+
+SUMMARY_COLUMNS = [
+    "segment", "customers", "customer_share", "revenue", "revenue_share", "orders", "avg_order_value",
+    "recency_mean", "recency_median", "frequency_mean", "frequency_median", "monetary_mean", "monetary_median",
+]
+
+
+def segment_summary(segmented: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+    """One row per segment in rule order (fallback last), including empty segments with zero customers.
+
+    Revenue is the sum of ``monetary``; orders the sum of ``frequency``; average order value revenue / orders.
+    """
+    g = segmented.groupby("segment", observed=False, sort=False)
+    out = pd.DataFrame({
+        "customers": g.size(),
+        "revenue": g["monetary"].sum(),
+        "orders": g["frequency"].sum(),
+        "recency_mean": g["recency_days"].mean(),
+        "recency_median": g["recency_days"].median(),
+        "frequency_mean": g["frequency"].mean(),
+        "frequency_median": g["frequency"].median(),
+        "monetary_mean": g["monetary"].mean(),
+        "monetary_median": g["monetary"].median(),
+    }).reindex(list(rules.names))
+    out["customers"] = out["customers"].fillna(0).astype("int64")
+    out["orders"] = out["orders"].fillna(0).astype("int64")
+    out["revenue"] = out["revenue"].fillna(0.0)
+    total_c, total_r = out["customers"].sum(), out["revenue"].sum()
+    out["customer_share"] = out["customers"] / total_c if total_c else 0.0
+    out["revenue_share"] = out["revenue"] / total_r if total_r else 0.0
+    out["avg_order_value"] = np.where(out["orders"] > 0, out["revenue"] / out["orders"].where(out["orders"] > 0),
+                                      np.nan)
+    out.index.name = "segment"
+    return out.reset_index()[SUMMARY_COLUMNS]
+
+
+def kpis(segmented: pd.DataFrame) -> dict[str, float]:
+    """Headline figures: customers, revenue, orders, average order value, revenue per customer."""
+    customers = len(segmented)
+    revenue = float(segmented["monetary"].sum())
+    orders = int(segmented["frequency"].sum())
+    return {"customers": customers, "revenue": revenue, "orders": orders,
+            "avg_order_value": revenue / orders if orders else 0.0,
+            "revenue_per_customer": revenue / customers if customers else 0.0}
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}" if x >= 0.1 or x == 0 else f"{x:.1%}"
+
+
+def _money(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def insights(segmented: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+    """Plain sentences, each computed from the data; segments that are absent are simply not mentioned."""
+    out: list[str] = []
+    if segmented.empty:
+        return out
+    total = float(segmented["monetary"].sum())
+    by = summary.set_index("segment")
+    if "Champions" in by.index and by.loc["Champions", "customers"] > 0:
+        c = by.loc["Champions"]
+        out.append(f"Champions are {_pct(c['customer_share'])} of customers ({int(c['customers']):,}) and bring "
+                   f"{_pct(c['revenue_share'])} of revenue ({_money(c['revenue'])}).")
+    risk = [s for s in ("At Risk", "Can't Lose Them") if s in by.index and by.loc[s, "customers"] > 0]
+    if risk:
+        rev = float(by.loc[risk, "revenue"].sum())
+        n = int(by.loc[risk, "customers"].sum())
+        out.append(f"Revenue at risk: {n:,} customers in {' and '.join(risk)} spent {_money(rev)} "
+                   f"({_pct(rev / total if total else 0)} of revenue) and have not bought recently.")
+    if total > 0 and len(segmented) >= 5:
+        m = np.sort(segmented["monetary"].to_numpy())[::-1]
+        top = max(1, int(round(len(m) * 0.2)))
+        share = m[:top].sum() / m.sum() if m.sum() else 0
+        out.append(f"The top 20% of customers ({top:,}) bring {_pct(share)} of revenue.")
+    once = float((segmented["frequency"] == 1).mean())
+    out.append(f"{_pct(once)} of customers have bought only once.")
+    biggest = summary.sort_values("customers", ascending=False).iloc[0]
+    if biggest["customers"] > 0:
+        out.append(f"The largest segment is {biggest['segment']} with {int(biggest['customers']):,} customers "
+                   f"({_pct(biggest['customer_share'])}).")
+    best = summary[summary["customers"] > 0].sort_values("avg_order_value", ascending=False)
+    if len(best):
+        b = best.iloc[0]
+        out.append(f"{b['segment']} have the highest average order value: {_money(b['avg_order_value'])}.")
+    fallback = summary.iloc[-1]
+    if fallback["customers"] > 0:
+        out.append(f"{int(fallback['customers']):,} customers match no rule and are in {fallback['segment']}; "
+                   "review the segment rules.")
+    return out
