@@ -9,16 +9,16 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .aggregate import CUSTOMER_COLUMNS, Aggregator, PandasAggregator, aggregate, default_as_of  # noqa: E402
-from .clean import REASONS, CleanResult, clean, dropped_rows  # noqa: E402
-from .errors import ConfigError, InputFileError, MappingError, ModelFitError, RfmError, RfmWarning  # noqa: E402
-from .insights import insights, kpis, segment_summary  # noqa: E402
-from .mapping import MappedTable, apply_mapping, detect_mapping, parse_dates, parse_numbers  # noqa: E402
-from .pipeline import AnalysisResult, Segmentation, analyze, segment_customers  # noqa: E402
-from .read import RawTable, list_sheets, read_table  # noqa: E402
-from .score import MetricBins, ScoreResult, score  # noqa: E402
-from .segment import DEFAULT_RULES, LintReport, RuleSet, SegmentRule, assign_segments, lint  # noqa: E402
-from .settings import AnalysisSettings, CleaningPolicy, MetricScoring, ReadOptions, ScoringSettings  # noqa: E402
+from .aggregate import CUSTOMER_COLUMNS, Aggregator, PandasAggregator, aggregate, default_as_of
+from .clean import REASONS, CleanResult, clean, dropped_rows
+from .errors import ConfigError, InputFileError, MappingError, ModelFitError, RfmError, RfmWarning
+from .insights import insights, kpis, segment_summary
+from .mapping import MappedTable, apply_mapping, detect_mapping, parse_dates, parse_numbers
+from .pipeline import AnalysisResult, Segmentation, analyze, segment_customers
+from .read import RawTable, list_sheets, read_table
+from .score import MetricBins, ScoreResult, score
+from .segment import DEFAULT_RULES, LintReport, RuleSet, SegmentRule, assign_segments, lint
+from .settings import AnalysisSettings, CleaningPolicy, MetricScoring, ReadOptions, ScoringSettings
 
 __all__ = [
     "CUSTOMER_COLUMNS",

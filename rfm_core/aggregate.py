@@ -123,7 +123,7 @@ def _group_min_max(codes: np.ndarray, values: np.ndarray, first: np.ndarray, las
 def _last_country(tx: pd.DataFrame, codes: np.ndarray, dates: np.ndarray, purchase: np.ndarray,
                   n: int) -> np.ndarray:
     """Country of each customer's latest purchase (ties: the later line in the file)."""
-    country = tx[COUNTRY].astype("string").to_numpy(dtype=object, na_value=None)
+    country = np.asarray(tx[COUNTRY].astype(object))
     idx = np.flatnonzero(purchase)
     order = idx[np.lexsort((idx, dates[idx], codes[idx]))]
     out = np.full(n, None, dtype=object)

@@ -136,8 +136,8 @@ def lorenz_curve(customers: pd.DataFrame) -> go.Figure:
 
 
 def monthly_activity(transactions: pd.DataFrame) -> go.Figure:
-    from plotly.subplots import make_subplots
     import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
 
     tx = transactions
     if "is_return" in tx.columns:

@@ -18,8 +18,8 @@ from .settings import CleaningPolicy
 __all__ = [
     "IS_RETURN",
     "REASONS",
-    "USED",
     "UNKNOWN_CUSTOMER",
+    "USED",
     "CleanResult",
     "clean",
     "dropped_rows",
@@ -135,7 +135,8 @@ def clean(mapped: MappedTable, policy: CleaningPolicy | None = None) -> CleanRes
     for col in tx.select_dtypes("category").columns:
         tx[col] = tx[col].cat.remove_unused_categories()
 
-    reasons = pd.Series(pd.Categorical.from_codes(code, categories=list(REASONS)), index=f.index, name="reason")
+    reasons = pd.Series(pd.Categorical.from_codes(code, categories=pd.Index(list(REASONS))), index=f.index,
+                        name="reason")
     counts = np.bincount(code, minlength=len(REASONS))
     ledger = pd.DataFrame({"reason": list(REASONS), "rows": counts})
     ledger = ledger[(ledger["rows"] > 0) | (ledger["reason"] == USED)].reset_index(drop=True)

@@ -171,8 +171,9 @@ def html_report(*, title: str, kpis: dict[str, float], summary: pd.DataFrame, in
 
         parts.append(f"<script>{get_plotlyjs()}</script>")
     parts.append(f"</head><body><h1>{esc(title)}</h1>")
-    parts.append(f"<p>Input <code>{esc(str(prov.get('input_name')))}</code>, analysis date {esc(str(prov.get('as_of')))}"
-                 f", created {esc(str(prov.get('created')))} by {esc(str(prov.get('tool')))}.</p>")
+    parts.append(f"<p>Input <code>{esc(str(prov.get('input_name')))}</code>, "
+                 f"analysis date {esc(str(prov.get('as_of')))}, created {esc(str(prov.get('created')))} "
+                 f"by {esc(str(prov.get('tool')))}.</p>")
     labels = {"customers": "Customers", "revenue": "Revenue", "orders": "Orders", "avg_order_value": "Avg order value"}
     parts.append("<div>" + "".join(
         f"<span class='kpi'>{esc(lbl)}<b>{kpis.get(k, 0):,.0f}</b></span>" for k, lbl in labels.items()) + "</div>")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from .segment import RuleSet
 
-__all__ = ["SUMMARY_COLUMNS", "insights", "kpis", "segment_summary"]
+__all__ = ["SUMMARY_COLUMNS", "insights", "kpis", "segment_summary", "top_products"]
 
 SUMMARY_COLUMNS = [
     "segment", "customers", "customer_share", "revenue", "revenue_share", "orders", "avg_order_value",
@@ -68,20 +70,21 @@ def insights(segmented: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
     if segmented.empty:
         return out
     total = float(segmented["monetary"].sum())
-    by = summary.set_index("segment")
-    if "Champions" in by.index and by.loc["Champions", "customers"] > 0:
-        c = by.loc["Champions"]
+    by: dict[str, dict[str, Any]] = {
+        str(r["segment"]): {str(k): v for k, v in r.items()} for r in summary.to_dict("records")}
+    if "Champions" in by and by["Champions"]["customers"] > 0:
+        c = by["Champions"]
         out.append(f"Champions are {_pct(c['customer_share'])} of customers ({int(c['customers']):,}) and bring "
                    f"{_pct(c['revenue_share'])} of revenue ({_money(c['revenue'])}).")
-    risk = [s for s in ("At Risk", "Can't Lose Them") if s in by.index and by.loc[s, "customers"] > 0]
+    risk = [s for s in ("At Risk", "Can't Lose Them") if s in by and by[s]["customers"] > 0]
     if risk:
-        rev = float(by.loc[risk, "revenue"].sum())
-        n = int(by.loc[risk, "customers"].sum())
+        rev = float(sum(by[s]["revenue"] for s in risk))
+        n = int(sum(by[s]["customers"] for s in risk))
         out.append(f"Revenue at risk: {n:,} customers in {' and '.join(risk)} spent {_money(rev)} "
                    f"({_pct(rev / total if total else 0)} of revenue) and have not bought recently.")
     if total > 0 and len(segmented) >= 5:
         m = np.sort(segmented["monetary"].to_numpy())[::-1]
-        top = max(1, int(round(len(m) * 0.2)))
+        top = max(1, round(len(m) * 0.2))
         share = m[:top].sum() / m.sum() if m.sum() else 0
         out.append(f"The top 20% of customers ({top:,}) bring {_pct(share)} of revenue.")
     once = float((segmented["frequency"] == 1).mean())
@@ -99,3 +102,46 @@ def insights(segmented: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
         out.append(f"{int(fallback['customers']):,} customers match no rule and are in {fallback['segment']}; "
                    "review the segment rules.")
     return out
+
+
+def top_products(transactions: pd.DataFrame, segments: pd.Series, n: int = 5) -> pd.DataFrame:
+    """Per segment, the ``n`` products with the most revenue and the ``n`` bought by the most customers.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Used rows (returns are ignored), with ``customer_id``, ``amount`` and ``description`` or ``stock_code``.
+    segments : Series
+        Segment per customer, indexed by ``customer_id`` (as text).
+
+    Returns
+    -------
+    DataFrame
+        ``segment, ranking ('revenue' or 'customers'), rank, product, revenue, customers``; empty when the file
+        has no product column.
+    """
+    product_col = "description" if "description" in transactions.columns else (
+        "stock_code" if "stock_code" in transactions.columns else None)
+    cols = ["segment", "ranking", "rank", "product", "revenue", "customers"]
+    if product_col is None or transactions.empty:
+        return pd.DataFrame(columns=cols)
+    tx = transactions
+    if "is_return" in tx.columns:
+        tx = tx[~tx["is_return"]]
+    seg_of = segments.astype(str)
+    frame = pd.DataFrame({
+        "segment": tx["customer_id"].astype(str).map(seg_of).to_numpy(),
+        "product": tx[product_col].astype(str).to_numpy(),
+        "customer": tx["customer_id"].astype(str).to_numpy(),
+        "amount": tx["amount"].to_numpy(),
+    })
+    g = frame.groupby(["segment", "product"], sort=False)
+    stats = pd.DataFrame({"revenue": g["amount"].sum(), "customers": g["customer"].nunique()}).reset_index()
+    out = []
+    for ranking in ("revenue", "customers"):
+        ordered = stats.sort_values(["segment", ranking, "product"], ascending=[True, False, True])
+        top = ordered.groupby("segment", sort=False).head(n).copy()
+        top["ranking"] = ranking
+        top["rank"] = top.groupby("segment").cumcount() + 1
+        out.append(top)
+    return pd.concat(out, ignore_index=True)[cols]

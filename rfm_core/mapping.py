@@ -34,8 +34,8 @@ from .read import RawTable
 
 __all__ = [
     "DUPLICATE",
-    "MappedTable",
     "PROBLEM_COLUMNS",
+    "MappedTable",
     "apply_mapping",
     "detect_mapping",
     "parse_dates",
@@ -81,10 +81,10 @@ def detect_mapping(columns: list[str]) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for canonical in CANONICAL:
         for spelling in (normalise_header(canonical), *SYNONYMS[canonical]):
-            col = by_norm.get(spelling)
-            if col is not None and col not in used:
-                mapping[canonical] = col
-                used.add(col)
+            hit = by_norm.get(spelling)
+            if hit is not None and hit not in used:
+                mapping[canonical] = hit
+                used.add(hit)
                 break
     return mapping
 
@@ -163,7 +163,7 @@ _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
 def _excel_serial(values: np.ndarray) -> pd.DatetimeIndex:
-    days = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64")
+    days = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64", copy=True)
     days[(days < 1) | (days > 2_958_465)] = np.nan
     return pd.DatetimeIndex(_EXCEL_EPOCH + pd.to_timedelta(days, unit="D")).round("s")
 
@@ -221,24 +221,24 @@ def parse_dates(series: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Ser
                         found["ambiguous"] = "yes"
             idx = np.flatnonzero(rest)
             sub = strs[rest]
-            parsed = pd.Series(pd.NaT, index=range(len(sub)), dtype="datetime64[ns]")
+            found_dates = np.full(len(sub), np.datetime64("NaT"), dtype="datetime64[ns]")
             sep_mode = parts[1].dropna()
             sep = sep_mode.iloc[0] if len(sep_mode) else "/"
             date_fmt = f"%d{sep}%m{sep}" if order else f"%m{sep}%d{sep}"
             for year in ("%Y", "%y"):
                 for tf in _TIME_FORMATS:
-                    todo = parsed.isna().to_numpy()
+                    todo = np.isnat(found_dates)
                     if not todo.any():
                         break
                     attempt = pd.to_datetime(pd.Series(sub.to_numpy()[todo]), format=date_fmt + year + tf,
                                              errors="coerce")
-                    parsed.iloc[np.flatnonzero(todo)] = attempt.to_numpy()
-            todo = parsed.isna().to_numpy()
+                    found_dates[todo] = attempt.to_numpy(dtype="datetime64[ns]")
+            todo = np.isnat(found_dates)
             if todo.any():  # anything else (e.g. "1 Dec 2010"): the general parser, on the leftovers only
                 attempt = pd.to_datetime(pd.Series(sub.to_numpy()[todo]).str.replace(_TZ_SUFFIX, "", regex=True),
                                          format="mixed", dayfirst=bool(order), errors="coerce")
-                parsed.iloc[np.flatnonzero(todo)] = attempt.to_numpy()
-            out[idx] = parsed.to_numpy()
+                found_dates[todo] = attempt.to_numpy(dtype="datetime64[ns]")
+            out[idx] = found_dates
             if parts[0].notna().any():
                 found.setdefault("format", "")
                 label = "day-first (DD/MM/YYYY)" if order else "month-first (MM/DD/YYYY)"
@@ -274,22 +274,24 @@ def parse_numbers(series: pd.Series, decimal_comma: bool = False) -> pd.Series:
 
     def parse(uniq: pd.Index) -> np.ndarray:
         strs = pd.Series(uniq.astype(str)).str.strip()
-        fast = pd.to_numeric(strs, errors="coerce")
-        bad = fast.isna().to_numpy()
-        if decimal_comma:
-            bad |= strs.str.contains(",", regex=False).to_numpy()
+        fast = pd.to_numeric(strs, errors="coerce").to_numpy(dtype="float64", copy=True)
+        bad = np.isnan(fast)
+        # A ';' file may still write 2.55: decimal commas only when the column actually has commas.
+        comma_mode = decimal_comma and bool(strs.str.contains(",", regex=False).any())
+        if comma_mode:
+            bad = bad | strs.str.contains(r"[,.]", regex=True).to_numpy()
         if bad.any():
             s = strs[bad].str.replace(_CURRENCY, "", regex=True)
             neg = s.str.match(r"^\(.*\)$")
             s = s.str.strip("()")
-            if decimal_comma:
+            if comma_mode:
                 s = s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
             else:
                 s = s.str.replace(",", "", regex=False)
-            val = pd.to_numeric(s, errors="coerce")
-            val[neg] = -val[neg]
-            fast[bad] = val.to_numpy()
-        return fast.to_numpy(dtype="float64")
+            val = pd.to_numeric(s, errors="coerce").to_numpy(copy=True)
+            val[neg.to_numpy()] = -val[neg.to_numpy()]
+            fast[bad] = val
+        return fast
 
     codes, parsed = _via_uniques(series.astype("string"), parse)
     values = parsed[codes] if len(parsed) else np.full(len(codes), np.nan)
@@ -323,10 +325,6 @@ def _parse_ids(series: pd.Series) -> pd.Series:
     return pd.Series(
         pd.Categorical.from_codes(final, categories=pd.Index(categories, dtype="str")), index=series.index
     )
-
-
-def _text_category(series: pd.Series) -> pd.Series:
-    return _parse_ids(series) if not pd.api.types.is_float_dtype(series.dtype) else _parse_ids(series)
 
 
 # ---------------------------------------------------------------------------------------------- the stage

@@ -300,7 +300,8 @@ def _load_sheet(reader, sheet: str, name: str) -> tuple[pd.DataFrame, int] | Non
             f"Sheet {sheet!r} of {name} could not be read ({type(exc).__name__}: {str(exc)[:120]}). "
             "Save the workbook again in Excel or export the sheet as CSV."
         ) from None
-    frame.columns = _unique_names([str(c).strip() if not str(c).startswith("__UNNAMED__") else "" for c in frame.columns])
+    headers = [str(c).strip() if not str(c).startswith("__UNNAMED__") else "" for c in frame.columns]
+    frame.columns = _unique_names(headers)
     return frame.astype(pd.StringDtype("pyarrow")), header_row
 
 

@@ -269,7 +269,7 @@ def assign_segments(scored: pd.DataFrame, rules: RuleSet = DEFAULT_RULES,
         raise ConfigError(f"Scores fall outside the bins {bins}; score and segment with the same settings.")
     idx = table[r, f, m]
     codes = np.where(idx < 0, len(rules.rules), idx)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=list(rules.names)), index=scored.index,
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(list(rules.names))), index=scored.index,
                      name="segment")
 
 

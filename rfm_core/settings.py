@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import ConfigError
 
 __all__ = [
+    "METRICS",
     "AnalysisSettings",
     "CleaningPolicy",
-    "METRICS",
     "MetricScoring",
     "ReadOptions",
     "ScoringMethod",
@@ -68,7 +69,9 @@ class CleaningPolicy:
         "value from monetary (they never count as orders).",
         "exclude",
     )
-    drop_nonpositive_price: bool = _help("Drop lines with a unit price of zero or less (free items, adjustments).", True)
+    drop_nonpositive_price: bool = _help(
+        "Drop lines with a unit price of zero or less (free items, adjustments).", True
+    )
     start: dt.date | None = _help("Only use purchases on or after this date.", None)
     end: dt.date | None = _help("Only use purchases on or before this date.", None)
     countries: tuple[str, ...] = _help("Only use these countries (empty: all).", ())
@@ -112,7 +115,7 @@ class MetricScoring:
                 raise ConfigError(
                     f"Custom thresholds for {self.bins} bins need {self.bins - 1} edges; {len(edges)} were given."
                 )
-            if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+            if any(b <= a for a, b in itertools.pairwise(edges)):
                 raise ConfigError(f"Threshold edges must increase strictly: {list(edges)}.")
 
 

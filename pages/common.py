@@ -1,0 +1,212 @@
+"""UI helpers shared by the pages: session-state keys, cached engine stages, the guard, and error display.
+
+Caching: the expensive stages (read, map+clean, aggregate) are cached by the SHA-256 of the file's bytes plus the
+frozen settings that affect them. They use ``st.cache_resource`` rather than ``st.cache_data`` so that a 541,909-row
+table is not pickled and copied on every rerun; engine results are never mutated (a project convention), so
+sharing them is safe, and only a session holding the same bytes can reach an entry. Scoring and segmenting are
+milliseconds and run uncached on every widget change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from rfm_core import (
+    DEFAULT_RULES,
+    CleaningPolicy,
+    ReadOptions,
+    RfmError,
+    RuleSet,
+    ScoringSettings,
+    Segmentation,
+    aggregate,
+    apply_mapping,
+    clean,
+    default_as_of,
+    list_sheets,
+    read_table,
+    segment_customers,
+)
+from rfm_core.clean import CleanResult
+from rfm_core.mapping import MappedTable
+from rfm_core.read import RawTable
+from rfm_core.sample import SAMPLE_PATH
+
+# Session-state keys, in one place.
+SOURCE = "source"  # Source | None
+SHEET = "sheet_choice"
+MAPPING = "mapping_overrides"  # dict[str, str | None]
+CLEANING = "cleaning_policy"  # CleaningPolicy
+SCORING = "scoring_settings"  # ScoringSettings
+RULES = "segment_rules"  # RuleSet
+AS_OF = "as_of_override"  # date | None
+LAST_GOOD = "last_good"  # Prepared | None
+ALL_SHEETS = "(all sheets stacked)"
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    digest: str
+    data: bytes
+    is_sample: bool = False
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The cached, expensive part of an analysis."""
+
+    source_name: str
+    digest: str
+    raw: RawTable
+    mapped: MappedTable
+    cleaned: CleanResult
+    as_of: dt.date
+    customers: pd.DataFrame
+
+
+def init_state() -> None:
+    """Defaults for every key; called by the entry script on each run."""
+    ss = st.session_state
+    if SOURCE not in ss:
+        ss[SOURCE] = sample_source()
+    ss.setdefault(SHEET, None)
+    ss.setdefault(MAPPING, {})
+    ss.setdefault(CLEANING, CleaningPolicy())
+    ss.setdefault(SCORING, ScoringSettings())
+    ss.setdefault(RULES, DEFAULT_RULES)
+    ss.setdefault(AS_OF, None)
+    ss.setdefault(LAST_GOOD, None)
+
+
+@st.cache_resource(show_spinner=False)
+def _sample_bytes() -> bytes:
+    return SAMPLE_PATH.read_bytes()
+
+
+def sample_source() -> Source:
+    data = _sample_bytes()
+    return Source(SAMPLE_PATH.name, hashlib.sha256(data).hexdigest(), data, is_sample=True)
+
+
+def source_from_upload(name: str, data: bytes) -> Source:
+    return Source(name, hashlib.sha256(data).hexdigest(), data)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def sheets_of(digest: str, _data: bytes) -> tuple[str, ...]:
+    return list_sheets(_data)
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def load_raw(digest: str, name: str, options: ReadOptions, _data: bytes) -> RawTable:
+    return read_table(_data, name, options)
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def map_and_clean(digest: str, options: ReadOptions, mapping: tuple[tuple[str, str | None], ...],
+                  policy: CleaningPolicy, _raw: RawTable) -> tuple[MappedTable, CleanResult]:
+    mapped = apply_mapping(_raw, dict(mapping), policy.dayfirst)
+    return mapped, clean(mapped, policy)
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def customers_of(digest: str, options: ReadOptions, mapping: tuple[tuple[str, str | None], ...],
+                 policy: CleaningPolicy, as_of: dt.date, _cleaned: CleanResult) -> pd.DataFrame:
+    return aggregate(_cleaned.transactions, as_of)
+
+
+def read_options() -> ReadOptions:
+    sheet = st.session_state.get(SHEET)
+    if sheet == ALL_SHEETS:
+        return ReadOptions(all_sheets=True)
+    return ReadOptions(sheet=sheet)
+
+
+def _prepare(src: Source) -> Prepared:
+    options = read_options()
+    mapping = tuple(sorted(st.session_state[MAPPING].items()))
+    policy: CleaningPolicy = st.session_state[CLEANING]
+    big = len(src.data) > 5_000_000
+    bar = st.progress(0.0, text=f"Reading {src.name}…") if big else None
+    raw = load_raw(src.digest, src.name, options, src.data)
+    if bar:
+        bar.progress(0.4, text=f"Mapping and cleaning {len(raw.frame):,} rows…")
+    mapped, cleaned = map_and_clean(src.digest, options, mapping, policy, raw)
+    as_of = st.session_state[AS_OF] or default_as_of(cleaned.transactions)
+    if bar:
+        bar.progress(0.8, text="Computing recency, frequency and monetary value per customer…")
+    customers = customers_of(src.digest, options, mapping, policy, as_of, cleaned)
+    if bar:
+        bar.empty()
+    return Prepared(src.name, src.digest, raw, mapped, cleaned, as_of, customers)
+
+
+def prepared() -> Prepared | None:
+    """The current file's prepared data; on an engine error, show it and fall back to the last good result."""
+    src: Source | None = st.session_state.get(SOURCE)
+    if src is None:
+        return None
+    try:
+        prep = _prepare(src)
+    except RfmError as exc:
+        st.error(f"**{src.name}:** {exc}", icon="🚫")
+        last: Prepared | None = st.session_state.get(LAST_GOOD)
+        if last is not None:
+            st.info(f"Still showing the last good result, from **{last.source_name}**.")
+        return last
+    st.session_state[LAST_GOOD] = prep
+    return prep
+
+
+def segmentation(prep: Prepared) -> Segmentation:
+    """Scores and segments for the current settings (uncached: milliseconds)."""
+    scoring: ScoringSettings = st.session_state[SCORING]
+    rules: RuleSet = st.session_state[RULES]
+    return segment_customers(prep.customers, scoring, rules, warn=False)
+
+
+def require_data() -> tuple[Prepared, Segmentation]:
+    """The guard every analysis page starts with."""
+    prep = prepared()
+    if prep is None:
+        st.info("No data yet. Open **Data** to upload a file or use the bundled sample.", icon="📂")
+        st.stop()
+    try:
+        seg = segmentation(prep)
+    except RfmError as exc:
+        st.error(f"Scoring failed: {exc}", icon="🚫")
+        st.stop()
+    return prep, seg
+
+
+def money(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
+    """The per-segment summary with readable column names (numbers stay numbers for sorting)."""
+    return summary.rename(columns={
+        "segment": "Segment", "customers": "Customers", "customer_share": "% customers", "revenue": "Revenue",
+        "revenue_share": "% revenue", "orders": "Orders", "avg_order_value": "Avg order value",
+        "recency_mean": "Recency mean (days)", "recency_median": "Recency median", "frequency_mean": "Frequency mean",
+        "frequency_median": "Frequency median", "monetary_mean": "Monetary mean", "monetary_median": "Monetary median",
+    })
+
+
+SUMMARY_FORMAT: dict[str, Any] = {
+    "% customers": st.column_config.NumberColumn(format="percent"),
+    "% revenue": st.column_config.NumberColumn(format="percent"),
+    "Revenue": st.column_config.NumberColumn(format="localized"),
+    "Avg order value": st.column_config.NumberColumn(format="%.2f"),
+    "Recency mean (days)": st.column_config.NumberColumn(format="%.1f"),
+    "Frequency mean": st.column_config.NumberColumn(format="%.2f"),
+    "Monetary mean": st.column_config.NumberColumn(format="%.2f"),
+    "Monetary median": st.column_config.NumberColumn(format="%.2f"),
+}

@@ -1,0 +1,130 @@
+"""Data: choose a file (or the sample), pick a sheet, map columns, and see exactly which rows are used."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages import common
+from rfm_core import RfmError, detect_mapping
+from rfm_core.clean import dropped_rows
+from rfm_core.columns import CANONICAL
+from rfm_core.export import safe_filename, table_csv
+
+NOT_MAPPED = "(not in file)"
+AUTO_SHEET = "(first sheet with transactions)"
+
+st.title("Data")
+st.caption("Upload a transaction export (CSV, Excel or Parquet), or explore the bundled sample.")
+
+left, right = st.columns([3, 1])
+with left:
+    upload = st.file_uploader("Transaction file", type=["csv", "txt", "tsv", "xlsx", "xlsm", "parquet"],
+                              key="upload", help="One row per invoice line. Needs a customer id, a date, and an "
+                                                 "amount or quantity and unit price.")
+with right:
+    st.write("")
+    if st.button("Use the bundled sample", key="use_sample"):
+        st.session_state[common.SOURCE] = common.sample_source()
+        st.session_state[common.MAPPING] = {}
+        st.session_state[common.SHEET] = None
+
+if upload is not None:
+    data = upload.getvalue()
+    candidate = common.source_from_upload(upload.name, data)
+    current: common.Source | None = st.session_state[common.SOURCE]
+    if current is None or current.digest != candidate.digest:
+        st.session_state[common.SOURCE] = candidate
+        st.session_state[common.MAPPING] = {}
+        st.session_state[common.SHEET] = None
+
+src: common.Source = st.session_state[common.SOURCE]
+st.markdown(f"**Current file:** {src.name} ({len(src.data) / 1e6:.1f} MB)" + (" — bundled sample" if src.is_sample
+                                                                                 else ""))
+
+# Sheet picker for workbooks.
+try:
+    sheets = common.sheets_of(src.digest, src.data)
+except RfmError:
+    sheets = ()
+if sheets:
+    options = [AUTO_SHEET, *sheets, common.ALL_SHEETS]
+    chosen = st.session_state[common.SHEET]
+    sheet = st.selectbox("Sheet", options, index=options.index(chosen) if chosen in options else 0, key="sheet",
+                         help="Online Retail II has one sheet per year; stack them to analyse both years.")
+    new_sheet = None if sheet == AUTO_SHEET else sheet
+    if new_sheet != st.session_state[common.SHEET]:
+        st.session_state[common.SHEET] = new_sheet
+        st.session_state[common.MAPPING] = {}
+
+# Column mapping: detected choices pre-selected, every one editable.
+try:
+    raw = common.load_raw(src.digest, src.name, common.read_options(), src.data)
+except RfmError as exc:
+    raw = None
+    st.error(f"**{src.name}:** {exc}", icon="🚫")
+if raw is not None:
+    columns = [str(c) for c in raw.frame.columns]
+    detected = detect_mapping(columns)
+    overrides: dict[str, str | None] = dict(st.session_state[common.MAPPING])
+    with st.expander("Column mapping", expanded=False):
+        st.caption("Detected from the headers; change any choice. Required: customer id, invoice date, and amount "
+                   "or quantity with unit price.")
+        cols = st.columns(3)
+        new_overrides: dict[str, str | None] = {}
+        for i, canonical in enumerate(CANONICAL):
+            options = [NOT_MAPPED, *columns]
+            current_col = overrides.get(canonical, detected.get(canonical))
+            index = options.index(current_col) if current_col in options else 0
+            picked = cols[i % 3].selectbox(canonical.replace("_", " "), options, index=index, key=f"map_{canonical}")
+            value = None if picked == NOT_MAPPED else picked
+            if value != detected.get(canonical):
+                new_overrides[canonical] = value
+        if new_overrides != overrides:
+            st.session_state[common.MAPPING] = new_overrides
+        st.caption("Preview of the first rows as read:")
+        st.dataframe(raw.frame.head(5), hide_index=True)
+
+prep = common.prepared()
+if prep is None:
+    st.stop()
+
+st.subheader("Data quality")
+ledger = prep.cleaned.ledger
+used = int(ledger.loc[ledger["reason"].str.startswith("used"), "rows"].sum())
+tx = prep.cleaned.transactions
+c1, c2, c3, c4, c5 = st.columns(5)
+c1.metric("Rows read", f"{prep.cleaned.input_rows:,}")
+c2.metric("Rows used", f"{used:,}", f"{used / max(prep.cleaned.input_rows, 1):.0%} of rows", delta_color="off")
+c3.metric("Customers", f"{len(prep.customers):,}")
+c4.metric("Revenue", common.money(float(prep.customers["monetary"].sum())))
+if len(tx):
+    c5.metric("Dates", f"{tx['invoice_date'].min():%d %b %Y}", f"to {tx['invoice_date'].max():%d %b %Y}",
+              delta_color="off")
+
+lc, rc = st.columns([1, 1])
+with lc:
+    st.markdown("**Row ledger**: every input row is used or dropped for one named reason.")
+    st.dataframe(ledger, hide_index=True, key="ledger_table",
+                 column_config={"share": st.column_config.NumberColumn(format="percent")})
+    st.caption(f"Total: {int(ledger['rows'].sum()):,} rows = rows read.")
+    base = safe_filename(src.name.rsplit(".", 1)[0])
+    st.download_button("Download ledger (CSV)", table_csv(ledger), f"{base}-ledger.csv", "text/csv",
+                       key="dl_ledger")
+    st.download_button("Download dropped rows with reasons (CSV)",
+                       lambda: table_csv(dropped_rows(prep.mapped, prep.cleaned)), f"{base}-dropped-rows.csv",
+                       "text/csv", key="dl_dropped")
+with rc:
+    problems = prep.mapped.problems
+    st.markdown("**Validation problems**")
+    if problems.empty:
+        st.success("No unreadable values found.", icon="✅")
+    else:
+        st.dataframe(problems, hide_index=True, key="problems_table")
+    st.markdown("**How the file was read**")
+    notes = [f"Format: {prep.raw.fmt.upper()}" + (f", sheet {prep.raw.sheet!r}" if prep.raw.sheet else "")
+             + (f", encoding {prep.raw.encoding}, delimiter {prep.raw.delimiter!r}" if prep.raw.encoding else ""),
+             *prep.mapped.notes]
+    st.markdown("\n".join(f"- {n}" for n in notes))
+    mapping = pd.DataFrame(sorted(prep.mapped.mapping.items()), columns=["column", "from file column"])
+    st.dataframe(mapping, hide_index=True)

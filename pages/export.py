@@ -1,0 +1,72 @@
+"""Export: segmented customers, summary, workbook, HTML report, settings and provenance."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from pages import common
+from rfm_core import charts
+from rfm_core.export import (
+    excel_workbook,
+    html_report,
+    provenance,
+    provenance_json,
+    safe_filename,
+    segments_csv,
+    table_csv,
+)
+from rfm_core.settings import AnalysisSettings
+
+st.title("Export")
+prep, seg = common.require_data()
+settings = AnalysisSettings(read=common.read_options(), mapping=tuple(sorted(st.session_state[common.MAPPING].items())),
+                            cleaning=st.session_state[common.CLEANING], scoring=st.session_state[common.SCORING],
+                            as_of=st.session_state[common.AS_OF])
+prov = provenance(input_name=prep.source_name, input_sha256=prep.digest, input_rows=prep.cleaned.input_rows,
+                  settings=settings.to_dict(), rules=seg.rules, as_of=prep.as_of, customers=len(seg.customers))
+base = safe_filename(prep.source_name.rsplit(".", 1)[0], "rfm")
+tag = prep.digest[:8]
+
+st.subheader("Segmented customers")
+chosen = st.multiselect("Segments to include (empty: all)", list(seg.rules.names), key="export_segments")
+subset = seg.customers if not chosen else seg.customers[seg.customers["segment"].astype(str).isin(chosen)]
+st.caption(f"{len(subset):,} customers. Text cells that a spreadsheet would run as a formula are prefixed with '.")
+st.download_button("Download segmented customers (CSV)", segments_csv(seg.customers, chosen or None),
+                   f"{base}-segments-{tag}.csv", "text/csv", key="dl_segments", type="primary")
+st.download_button("Download segment summary (CSV)", table_csv(seg.summary), f"{base}-summary-{tag}.csv",
+                   "text/csv", key="dl_summary")
+
+st.subheader("Workbook and report")
+
+
+def _workbook() -> bytes:
+    return excel_workbook(seg.customers, seg.summary, prep.cleaned.ledger, prov, seg.rules)
+
+
+def _report() -> bytes:
+    colors = charts.segment_colors(seg.rules.names)
+    figs = [charts.segment_treemap(seg.summary, colors), charts.segment_share_bars(seg.summary),
+            charts.rf_heatmap(seg.customers, seg.scored.bins["recency"].bins, seg.scored.bins["frequency"].bins),
+            charts.lorenz_curve(seg.customers), charts.recency_monetary_scatter(seg.customers, colors),
+            charts.monthly_activity(prep.cleaned.transactions)]
+    return html_report(title=f"RFM segments: {prep.source_name}", kpis=seg.kpis, summary=seg.summary,
+                       insights=seg.insights, rules=seg.rules, ledger=prep.cleaned.ledger, prov=prov,
+                       figures=figs).encode("utf-8")
+
+
+c1, c2 = st.columns(2)
+c1.download_button("Download Excel workbook", _workbook, f"{base}-rfm-{tag}.xlsx",
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
+c2.download_button("Download HTML report", _report, f"{base}-report-{tag}.html", "text/html", key="dl_html")
+
+st.subheader("Settings and provenance")
+settings_toml = ("# RFM analysis settings\n" + "\n".join(
+    f"# {k} = {json.dumps(v, default=str)}" for k, v in settings.to_dict().items()) + "\n\n" + seg.rules.to_toml())
+d1, d2 = st.columns(2)
+d1.download_button("Download settings and rules (TOML)", settings_toml, f"{base}-settings.toml", "application/toml",
+                   key="dl_settings")
+d2.download_button("Download provenance (JSON)", provenance_json(prov), f"{base}-provenance-{tag}.json",
+                   "application/json", key="dl_provenance")
+st.caption(f"Input SHA-256 {prep.digest}. The provenance records the settings and rules that produced these exports.")

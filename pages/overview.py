@@ -1,0 +1,28 @@
+"""Overview: headline figures, the per-segment summary and the insights."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages import common
+
+st.title("Overview")
+prep, seg = common.require_data()
+
+k = seg.kpis
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Customers", f"{int(k['customers']):,}")
+c2.metric("Revenue", common.money(k["revenue"]))
+c3.metric("Orders", f"{int(k['orders']):,}")
+c4.metric("Average order value", f"{k['avg_order_value']:,.2f}")
+
+st.subheader("Insights")
+st.markdown("\n".join(f"- {s}" for s in seg.insights))
+for w in seg.scored.warnings:
+    st.warning(w, icon="⚠️")
+
+st.subheader("Segments")
+view = common.summary_view(seg.summary)
+view.insert(1, "Rule", [seg.rules.condition(s) for s in seg.summary["segment"]])
+st.dataframe(view, hide_index=True, key="summary_table", column_config=common.SUMMARY_FORMAT)
+st.caption(f"Analysis date {prep.as_of:%d %b %Y}. Revenue is the sum of each customer's monetary value.")

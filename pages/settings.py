@@ -1,0 +1,230 @@
+"""Settings: analysis date and cleaning, scoring per metric, and the segment rules with their coverage grid."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pages import common
+from rfm_core import (
+    DEFAULT_RULES,
+    CleaningPolicy,
+    ConfigError,
+    MetricScoring,
+    RuleSet,
+    ScoringSettings,
+    SegmentRule,
+    lint,
+)
+from rfm_core.charts import segment_colors
+from rfm_core.score import METRIC_COLUMNS, score_metric
+from rfm_core.settings import METRICS, help_for
+
+st.title("Settings")
+prep = common.prepared()
+if prep is None:
+    st.info("No data yet. Open **Data** to upload a file or use the bundled sample.", icon="📂")
+    st.stop()
+
+# ------------------------------------------------------------------------------------------ analysis & cleaning
+st.header("Analysis date and cleaning")
+policy: CleaningPolicy = st.session_state[common.CLEANING]
+all_dates = prep.mapped.frame["invoice_date"].dropna()
+first_day, last_day = all_dates.min().date(), all_dates.max().date()
+
+c1, c2, c3 = st.columns(3)
+with c1:
+    default_date = st.checkbox("Analysis date: the day after the last purchase", value=st.session_state[common.AS_OF]
+                               is None, key="as_of_default", help="Recency is counted in days up to this date.")
+    if default_date:
+        st.session_state[common.AS_OF] = None
+        st.caption(f"Currently {prep.as_of:%d %b %Y}.")
+    else:
+        st.session_state[common.AS_OF] = st.date_input("Analysis date", value=prep.as_of, key="as_of")
+    use_window = st.checkbox("Only use a date window", value=policy.start is not None or policy.end is not None,
+                             key="use_window")
+    start, end = None, None
+    if use_window:
+        window = st.date_input("Date window", value=(policy.start or first_day, policy.end or last_day),
+                               min_value=first_day, max_value=last_day, key="window")
+        if isinstance(window, tuple) and len(window) == 2:
+            start, end = window
+with c2:
+    countries_all = sorted(str(c) for c in prep.mapped.frame["country"].dropna().unique()) \
+        if "country" in prep.mapped.frame.columns else []
+    countries = st.multiselect("Countries (empty: all)", countries_all,
+                               default=[c for c in policy.countries if c in countries_all], key="countries")
+    returns = st.radio("Cancellations and returns", ["exclude", "net"], index=["exclude", "net"].index(policy.returns),
+                       key="returns", help=help_for(CleaningPolicy, "returns"), horizontal=True,
+                       format_func={"exclude": "Leave out", "net": "Net against monetary"}.get)
+    order_labels = {None: "Decide from the data", True: "Day first (DD/MM)", False: "Month first (MM/DD)"}
+    dayfirst = st.selectbox("Date order", list(order_labels), index=list(order_labels).index(policy.dayfirst),
+                            format_func=order_labels.get, key="date_order", help=help_for(CleaningPolicy, "dayfirst"))
+with c3:
+    drop_missing = st.checkbox("Drop rows without customer id", value=policy.drop_missing_customer,
+                               key="drop_missing", help=help_for(CleaningPolicy, "drop_missing_customer"))
+    drop_dupes = st.checkbox("Drop exact duplicate lines", value=policy.drop_duplicates, key="drop_dupes",
+                             help=help_for(CleaningPolicy, "drop_duplicates"))
+    drop_price = st.checkbox("Drop lines with price ≤ 0", value=policy.drop_nonpositive_price, key="drop_price",
+                             help=help_for(CleaningPolicy, "drop_nonpositive_price"))
+try:
+    new_policy = CleaningPolicy(drop_missing_customer=drop_missing, drop_duplicates=drop_dupes, returns=returns,
+                                drop_nonpositive_price=drop_price, start=start, end=end, countries=tuple(countries),
+                                dayfirst=dayfirst)
+    if new_policy != policy:
+        st.session_state[common.CLEANING] = new_policy
+except ConfigError as exc:
+    st.error(str(exc))
+
+prep = common.prepared()
+if prep is None:
+    st.stop()
+
+# ----------------------------------------------------------------------------------------------------- scoring
+st.header("Scores")
+scoring: ScoringSettings = st.session_state[common.SCORING]
+ids = prep.customers["customer_id"].astype(str).to_numpy()
+method_labels = {"quantile": "Quantiles (ties share a score)", "rank": "Equal-size groups (rank)",
+                 "thresholds": "Custom thresholds"}
+cols = st.columns(3)
+new_specs: dict[str, MetricScoring] = {}
+for col, metric in zip(cols, METRICS, strict=True):
+    spec = scoring.for_metric(metric)
+    with col:
+        st.subheader(metric.capitalize())
+        bins = st.slider("Bins", 2, 10, spec.bins, key=f"bins_{metric}", help=help_for(MetricScoring, "bins"))
+        method = st.selectbox("Method", list(method_labels), index=list(method_labels).index(spec.method),
+                              format_func=method_labels.get, key=f"method_{metric}",
+                              help=help_for(MetricScoring, "method"))
+        values = prep.customers[METRIC_COLUMNS[metric]].to_numpy()
+        if method == "thresholds":
+            if spec.method == "thresholds" and len(spec.edges) == bins - 1:
+                start_edges = list(spec.edges)
+            else:  # pre-fill from the current quantile edges
+                _, q = score_metric(values, ids, MetricScoring(bins), metric)
+                start_edges = list(q.edges)
+            st.caption("Upper edges, ascending" + (" (days; low recency scores high)" if metric == "recency" else ""))
+            edges = []
+            for i, e in enumerate(start_edges):
+                edges.append(st.number_input(f"Edge {i + 1}", value=float(round(e, 2)), key=f"edge_{metric}_{i}",
+                                             format="%.2f"))
+            try:
+                new_specs[metric] = MetricScoring(bins, "thresholds", tuple(edges))
+            except ConfigError as exc:
+                st.error(str(exc))
+                new_specs[metric] = spec if spec.bins == bins and spec.method == "thresholds" else MetricScoring(bins)
+        else:
+            new_specs[metric] = MetricScoring(bins, method)  # type: ignore[arg-type]
+new_scoring = ScoringSettings(**new_specs)
+if new_scoring != scoring:
+    st.session_state[common.SCORING] = new_scoring
+    scoring = new_scoring
+
+seg = common.segmentation(prep)
+cols = st.columns(3)
+for col, metric in zip(cols, METRICS, strict=True):
+    info = seg.scored.bins[metric]
+    with col:
+        st.caption(f"Effective bins: {info.effective_bins} of {info.bins}")
+        st.dataframe(info.describe_bins(), hide_index=True, key=f"bins_table_{metric}")
+        if info.warning:
+            st.warning(info.warning, icon="⚠️")
+
+# ------------------------------------------------------------------------------------------------------- rules
+st.header("Segment rules")
+st.caption("Rules are checked from the top; a customer gets the first rule whose R, F and M ranges all match. "
+           f"Ranges are on a 1–{st.session_state[common.RULES].scale} scale.")
+rules: RuleSet = st.session_state[common.RULES]
+version = st.session_state.setdefault("rules_version", 0)
+editor_key = f"rules_editor_{version}"
+
+
+def set_rules(new: RuleSet) -> None:
+    st.session_state[common.RULES] = new
+    st.session_state["rules_version"] = st.session_state.get("rules_version", 0) + 1
+
+
+if editor_key not in st.session_state:
+    st.session_state["rules_base"] = rules.to_frame()
+scale = rules.scale
+range_col = st.column_config.NumberColumn(min_value=1, max_value=scale, step=1, required=True, width="small")
+edited = st.data_editor(
+    st.session_state["rules_base"], num_rows="dynamic", hide_index=True, key=editor_key,
+    column_config={"name": st.column_config.TextColumn("Segment", required=True),
+                   **{f"{k}_{b}": range_col for k in "rfm" for b in ("min", "max")},
+                   "description": st.column_config.TextColumn(width="medium"),
+                   "action": st.column_config.TextColumn("Recommended action", width="large")},
+)
+try:
+    from_editor = RuleSet.from_frame(edited, rules.fallback, rules.scale)
+    if from_editor != rules:
+        st.session_state[common.RULES] = from_editor
+        rules = from_editor
+except ConfigError as exc:
+    st.error(f"{exc} The previous rules stay in force until this is fixed.")
+
+names = [r.name for r in rules.rules]
+a1, a2, a3, a4, a5, a6 = st.columns([3, 1, 1, 1, 1, 2])
+picked = a1.selectbox("Rule", names, key="rule_pick", label_visibility="collapsed") if names else None
+if a2.button("↑ Up", key="rule_up", disabled=picked is None) and picked:
+    i = names.index(picked)
+    if i > 0:
+        order = list(rules.rules)
+        order[i - 1], order[i] = order[i], order[i - 1]
+        set_rules(RuleSet(tuple(order), rules.fallback, rules.scale))
+        st.rerun()
+if a3.button("↓ Down", key="rule_down", disabled=picked is None) and picked:
+    i = names.index(picked)
+    if i < len(names) - 1:
+        order = list(rules.rules)
+        order[i + 1], order[i] = order[i], order[i + 1]
+        set_rules(RuleSet(tuple(order), rules.fallback, rules.scale))
+        st.rerun()
+if a4.button("Delete", key="rule_delete", disabled=picked is None) and picked:
+    set_rules(RuleSet(tuple(r for r in rules.rules if r.name != picked), rules.fallback, rules.scale))
+    st.rerun()
+if a5.button("Add rule", key="rule_add"):
+    n = 1
+    while f"New segment {n}" in names:
+        n += 1
+    new_rule = SegmentRule(f"New segment {n}", (1, scale), (1, scale), (1, scale), "Describe who they are.",
+                           "Say what to do.")
+    set_rules(RuleSet((new_rule, *rules.rules), rules.fallback, rules.scale))
+    st.rerun()
+if a6.button("Reset to defaults", key="rule_reset"):
+    set_rules(DEFAULT_RULES)
+    st.rerun()
+
+t1, t2 = st.columns(2)
+t1.download_button("Save rules (TOML)", rules.to_toml(), "segment-rules.toml", "application/toml", key="dl_rules")
+uploaded_rules = t2.file_uploader("Load rules (TOML)", type=["toml"], key="rules_upload")
+if uploaded_rules is not None:
+    digest = hashlib.sha256(uploaded_rules.getvalue()).hexdigest()
+    if st.session_state.get("rules_upload_digest") != digest:
+        st.session_state["rules_upload_digest"] = digest
+        try:
+            set_rules(RuleSet.from_toml(uploaded_rules.getvalue().decode("utf-8", errors="replace")))
+            st.rerun()
+        except ConfigError as exc:
+            st.error(f"{uploaded_rules.name}: {exc}")
+
+# Coverage grid from the linter: which rule wins each score cell.
+bins = (scoring.recency.bins, scoring.frequency.bins, scoring.monetary.bins)
+report = lint(rules, bins)
+st.subheader(f"Coverage of the {int(np.prod(bins))} score cells")
+for msg in report.messages():
+    st.warning(msg, icon="⚠️")
+if report.ok:
+    st.success("Every rule wins at least one cell and every cell is covered.", icon="✅")
+m_pick = st.select_slider("M score", options=list(range(1, bins[2] + 1)), value=bins[2], key="grid_m")
+cells = report.cells[report.cells["m"] == m_pick]
+grid = cells.pivot(index="f", columns="r", values="segment").sort_index(ascending=False)
+grid.index = [f"F{i}" for i in grid.index]
+grid.columns = [f"R{c}" for c in grid.columns]
+colors = segment_colors(rules.names)
+st.dataframe(grid.style.map(lambda v: f"background-color: {colors.get(v, '#eee')}33"), key="coverage_grid")
+wins = pd.DataFrame({"segment": list(report.wins), "cells won": list(report.wins.values())})
+st.dataframe(wins, hide_index=True, key="wins_table")

@@ -1,0 +1,38 @@
+"""Entry point: page config, navigation, and the shared sidebar. Run with ``streamlit run streamlit_app.py``."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages import common
+
+st.set_page_config(page_title="RFM Segments", page_icon="🎯", layout="wide")
+common.init_state()
+
+nav = st.navigation({
+    "Prepare": [
+        st.Page("pages/data.py", title="Data", icon="📂", default=True),
+        st.Page("pages/settings.py", title="Settings", icon="⚙️"),
+    ],
+    "Understand": [
+        st.Page("pages/overview.py", title="Overview", icon="📊"),
+        st.Page("pages/charts.py", title="Charts", icon="📈"),
+        st.Page("pages/customers.py", title="Customers", icon="🧑"),
+    ],
+    "Act": [
+        st.Page("pages/actions.py", title="Actions", icon="🎯"),
+        st.Page("pages/export.py", title="Export", icon="⬇️"),
+    ],
+})
+
+status = st.sidebar.container()
+nav.run()
+
+last: common.Prepared | None = st.session_state.get(common.LAST_GOOD)
+with status:
+    if last is not None:
+        st.markdown(f"**File:** {last.source_name}")
+        st.caption(f"{last.cleaned.input_rows:,} rows · {len(last.customers):,} customers · "
+                   f"analysis date {last.as_of:%d %b %Y}")
+    else:
+        st.caption("No data loaded.")
