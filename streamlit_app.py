@@ -6,22 +6,22 @@ import streamlit as st
 
 from pages import common
 
-st.set_page_config(page_title="RFM Segments", page_icon="🎯", layout="wide")
+st.set_page_config(page_title="RFM Segments", page_icon=":material/donut_large:", layout="wide")
 common.init_state()
 
 nav = st.navigation({
     "Prepare": [
-        st.Page("pages/data.py", title="Data", icon="📂", default=True),
-        st.Page("pages/settings.py", title="Settings", icon="⚙️"),
+        st.Page("pages/data.py", title="Data", icon=":material/upload_file:", default=True),
+        st.Page("pages/settings.py", title="Settings", icon=":material/tune:"),
     ],
     "Understand": [
-        st.Page("pages/overview.py", title="Overview", icon="📊"),
-        st.Page("pages/charts.py", title="Charts", icon="📈"),
-        st.Page("pages/customers.py", title="Customers", icon="🧑"),
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:"),
+        st.Page("pages/charts.py", title="Charts", icon=":material/bar_chart:"),
+        st.Page("pages/customers.py", title="Customers", icon=":material/person_search:"),
     ],
     "Act": [
-        st.Page("pages/actions.py", title="Actions", icon="🎯"),
-        st.Page("pages/export.py", title="Export", icon="⬇️"),
+        st.Page("pages/actions.py", title="Actions", icon=":material/campaign:"),
+        st.Page("pages/export.py", title="Export", icon=":material/download:"),
     ],
 })
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import streamlit as st
 
 from pages import common
@@ -13,17 +15,18 @@ prep, seg = common.require_data()
 customers = seg.customers
 products = top_products(prep.cleaned.transactions, customers.set_index(customers["customer_id"].astype(str))["segment"])
 
-for i, row in enumerate(seg.summary.itertuples(index=False)):
+for i, rec in enumerate(seg.summary.to_dict("records")):
+    row = SimpleNamespace(**{str(k): v for k, v in rec.items()})
     if row.customers == 0:
         continue
     name = str(row.segment)
     with st.expander(f"**{name}** — {row.customers:,} customers, {row.revenue_share:.0%} of revenue",
                      expanded=i < 3):
         st.markdown(f"*Rule:* {seg.rules.condition(name)}  \n*Who they are:* {seg.rules.description(name)}")
-        st.info(f"**Recommended action:** {seg.rules.action(name)}", icon="🎯")
+        st.info(f"**Recommended action:** {seg.rules.action(name)}", icon=":material/campaign:")
         c1, c2, c3, c4 = st.columns(4)
-        c1.metric("Customers", f"{row.customers:,}", f"{row.customer_share:.1%} of all", delta_color="off")
-        c2.metric("Revenue", common.money(row.revenue), f"{row.revenue_share:.1%} of all", delta_color="off")
+        common.note_metric(c1, "Customers", f"{row.customers:,}", f"{row.customer_share:.1%} of all")
+        common.note_metric(c2, "Revenue", common.money(row.revenue), f"{row.revenue_share:.1%} of all")
         c3.metric("Avg order value", f"{row.avg_order_value:,.2f}")
         c4.metric("Median recency", f"{row.recency_median:,.0f} days")
         mine = products[products["segment"] == name]

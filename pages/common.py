@@ -156,7 +156,7 @@ def prepared() -> Prepared | None:
     try:
         prep = _prepare(src)
     except RfmError as exc:
-        st.error(f"**{src.name}:** {exc}", icon="🚫")
+        st.error(f"**{src.name}:** {exc}", icon=":material/error:")
         last: Prepared | None = st.session_state.get(LAST_GOOD)
         if last is not None:
             st.info(f"Still showing the last good result, from **{last.source_name}**.")
@@ -176,14 +176,19 @@ def require_data() -> tuple[Prepared, Segmentation]:
     """The guard every analysis page starts with."""
     prep = prepared()
     if prep is None:
-        st.info("No data yet. Open **Data** to upload a file or use the bundled sample.", icon="📂")
+        st.info("No data yet. Open **Data** to upload a file or use the bundled sample.", icon=":material/upload_file:")
         st.stop()
     try:
         seg = segmentation(prep)
     except RfmError as exc:
-        st.error(f"Scoring failed: {exc}", icon="🚫")
+        st.error(f"Scoring failed: {exc}", icon=":material/error:")
         st.stop()
     return prep, seg
+
+
+def note_metric(container: Any, label: str, value: str, note: str) -> None:
+    """A metric with a grey note under it (a share or a range, not a change, so no arrow and no colour)."""
+    container.metric(label, value, note, delta_color="off", delta_arrow="off")
 
 
 def money(x: float) -> str:

@@ -10,6 +10,7 @@ from rfm_core import RfmError, detect_mapping
 from rfm_core.clean import dropped_rows
 from rfm_core.columns import CANONICAL
 from rfm_core.export import safe_filename, table_csv
+from rfm_core.read import RawTable
 
 NOT_MAPPED = "(not in file)"
 AUTO_SHEET = "(first sheet with transactions)"
@@ -58,11 +59,12 @@ if sheets:
         st.session_state[common.MAPPING] = {}
 
 # Column mapping: detected choices pre-selected, every one editable.
+raw: RawTable | None
 try:
     raw = common.load_raw(src.digest, src.name, common.read_options(), src.data)
 except RfmError as exc:
     raw = None
-    st.error(f"**{src.name}:** {exc}", icon="🚫")
+    st.error(f"**{src.name}:** {exc}", icon=":material/error:")
 if raw is not None:
     columns = [str(c) for c in raw.frame.columns]
     detected = detect_mapping(columns)
@@ -85,9 +87,10 @@ if raw is not None:
         st.caption("Preview of the first rows as read:")
         st.dataframe(raw.frame.head(5), hide_index=True)
 
-prep = common.prepared()
-if prep is None:
+maybe_prep = common.prepared()
+if maybe_prep is None:
     st.stop()
+prep: common.Prepared = maybe_prep
 
 st.subheader("Data quality")
 ledger = prep.cleaned.ledger
@@ -95,12 +98,12 @@ used = int(ledger.loc[ledger["reason"].str.startswith("used"), "rows"].sum())
 tx = prep.cleaned.transactions
 c1, c2, c3, c4, c5 = st.columns(5)
 c1.metric("Rows read", f"{prep.cleaned.input_rows:,}")
-c2.metric("Rows used", f"{used:,}", f"{used / max(prep.cleaned.input_rows, 1):.0%} of rows", delta_color="off")
+common.note_metric(c2, "Rows used", f"{used:,}", f"{used / max(prep.cleaned.input_rows, 1):.0%} of rows")
 c3.metric("Customers", f"{len(prep.customers):,}")
 c4.metric("Revenue", common.money(float(prep.customers["monetary"].sum())))
 if len(tx):
-    c5.metric("Dates", f"{tx['invoice_date'].min():%d %b %Y}", f"to {tx['invoice_date'].max():%d %b %Y}",
-              delta_color="off")
+    common.note_metric(c5, "Days of data", f"{(tx['invoice_date'].max() - tx['invoice_date'].min()).days + 1:,}",
+                       f"{tx['invoice_date'].min():%Y-%m-%d} to {tx['invoice_date'].max():%Y-%m-%d}")
 
 lc, rc = st.columns([1, 1])
 with lc:
@@ -118,7 +121,7 @@ with rc:
     problems = prep.mapped.problems
     st.markdown("**Validation problems**")
     if problems.empty:
-        st.success("No unreadable values found.", icon="✅")
+        st.success("No unreadable values found.", icon=":material/check_circle:")
     else:
         st.dataframe(problems, hide_index=True, key="problems_table")
     st.markdown("**How the file was read**")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 
 from pages import common
@@ -17,7 +15,7 @@ from rfm_core.export import (
     segments_csv,
     table_csv,
 )
-from rfm_core.settings import AnalysisSettings
+from rfm_core.settings import AnalysisSettings, settings_to_toml
 
 st.title("Export")
 prep, seg = common.require_data()
@@ -62,11 +60,11 @@ c1.download_button("Download Excel workbook", _workbook, f"{base}-rfm-{tag}.xlsx
 c2.download_button("Download HTML report", _report, f"{base}-report-{tag}.html", "text/html", key="dl_html")
 
 st.subheader("Settings and provenance")
-settings_toml = ("# RFM analysis settings\n" + "\n".join(
-    f"# {k} = {json.dumps(v, default=str)}" for k, v in settings.to_dict().items()) + "\n\n" + seg.rules.to_toml())
-d1, d2 = st.columns(2)
-d1.download_button("Download settings and rules (TOML)", settings_toml, f"{base}-settings.toml", "application/toml",
-                   key="dl_settings")
+d1, d2, d3 = st.columns(3)
+d1.download_button("Download settings (TOML)", settings_to_toml(settings), f"{base}-settings.toml",
+                   "application/toml", key="dl_settings")
+d3.download_button("Download segment rules (TOML)", seg.rules.to_toml(), f"{base}-rules.toml", "application/toml",
+                   key="dl_rules_export")
 d2.download_button("Download provenance (JSON)", provenance_json(prov), f"{base}-provenance-{tag}.json",
                    "application/json", key="dl_provenance")
 st.caption(f"Input SHA-256 {prep.digest}. The provenance records the settings and rules that produced these exports.")

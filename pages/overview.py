@@ -19,10 +19,11 @@ c4.metric("Average order value", f"{k['avg_order_value']:,.2f}")
 st.subheader("Insights")
 st.markdown("\n".join(f"- {s}" for s in seg.insights))
 for w in seg.scored.warnings:
-    st.warning(w, icon="⚠️")
+    st.warning(w, icon=":material/warning:")
 
 st.subheader("Segments")
 view = common.summary_view(seg.summary)
 view.insert(1, "Rule", [seg.rules.condition(s) for s in seg.summary["segment"]])
-st.dataframe(view, hide_index=True, key="summary_table", column_config=common.SUMMARY_FORMAT)
+st.dataframe(view, hide_index=True, key="summary_table", column_config=common.SUMMARY_FORMAT,
+             height=36 * (len(view) + 1) + 4)
 st.caption(f"Analysis date {prep.as_of:%d %b %Y}. Revenue is the sum of each customer's monetary value.")

@@ -26,7 +26,7 @@ from rfm_core.settings import METRICS, help_for
 st.title("Settings")
 prep = common.prepared()
 if prep is None:
-    st.info("No data yet. Open **Data** to upload a file or use the bundled sample.", icon="📂")
+    st.info("No data yet. Open **Data** to upload a file or use the bundled sample.", icon=":material/upload_file:")
     st.stop()
 
 # ------------------------------------------------------------------------------------------ analysis & cleaning
@@ -61,8 +61,10 @@ with c2:
                        key="returns", help=help_for(CleaningPolicy, "returns"), horizontal=True,
                        format_func={"exclude": "Leave out", "net": "Net against monetary"}.get)
     order_labels = {None: "Decide from the data", True: "Day first (DD/MM)", False: "Month first (MM/DD)"}
-    dayfirst = st.selectbox("Date order", list(order_labels), index=list(order_labels).index(policy.dayfirst),
-                            format_func=order_labels.get, key="date_order", help=help_for(CleaningPolicy, "dayfirst"))
+    order_options: list[bool | None] = [None, True, False]
+    dayfirst = st.selectbox("Date order", order_options, index=order_options.index(policy.dayfirst),
+                            format_func=lambda v: order_labels[v], key="date_order",
+                            help=help_for(CleaningPolicy, "dayfirst"))
 with c3:
     drop_missing = st.checkbox("Drop rows without customer id", value=policy.drop_missing_customer,
                                key="drop_missing", help=help_for(CleaningPolicy, "drop_missing_customer"))
@@ -71,7 +73,8 @@ with c3:
     drop_price = st.checkbox("Drop lines with price ≤ 0", value=policy.drop_nonpositive_price, key="drop_price",
                              help=help_for(CleaningPolicy, "drop_nonpositive_price"))
 try:
-    new_policy = CleaningPolicy(drop_missing_customer=drop_missing, drop_duplicates=drop_dupes, returns=returns,
+    new_policy = CleaningPolicy(drop_missing_customer=drop_missing, drop_duplicates=drop_dupes,
+                                returns="net" if returns == "net" else "exclude",
                                 drop_nonpositive_price=drop_price, start=start, end=end, countries=tuple(countries),
                                 dayfirst=dayfirst)
     if new_policy != policy:
@@ -96,8 +99,9 @@ for col, metric in zip(cols, METRICS, strict=True):
     with col:
         st.subheader(metric.capitalize())
         bins = st.slider("Bins", 2, 10, spec.bins, key=f"bins_{metric}", help=help_for(MetricScoring, "bins"))
-        method = st.selectbox("Method", list(method_labels), index=list(method_labels).index(spec.method),
-                              format_func=method_labels.get, key=f"method_{metric}",
+        method_options = list(method_labels)
+        method = st.selectbox("Method", method_options, index=method_options.index(spec.method),
+                              format_func=lambda v: method_labels[v], key=f"method_{metric}",
                               help=help_for(MetricScoring, "method"))
         values = prep.customers[METRIC_COLUMNS[metric]].to_numpy()
         if method == "thresholds":
@@ -131,7 +135,7 @@ for col, metric in zip(cols, METRICS, strict=True):
         st.caption(f"Effective bins: {info.effective_bins} of {info.bins}")
         st.dataframe(info.describe_bins(), hide_index=True, key=f"bins_table_{metric}")
         if info.warning:
-            st.warning(info.warning, icon="⚠️")
+            st.warning(info.warning, icon=":material/warning:")
 
 # ------------------------------------------------------------------------------------------------------- rules
 st.header("Segment rules")
@@ -212,14 +216,14 @@ if uploaded_rules is not None:
             st.error(f"{uploaded_rules.name}: {exc}")
 
 # Coverage grid from the linter: which rule wins each score cell.
-bins = (scoring.recency.bins, scoring.frequency.bins, scoring.monetary.bins)
-report = lint(rules, bins)
-st.subheader(f"Coverage of the {int(np.prod(bins))} score cells")
+grid_bins = (scoring.recency.bins, scoring.frequency.bins, scoring.monetary.bins)
+report = lint(rules, grid_bins)
+st.subheader(f"Coverage of the {int(np.prod(grid_bins))} score cells")
 for msg in report.messages():
-    st.warning(msg, icon="⚠️")
+    st.warning(msg, icon=":material/warning:")
 if report.ok:
-    st.success("Every rule wins at least one cell and every cell is covered.", icon="✅")
-m_pick = st.select_slider("M score", options=list(range(1, bins[2] + 1)), value=bins[2], key="grid_m")
+    st.success("Every rule wins at least one cell and every cell is covered.", icon=":material/check_circle:")
+m_pick = st.select_slider("M score", options=list(range(1, grid_bins[2] + 1)), value=grid_bins[2], key="grid_m")
 cells = report.cells[report.cells["m"] == m_pick]
 grid = cells.pivot(index="f", columns="r", values="segment").sort_index(ascending=False)
 grid.index = [f"F{i}" for i in grid.index]

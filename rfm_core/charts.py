@@ -94,9 +94,9 @@ def metric_distribution(customers: pd.DataFrame, info: MetricBins) -> go.Figure:
     for edge in sorted(set(info.edges)):
         if edge <= (clip if info.metric != "recency" else np.inf):
             fig.add_vline(x=edge, line_dash="dash", line_color="#b2182b")
-    note = " (top 1% not shown)" if info.metric != "recency" and len(shown) < len(values) else ""
+    note = " (top 1% hidden)" if info.metric != "recency" and len(shown) < len(values) else ""
     fig.update_layout(xaxis_title=col, yaxis_title="customers", bargap=0.05)
-    return _layout(fig, f"{info.metric.capitalize()} with score edges{note}", 340)
+    return _layout(fig, f"{info.metric.capitalize()} and score edges{note}", 340)
 
 
 def recency_monetary_scatter(customers: pd.DataFrame, colors: dict[str, str], max_points: int = 5000,

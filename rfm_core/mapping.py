@@ -136,7 +136,8 @@ def _check_required(mapping: dict[str, str], columns: list[str]) -> None:
     raise MappingError(
         f"Missing required columns: {'; '.join(parts)}"
         f"{' or an amount column' if f'(or {AMOUNT})' in missing else ''}. The file has: {found}. "
-        f"{REQUIRED_HELP} Map them explicitly (for example --map customer_id=Client)."
+        f"{REQUIRED_HELP} Choose them under Column mapping on the Data page (command line: "
+        "--map customer_id=Client)."
     )
 
 

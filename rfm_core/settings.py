@@ -23,6 +23,8 @@ __all__ = [
     "ScoringMethod",
     "ScoringSettings",
     "help_for",
+    "settings_from_toml",
+    "settings_to_toml",
 ]
 
 ScoringMethod = Literal["quantile", "rank", "thresholds"]
@@ -175,3 +177,77 @@ class AnalysisSettings:
         raw = dataclasses.asdict(self)
         raw["mapping"] = dict(self.mapping)
         return {k: conv(v) for k, v in raw.items()}
+
+
+def settings_to_toml(settings: AnalysisSettings) -> str:
+    """The settings as TOML that :func:`settings_from_toml` reads back to equal settings."""
+    import json
+
+    def val(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, dt.date):
+            return v.isoformat()
+        if isinstance(v, tuple | list):
+            return "[" + ", ".join(val(x) for x in v) + "]"
+        return json.dumps(str(v), ensure_ascii=False)
+
+    lines = ["# RFM analysis settings (rfm_core)"]
+    if settings.as_of:
+        lines.append(f"as_of = {val(settings.as_of)}")
+    lines += ["", "[read]"]
+    if settings.read.sheet is not None:
+        lines.append(f"sheet = {val(settings.read.sheet)}")
+    lines.append(f"all_sheets = {val(settings.read.all_sheets)}")
+    lines += ["", "[mapping]"] + [f"{k} = {val(v)}" for k, v in settings.mapping if v]
+    c = settings.cleaning
+    lines += ["", "[cleaning]", f"drop_missing_customer = {val(c.drop_missing_customer)}",
+              f"drop_duplicates = {val(c.drop_duplicates)}", f"returns = {val(c.returns)}",
+              f"drop_nonpositive_price = {val(c.drop_nonpositive_price)}", f"countries = {val(c.countries)}"]
+    lines += [f"{k} = {val(getattr(c, k))}" for k in ("start", "end", "dayfirst") if getattr(c, k) is not None]
+    for metric in METRICS:
+        spec = settings.scoring.for_metric(metric)
+        lines += ["", f"[scoring.{metric}]", f"bins = {spec.bins}", f"method = {val(spec.method)}"]
+        if spec.edges:
+            lines.append(f"edges = {val(spec.edges)}")
+    return "\n".join(lines) + "\n"
+
+
+def settings_from_toml(text: str) -> AnalysisSettings:
+    """Read settings written by :func:`settings_to_toml`; unknown keys fail with the list of known ones."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"The settings file is not valid TOML: {exc}.") from None
+
+    def check(section: dict[str, Any], known: set[str], where: str) -> None:
+        unknown = set(section) - known
+        if unknown:
+            raise ConfigError(f"Unknown keys in [{where}]: {', '.join(sorted(unknown))}. Known: "
+                              f"{', '.join(sorted(known))}.")
+
+    check(data, {"as_of", "read", "mapping", "cleaning", "scoring"}, "top level")
+    read = data.get("read", {})
+    check(read, {"sheet", "all_sheets"}, "read")
+    cleaning = dict(data.get("cleaning", {}))
+    check(cleaning, {f.name for f in dataclasses.fields(CleaningPolicy)}, "cleaning")
+    if "countries" in cleaning:
+        cleaning["countries"] = tuple(cleaning["countries"])
+    scoring = data.get("scoring", {})
+    check(scoring, set(METRICS), "scoring")
+    specs = {}
+    for metric in METRICS:
+        raw = dict(scoring.get(metric, {}))
+        check(raw, {"bins", "method", "edges"}, f"scoring.{metric}")
+        specs[metric] = MetricScoring(raw.get("bins", 5), raw.get("method", "quantile"), tuple(raw.get("edges", ())))
+    return AnalysisSettings(
+        read=ReadOptions(sheet=read.get("sheet"), all_sheets=bool(read.get("all_sheets", False))),
+        mapping=tuple(sorted((str(k), str(v)) for k, v in data.get("mapping", {}).items())),
+        cleaning=CleaningPolicy(**cleaning),
+        scoring=ScoringSettings(**specs),
+        as_of=data.get("as_of"),
+    )

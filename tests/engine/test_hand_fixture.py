@@ -89,3 +89,18 @@ def test_date_window_and_country_filter(hand_csv: bytes) -> None:
 def test_explicit_as_of(hand_csv: bytes) -> None:
     result = analyze(hand_csv, AnalysisSettings(as_of=dt.date(2024, 2, 1)))
     assert result.customers["recency_days"].tolist() == [22, 27, 12]
+
+
+def test_settings_toml_round_trip() -> None:
+    from rfm_core import MetricScoring, ScoringSettings
+    from rfm_core.settings import ReadOptions, settings_from_toml, settings_to_toml
+
+    settings = AnalysisSettings(
+        read=ReadOptions(sheet="Year 2010-2011"), mapping=(("customer_id", "Client"),),
+        cleaning=CleaningPolicy(returns="net", start=dt.date(2011, 1, 1), countries=("France", "EIRE"),
+                                dayfirst=True),
+        scoring=ScoringSettings(MetricScoring(3, "thresholds", (30, 90)), MetricScoring(4, "rank"), MetricScoring()),
+        as_of=dt.date(2011, 12, 10))
+    assert settings_from_toml(settings_to_toml(settings)) == settings
+    with pytest.raises(Exception, match="Unknown keys"):
+        settings_from_toml("[cleaning]\nshoe = 1\n")

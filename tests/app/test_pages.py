@@ -1,0 +1,191 @@
+"""AppTest: every page, driven by widget keys, starting from the entry file."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from rfm_core import analyze
+from tests.conftest import HAND_CSV, ROOT, SAMPLE
+
+APP = str(ROOT / "streamlit_app.py")
+PAGES = ["data", "settings", "overview", "charts", "actions", "customers", "export"]
+
+
+@pytest.fixture
+def at() -> AppTest:
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    assert not app.exception
+    return app
+
+
+def table(at: AppTest, *columns: str) -> pd.DataFrame:
+    """The first table showing all these columns (plain st.dataframe elements carry no key in AppTest)."""
+    for df in at.dataframe:
+        value = df.value
+        if all(c in value.columns for c in columns):
+            return value
+    raise AssertionError(f"no table with columns {columns}")
+
+
+def go(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def segment_counts(at: AppTest) -> dict[str, int]:
+    go(at, "overview")
+    summary = table(at, "Segment", "Customers")
+    return dict(zip(summary["Segment"], summary["Customers"], strict=True))
+
+
+def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:
+    go(at, "data")
+    at.file_uploader(key="upload").upload(name, data, mime)
+    at.run()
+    return at
+
+
+def test_default_state_is_the_sample_on_every_page(at: AppTest) -> None:
+    expected = analyze(SAMPLE, warn=False)
+    assert at.title[0].value == "Data"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Rows read"] == f"{len(pd.read_csv(SAMPLE)):,}"
+    assert metrics["Customers"] == f"{len(expected.customers):,}"
+    ledger = table(at, "reason", "rows", "share")
+    assert ledger["rows"].sum() == expected.cleaned.input_rows
+    counts = segment_counts(at)
+    assert counts == expected.segmentation.summary.set_index("segment")["customers"].to_dict()
+    for page in PAGES:
+        go(at, page)
+        assert at.title, page
+    go(at, "charts")
+    assert len(at.get("plotly_chart")) >= 9
+
+
+def test_csv_upload(at: AppTest) -> None:
+    upload(at, "hand.csv", HAND_CSV.encode())
+    assert not at.exception and not at.error
+    assert {m.label: m.value for m in at.metric}["Customers"] == "3"
+    assert sum(segment_counts(at).values()) == 3
+
+
+def test_xlsx_upload_with_sheet_picker(at: AppTest) -> None:
+    frame = pd.read_csv(io.StringIO(HAND_CSV), dtype=str)
+    wb = openpyxl.Workbook()
+    wb.active.title = "Notes"
+    wb.active.append(["nothing here"])
+    ws = wb.create_sheet("Sales")
+    ws.append(list(frame.columns))
+    for row in frame.itertuples(index=False):
+        ws.append([None if pd.isna(v) else v for v in row])
+    buf = io.BytesIO()
+    wb.save(buf)
+    upload(at, "book.xlsx", buf.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert not at.error
+    assert at.selectbox(key="sheet").options[1:3] == ["Notes", "Sales"]
+    assert {m.label: m.value for m in at.metric}["Customers"] == "3"
+
+
+def test_mapping_change_changes_customers(at: AppTest) -> None:
+    data = ("InvoiceNo,CustomerID,Email,InvoiceDate,Quantity,UnitPrice\n"
+            "1,A,x@example.com,2011-01-01,1,2\n2,B,x@example.com,2011-01-02,1,2\n3,C,y@example.com,2011-01-03,1,2\n")
+    upload(at, "m.csv", data.encode())
+    assert {m.label: m.value for m in at.metric}["Customers"] == "3"
+    at.selectbox(key="map_customer_id").set_value("Email").run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Customers"] == "2"
+
+
+def test_bins_change_changes_segments(at: AppTest) -> None:
+    before = segment_counts(at)
+    go(at, "settings")
+    at.slider(key="bins_recency").set_value(3).run()
+    at.slider(key="bins_frequency").set_value(3).run()
+    assert not at.exception
+    after = segment_counts(at)
+    assert after != before and sum(after.values()) == sum(before.values())
+
+
+def test_threshold_change_changes_segments(at: AppTest) -> None:
+    go(at, "settings")
+    at.selectbox(key="method_recency").set_value("thresholds").run()
+    assert at.number_input(key="edge_recency_0").value > 0  # pre-filled from the quantile edges
+    before = segment_counts(at)
+    go(at, "settings")
+    at.number_input(key="edge_recency_3").set_value(300.0).run()
+    at.number_input(key="edge_recency_2").set_value(200.0).run()
+    at.number_input(key="edge_recency_1").set_value(100.0).run()
+    at.number_input(key="edge_recency_0").set_value(90.0).run()
+    assert not at.error
+    after = segment_counts(at)
+    assert after != before and sum(after.values()) == sum(before.values())
+
+
+def test_add_and_delete_rules(at: AppTest) -> None:
+    go(at, "settings")
+    assert len(at.selectbox(key="rule_pick").options) == 11
+    at.button(key="rule_add").click().run()
+    assert len(at.selectbox(key="rule_pick").options) == 12
+    assert at.selectbox(key="rule_pick").options[0] == "New segment 1"
+    # the new catch-all rule sits on top and wins every cell
+    counts = segment_counts(at)
+    assert counts["New segment 1"] == sum(counts.values())
+    go(at, "settings")
+    at.selectbox(key="rule_pick").set_value("New segment 1").run()
+    at.button(key="rule_delete").click().run()
+    assert len(at.selectbox(key="rule_pick").options) == 11
+    at.selectbox(key="rule_pick").set_value("Champions").run()
+    at.button(key="rule_delete").click().run()
+    counts = segment_counts(at)
+    assert "Champions" not in counts and counts["Loyal Customers"] > 0
+
+
+def test_bad_file_shows_error_and_keeps_last_good_result(at: AppTest) -> None:
+    good = segment_counts(at)
+    upload(at, "random.csv", bytes(range(256)) * 40)
+    assert not at.exception
+    assert any("binary" in e.value for e in at.error)
+    assert any("last good result" in i.value for i in at.info)
+    assert segment_counts(at) == good  # the sample's result is still there
+    upload(at, "broken.xlsx", b"PK\x03\x04" + b"\x00" * 64,
+           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert not at.exception and any("damaged" in e.value for e in at.error)
+
+
+def test_missing_columns_error_is_actionable(at: AppTest) -> None:
+    upload(at, "nocust.csv", b"InvoiceNo,InvoiceDate,Quantity,UnitPrice\n1,2011-01-01,1,2\n")
+    assert not at.exception
+    msg = " ".join(e.value for e in at.error)
+    assert "customer_id" in msg
+    assert "--map" in msg or "Map them" in msg
+
+
+def test_cleaning_option_changes_the_ledger(at: AppTest) -> None:
+    go(at, "settings")
+    at.checkbox(key="drop_missing").uncheck().run()
+    go(at, "data")
+    ledger = table(at, "reason", "rows", "share")
+    assert "no customer id" not in set(ledger["reason"])
+
+
+def test_customer_lookup_and_export_page(at: AppTest) -> None:
+    go(at, "customers")
+    at.text_input(key="search").input("12").run()
+    assert not at.exception
+    found = table(at, "customer_id", "segment", "rfm_score")
+    assert len(found) > 0
+    assert found["customer_id"].astype(str).str.contains("12").all()
+    assert len(table(at, "invoice_id", "invoice_date", "amount")) > 0
+    go(at, "export")
+    labels = [b.label for b in at.get("download_button")]
+    assert any("CSV" in lbl for lbl in labels) and any("Excel" in lbl for lbl in labels)
