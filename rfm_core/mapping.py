@@ -146,8 +146,14 @@ def _check_required(mapping: dict[str, str], columns: list[str]) -> None:
 
 def _via_uniques(series: pd.Series, fn: Callable[[pd.Index], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Apply ``fn`` to the distinct values; return (codes, parsed uniques). ``codes`` is -1 for missing."""
+    if isinstance(series.dtype, pd.CategoricalDtype):  # already distinct values + codes (the readers' output)
+        return series.cat.codes.to_numpy(), fn(pd.Index(series.cat.categories.astype(str)))
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     return codes, fn(pd.Index(uniques))
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    return series if isinstance(series.dtype, pd.CategoricalDtype) else series.astype("string")
 
 
 def _examples(values: pd.Series | pd.Index, n: int = 5) -> str:
@@ -185,7 +191,7 @@ def parse_dates(series: pd.Series, dayfirst: bool | None = None) -> tuple[pd.Ser
     if pd.api.types.is_numeric_dtype(series.dtype):
         return pd.Series(_excel_serial(series.to_numpy()), index=series.index), "Excel serial numbers"
 
-    text = series.astype("string")
+    text = _as_text(series)
     found: dict[str, str] = {}
 
     def parse(uniq: pd.Index) -> np.ndarray:
@@ -294,7 +300,7 @@ def parse_numbers(series: pd.Series, decimal_comma: bool = False) -> pd.Series:
             fast[bad] = val
         return fast
 
-    codes, parsed = _via_uniques(series.astype("string"), parse)
+    codes, parsed = _via_uniques(_as_text(series), parse)
     values = parsed[codes] if len(parsed) else np.full(len(codes), np.nan)
     values = np.where(codes < 0, np.nan, values)
     return pd.Series(values, index=series.index, dtype="float64")
@@ -308,10 +314,8 @@ def _parse_ids(series: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(series.dtype):
         ints = series.round().astype("Int64")
         text = ints.astype("string").where(series == series.round(), series.astype("string"))
-    elif pd.api.types.is_numeric_dtype(series.dtype):
-        text = series.astype("string")
     else:
-        text = series.astype("string")
+        text = _as_text(series)
 
     def clean(uniq: pd.Index) -> np.ndarray:
         s = pd.Series(uniq.astype(str)).str.strip().str.replace(_FLOAT_ID, r"\1", regex=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .columns import SYNONYMS, normalise_header
@@ -56,11 +57,15 @@ class RawTable:
         return self.delimiter == ";"
 
 
-def _load(source: Source) -> tuple[bytes, str]:
+def _load(source: Source, head_only: bool = False) -> tuple[bytes, str]:
+    """The bytes (or only the first 64 KB of a path, to sniff it) and a display name."""
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source), "upload"
     path = Path(source)
     try:
+        if head_only:
+            with path.open("rb") as fh:
+                return fh.read(65536), path.name
         return path.read_bytes(), path.name
     except FileNotFoundError:
         raise InputFileError(f"No file at {path}. Check the path and try again.") from None
@@ -108,8 +113,18 @@ def read_table(
         One row per input line, headers as in the file, text cells (Parquet keeps its types).
     """
     options = options or ReadOptions()
-    data, default_name = _load(source)
+    head, default_name = _load(source, head_only=True)
     name = name or default_name
+    fmt = detect_format(head)
+    if fmt == "csv" and not isinstance(source, bytes | bytearray | memoryview) and len(head) == 65536:
+        # A large CSV on disk is parsed straight from the file: no second copy of it in memory.
+        digest = _file_sha256(Path(source))
+        if progress:
+            progress(f"Reading {name} ({Path(source).stat().st_size / 1e6:.1f} MB, csv)")
+        table = _read_csv(Path(source), name, digest)
+        _check_rows(table, options)
+        return table
+    data = bytes(source) if isinstance(source, bytes | bytearray | memoryview) else _load(source)[0]
     digest = hashlib.sha256(data).hexdigest()
     fmt = detect_format(data)
     if progress:
@@ -127,37 +142,64 @@ def read_table(
         table = _read_parquet(data, name, digest)
     else:
         table = _read_csv(data, name, digest)
+    _check_rows(table, options)
+    return table
+
+
+def _check_rows(table: RawTable, options: ReadOptions) -> None:
     if len(table.frame) > options.max_rows:
         raise InputFileError(
-            f"{name} has {len(table.frame):,} rows, more than the limit of {options.max_rows:,}. Use the CLI with "
-            "--engine duckdb for files this large."
+            f"{table.name} has {len(table.frame):,} rows, more than the limit of {options.max_rows:,}. Use the CLI "
+            "with --engine duckdb for files this large."
         )
-    return table
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 # ----------------------------------------------------------------------------------------------------- text
 
 
-def _sniff_encoding(data: bytes) -> tuple[str, str]:
-    """The codec name for pyarrow and for Python, and the decoded text of the first 64 KB."""
-    if data.startswith(codecs.BOM_UTF8):
-        return "utf8", data[3:65536].decode("utf-8", errors="ignore")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16", data[:65536].decode("utf-16", errors="ignore")
-    head = data[:65536]
+def _utf8_valid(data: bytes | Path) -> bool:
+    """Whether the whole file decodes as UTF-8 (a path is checked block by block, never loaded whole)."""
+    if isinstance(data, bytes):
+        try:
+            data.decode("utf-8")
+            return True
+        except UnicodeDecodeError:
+            return False
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with data.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _sniff_encoding(head: bytes, utf8_valid: bool) -> tuple[str, str]:
+    """The codec name for pyarrow and the decoded text of the first 64 KB."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf8", head[3:65536].decode("utf-8", errors="ignore")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", head[:65536].decode("utf-16", errors="ignore")
+    head = head[:65536]
     if b"\x00" in head:
         raise InputFileError(
             "This file contains binary data, not text: it is not a CSV. Upload a CSV, XLSX or Parquet export."
         )
-    try:
-        data.decode("utf-8")
+    if utf8_valid:
         return "utf8", head.decode("utf-8", errors="ignore")
-    except UnicodeDecodeError:
-        pass
     try:
-        data.decode("cp1252")
         return "cp1252", head.decode("cp1252")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError:  # bytes cp1252 leaves undefined (0x81, 0x8d, ...): latin-1 maps every byte
         return "latin-1", head.decode("latin-1")
 
 
@@ -185,8 +227,10 @@ def _find_header_row(rows: list[list[object]]) -> int:
     return 0
 
 
-def _read_csv(data: bytes, name: str, digest: str) -> RawTable:
-    encoding, head = _sniff_encoding(data)
+def _read_csv(data: bytes | Path, name: str, digest: str) -> RawTable:
+    head_bytes = data[:65536] if isinstance(data, bytes) else _load(data, head_only=True)[0]
+    is_bom = head_bytes.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    encoding, head = _sniff_encoding(head_bytes, not is_bom and b"\x00" not in head_bytes and _utf8_valid(data))
     delimiter = _sniff_delimiter(head)
     head_rows = list(csv.reader(io.StringIO(head), delimiter=delimiter))
     header_row = _find_header_row([list(r) for r in head_rows])
@@ -198,7 +242,7 @@ def _read_csv(data: bytes, name: str, digest: str) -> RawTable:
     names = _unique_names(header)
     try:
         table = pacsv.read_csv(
-            io.BytesIO(data),
+            io.BytesIO(data) if isinstance(data, bytes) else str(data),
             read_options=pacsv.ReadOptions(
                 encoding=encoding, skip_rows=header_row + 1, column_names=names, block_size=1 << 24
             ),
@@ -206,7 +250,8 @@ def _read_csv(data: bytes, name: str, digest: str) -> RawTable:
                 delimiter=delimiter, newlines_in_values=True, invalid_row_handler=None
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
+                # Dictionary-encoded text: each distinct value is stored once, and later stages parse only those.
+                column_types={n: pa.dictionary(pa.int32(), pa.string()) for n in names},
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
             ),
@@ -217,7 +262,7 @@ def _read_csv(data: bytes, name: str, digest: str) -> RawTable:
             f"{name} could not be parsed as a {_delim_name(delimiter)}-delimited CSV ({msg}). Check that every "
             "line has the same number of columns and that quotes are closed."
         ) from None
-    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    frame = table.to_pandas()
     notes = []
     if header_row:
         notes.append(f"Header found on line {header_row + 1}; the {header_row} line(s) above it were skipped.")
@@ -302,7 +347,7 @@ def _load_sheet(reader, sheet: str, name: str) -> tuple[pd.DataFrame, int] | Non
         ) from None
     headers = [str(c).strip() if not str(c).startswith("__UNNAMED__") else "" for c in frame.columns]
     frame.columns = _unique_names(headers)
-    return frame.astype(pd.StringDtype("pyarrow")), header_row
+    return _categorical_text(frame), header_row
 
 
 def _read_xlsx(data: bytes, name: str, digest: str, options: ReadOptions) -> RawTable:
@@ -341,10 +386,18 @@ def _read_xlsx(data: bytes, name: str, digest: str, options: ReadOptions) -> Raw
             raise InputFileError(
                 f"Sheets {frames[0][0]!r} and {sheet!r} of {name} have different columns; read them one at a time."
             )
-    frame = pd.concat([f for _, f, _ in frames], ignore_index=True)
+    frame = _categorical_text(pd.concat([f for _, f, _ in frames], ignore_index=True))
     notes.append(f"Stacked {len(frames)} sheets: {', '.join(s for s, _, _ in frames)}.")
     return RawTable(frame, name, "xlsx", digest, sheet=" + ".join(s for s, _, _ in frames), sheets=sheets,
                     notes=tuple(notes))
+
+
+def _categorical_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as categoricals, like the CSV path, so later stages parse each distinct value once."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    columns = [pc.dictionary_encode(col) if pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+               else col for col in table.columns]
+    return pa.table(columns, names=table.column_names).to_pandas()
 
 
 # -------------------------------------------------------------------------------------------------- parquet
