@@ -109,8 +109,6 @@ def clean(mapped: MappedTable, policy: CleaningPolicy | None = None) -> CleanRes
     if policy.returns == "exclude":
         mark(cancelled, "cancellation (invoice starts with C)")
         mark(returned, "return (quantity or amount zero or negative)")
-    else:
-        mark(cancelled | returned, USED_RETURN)
 
     dates = f[INVOICE_DATE]
     if policy.start is not None:
@@ -121,7 +119,9 @@ def clean(mapped: MappedTable, policy: CleaningPolicy | None = None) -> CleanRes
         mark(~f[COUNTRY].isin(policy.countries), "country not selected")
 
     if policy.returns == "net":
-        # A return is netted against its customer's purchases; a customer who only returned is not a customer.
+        # Returns inside the window and countries are netted against their customer's purchases; a customer who
+        # only returned is not a customer.
+        mark(cancelled | returned, USED_RETURN)
         buyers = set(customers[code == -1].dropna().unique())
         orphan = (code == REASONS.index(USED_RETURN)) & ~customers.isin(buyers).to_numpy()
         code[orphan] = REASONS.index("return from a customer with no purchase")

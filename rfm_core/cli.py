@@ -12,8 +12,10 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError, RfmError, RfmWarning
 from .settings import (
@@ -41,7 +43,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("segment", help="Segment the customers in a transaction file.")
-    s.add_argument("input", help="CSV, XLSX/XLSM or Parquet file.")
+    s.add_argument("input", help="CSV, XLSX/XLSM or Parquet file (duckdb/spark engines: also a folder or a glob).")
     g = s.add_mutually_exclusive_group()
     g.add_argument("--sheet", help=help_for(ReadOptions, "sheet"))
     g.add_argument("--all-sheets", action="store_true", help=help_for(ReadOptions, "all_sheets"))
@@ -73,7 +75,10 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--report", type=Path, help="Self-contained HTML report.")
     s.add_argument("--ledger", type=Path, help="Row ledger CSV (reason, rows).")
     s.add_argument("--dropped", type=Path, help="CSV of every dropped input row with its reason.")
-    s.add_argument("--engine", choices=["pandas"], default="pandas", help="Aggregation engine.")
+    s.add_argument("--engine", choices=["pandas", "duckdb", "spark", "auto"], default="pandas",
+                   help="pandas (default; any format, messy files); duckdb (CSV/Parquet files or globs, out of core); "
+                        "spark (CSV/Parquet on Spark); auto (duckdb when the input is too large for memory).")
+    s.add_argument("--spark-master", default="local[*]", help="Spark master URL for --engine spark.")
 
     sm = sub.add_parser("sample", help="Write a generated Online-Retail-like CSV.")
     sm.add_argument("out", type=Path)
@@ -124,8 +129,7 @@ class _Progress:
 
 
 def _segment(args: argparse.Namespace) -> str:
-    from .clean import dropped_rows
-    from .pipeline import analyze, result_provenance
+    from .pipeline import analyze, segment_customers
     from .segment import DEFAULT_RULES, RuleSet
 
     rules = DEFAULT_RULES
@@ -145,34 +149,90 @@ def _segment(args: argparse.Namespace) -> str:
         as_of=args.as_of,
     )
     progress = _Progress(sys.stderr.isatty())
+    engine = args.engine
+    if engine == "auto":
+        from .engines import choose_engine
+        from .engines.files import expand_paths
+
+        engine = choose_engine(expand_paths(args.input))
+        progress(f"Engine: {engine}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RfmWarning)
-        result = analyze(Path(args.input), settings, rules, progress=progress)
+        if engine == "pandas":
+            result = analyze(Path(args.input), settings, rules, progress=progress)
+            from .clean import dropped_rows
+            from .pipeline import result_provenance
+
+            run = _Run(result.segmentation, result.cleaned.ledger, result_provenance(result), result.raw.name,
+                       result.as_of, result.cleaned.input_rows,
+                       lambda: dropped_rows(result.mapped, result.cleaned), result.cleaned.transactions)
+        else:
+            if args.sheet or args.all_sheets:
+                raise ConfigError("--sheet and --all-sheets apply to workbooks, which only the pandas engine reads.")
+            if args.dropped:
+                raise ConfigError(f"--dropped is not available with --engine {engine} (it would copy every dropped "
+                                  "row out of the data set); the ledger still counts them by reason.")
+            from .engines.files import dataset_sha256, expand_paths
+            from .export import provenance
+
+            progress(f"Cleaning and aggregating with {engine}")
+            mapping = dict(settings.mapping)
+            if engine == "duckdb":
+                from .engines.duckdb_engine import duckdb_customers_from_files
+
+                fres = duckdb_customers_from_files(args.input, mapping, settings.cleaning, settings.as_of)
+            else:
+                from .engines.spark_engine import spark_customers_from_files
+
+                fres = spark_customers_from_files(args.input, mapping, settings.cleaning, settings.as_of,
+                                                  master=args.spark_master)
+            progress("Scoring and segmenting")
+            seg = segment_customers(fres.customers, settings.scoring, rules)
+            prov = provenance(input_name=str(args.input), input_sha256=dataset_sha256(expand_paths(args.input)),
+                              input_rows=fres.input_rows, settings={**settings.to_dict(), "engine": engine},
+                              rules=rules, as_of=fres.as_of, customers=len(seg.customers))
+            run = _Run(seg, fres.ledger, prov, str(args.input), fres.as_of, fres.input_rows, None, None)
     for w in caught:
         if issubclass(w.category, RfmWarning):
             print(f"warning: {w.message}", file=sys.stderr)
-    seg = result.segmentation
-    written = []
+    return _write_outputs(args, run, rules, settings, progress)
+
+
+@dataclass(frozen=True)
+class _Run:
+    seg: Any
+    ledger: Any
+    prov: dict[str, Any]
+    name: str
+    as_of: dt.date
+    input_rows: int
+    dropped: Callable[[], Any] | None
+    transactions: Any
+
+
+def _write_outputs(args: argparse.Namespace, run: _Run, rules: Any, settings: AnalysisSettings,
+                   progress: _Progress) -> str:
     from .export import excel_workbook, html_report, provenance_json, segments_csv, table_csv
 
-    prov = result_provenance(result)
+    seg = run.seg
+    written = []
     if args.out:
         progress("Writing segments CSV")
         _write(args.out, segments_csv(seg.customers))
-        _write(args.out.with_name(args.out.name + ".provenance.json"), provenance_json(prov).encode())
+        _write(args.out.with_name(args.out.name + ".provenance.json"), provenance_json(run.prov).encode())
         written.append(str(args.out))
     if args.summary:
         _write(args.summary, table_csv(seg.summary))
         written.append(str(args.summary))
     if args.ledger:
-        _write(args.ledger, table_csv(result.cleaned.ledger))
+        _write(args.ledger, table_csv(run.ledger))
         written.append(str(args.ledger))
-    if args.dropped:
-        _write(args.dropped, table_csv(dropped_rows(result.mapped, result.cleaned)))
+    if args.dropped and run.dropped is not None:
+        _write(args.dropped, table_csv(run.dropped()))
         written.append(str(args.dropped))
     if args.xlsx:
         progress("Writing Excel workbook")
-        _write(args.xlsx, excel_workbook(seg.customers, seg.summary, result.cleaned.ledger, prov, rules))
+        _write(args.xlsx, excel_workbook(seg.customers, seg.summary, run.ledger, run.prov, rules))
         written.append(str(args.xlsx))
     if args.report:
         progress("Writing HTML report")
@@ -181,16 +241,17 @@ def _segment(args: argparse.Namespace) -> str:
         colors = charts.segment_colors(rules.names)
         figs = [charts.segment_treemap(seg.summary, colors), charts.segment_share_bars(seg.summary),
                 charts.rf_heatmap(seg.customers, settings.scoring.recency.bins, settings.scoring.frequency.bins),
-                charts.lorenz_curve(seg.customers),
-                charts.recency_monetary_scatter(seg.customers, colors)]
-        page = html_report(title=f"RFM segments: {result.raw.name}", kpis=seg.kpis, summary=seg.summary,
-                           insights=seg.insights, rules=rules, ledger=result.cleaned.ledger, prov=prov, figures=figs)
+                charts.lorenz_curve(seg.customers), charts.recency_monetary_scatter(seg.customers, colors)]
+        if run.transactions is not None:
+            figs.append(charts.monthly_activity(run.transactions))
+        page = html_report(title=f"RFM segments: {run.name}", kpis=seg.kpis, summary=seg.summary,
+                           insights=seg.insights, rules=rules, ledger=run.ledger, prov=run.prov, figures=figs)
         _write(args.report, page.encode("utf-8"))
         written.append(str(args.report))
-    used = int(result.cleaned.ledger.loc[result.cleaned.ledger["reason"] == "used", "rows"].sum())
+    used = int(run.ledger.loc[run.ledger["reason"] == "used", "rows"].sum())
     segments = int((seg.summary["customers"] > 0).sum())
-    line = (f"{len(seg.customers):,} customers in {segments} segments from {result.cleaned.input_rows:,} rows "
-            f"({used:,} used), as of {result.as_of}")
+    line = (f"{len(seg.customers):,} customers in {segments} segments from {run.input_rows:,} rows "
+            f"({used:,} used), as of {run.as_of}")
     return line + (f"; wrote {', '.join(written)}" if written else "")
 
 

@@ -104,3 +104,12 @@ def test_settings_toml_round_trip() -> None:
     assert settings_from_toml(settings_to_toml(settings)) == settings
     with pytest.raises(Exception, match="Unknown keys"):
         settings_from_toml("[cleaning]\nshoe = 1\n")
+
+
+def test_net_returns_outside_the_window_are_not_netted(hand_csv: bytes) -> None:
+    policy = CleaningPolicy(returns="net", end=dt.date(2024, 1, 10))  # A's return is on 2024-01-11
+    result = analyze(hand_csv, AnalysisSettings(cleaning=policy))
+    assert result.customers.set_index("customer_id").loc["A", "monetary"] == pytest.approx(33.0)
+    ledger = result.cleaned.ledger.set_index("reason")["rows"]
+    assert "used: return netted against monetary" not in ledger.index
+    assert ledger["after the date window"] == 2  # the return and C's 2024-01-20 purchase (its 01-15 line has price 0)

@@ -1,0 +1,113 @@
+"""DuckDB: the aggregation as SQL, in memory for a loaded table or out of core straight from CSV/Parquet files.
+
+Out of core: the data is scanned from the files by DuckDB, intermediate results live in a temporary database
+file under a memory limit (``memory_limit``, default 1 GB), and only the per-customer table comes back to pandas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from ..clean import IS_RETURN
+from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID
+from ..errors import RfmError
+from ..mapping import resolve_mapping
+from ..settings import CleaningPolicy
+from .files import decide_dayfirst, expand_paths, file_format
+from .sqlplan import CODE, Dialect, FileResult, SqlPlan, customers_sql, finish_customers, ledger_frame
+
+__all__ = ["DuckDBAggregator", "duckdb_customers_from_files"]
+
+
+class DuckDBAggregator:
+    """:class:`rfm_core.aggregate.Aggregator` for an in-memory transaction table, in DuckDB SQL."""
+
+    name = "duckdb"
+
+    def customers(self, transactions: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+        import duckdb
+
+        tx = transactions
+        frame = pd.DataFrame({
+            "cid": tx[CUSTOMER_ID].astype(str).to_numpy(),
+            "inv": tx[INVOICE_ID].astype(str).to_numpy(),
+            "ts": tx[INVOICE_DATE].to_numpy(),
+            "amount": tx[AMOUNT].to_numpy(dtype="float64"),
+            "country": tx[COUNTRY].astype(object).to_numpy() if COUNTRY in tx.columns else None,
+            "code": (tx[IS_RETURN].to_numpy() if IS_RETURN in tx.columns else False)
+            * CODE["used: return netted against monetary"],
+        })
+        con = duckdb.connect()
+        try:
+            con.register("tx", frame)
+            out = con.sql(customers_sql(Dialect(), "tx", as_of)).df()
+        finally:
+            con.close()
+        return finish_customers(out)
+
+
+def _source(paths: list[str], fmt: str) -> str:
+    listed = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+    if fmt == "parquet":
+        return f"read_parquet({listed}, union_by_name = true)"
+    return f"read_csv({listed}, all_varchar = true, header = true, union_by_name = true)"
+
+
+def duckdb_customers_from_files(
+    spec: str | list[str],
+    mapping: Mapping[str, str | None] | None = None,
+    policy: CleaningPolicy | None = None,
+    as_of: dt.date | None = None,
+    *,
+    memory_limit: str = "1GB",
+    threads: int | None = None,
+) -> FileResult:
+    """Clean and aggregate CSV or Parquet files (a path, folder or glob) without loading them into pandas.
+
+    Returns the same per-customer table and ledger as the pandas engine on the same rows.
+    """
+    import duckdb
+
+    policy = policy or CleaningPolicy()
+    paths = expand_paths(spec)
+    fmt = file_format(paths)
+    source = _source(paths, fmt)
+    with tempfile.TemporaryDirectory(prefix="rfm-duckdb-") as tmp:
+        con = duckdb.connect(str(Path(tmp) / "work.duckdb"), config={
+            "memory_limit": memory_limit, "temp_directory": str(Path(tmp) / "spill"),
+            "threads": threads or os.cpu_count() or 2, "preserve_insertion_order": False})
+        try:
+            described = con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
+            columns = tuple(str(r[0]) for r in described)
+            text_columns = frozenset(str(r[0]) for r in described if str(r[1]).upper() == "VARCHAR")
+            resolved = resolve_mapping(list(columns), mapping)
+            dayfirst = None
+            date_col = resolved[INVOICE_DATE]
+            if date_col in text_columns:
+                quoted = Dialect().quote(date_col)
+                sample = con.sql(f"SELECT {quoted} AS d FROM {source} WHERE {quoted} IS NOT NULL LIMIT 20000").df()
+                dayfirst = decide_dayfirst(sample["d"], policy.dayfirst)
+            plan = SqlPlan(source, columns, text_columns, resolved, policy, Dialect(), dayfirst)
+            con.execute(f"CREATE TABLE reasoned AS {plan.reasoned()}")
+            counts = con.sql(plan.ledger("reasoned")).df()
+            input_rows = int(counts["n"].sum())
+            last = con.sql(plan.last_purchase("reasoned")).fetchall()[0]
+            if last[0] is None:
+                raise RfmError("No rows are left after cleaning, so there is nothing to analyse. Check the ledger.")
+            last_ts = pd.Timestamp(last[0])
+            as_of = as_of or (last_ts.normalize() + pd.Timedelta(days=1)).date()
+            if last_ts >= pd.Timestamp(as_of) + pd.Timedelta(days=1):
+                raise RfmError(f"The analysis date {as_of} is before the latest purchase ({last_ts:%Y-%m-%d}).")
+            customers = con.sql(plan.customers("reasoned", as_of)).df()
+        except duckdb.Error as exc:
+            raise RfmError(f"DuckDB could not process the input: {str(exc).splitlines()[0]}") from None
+        finally:
+            con.close()
+    return FileResult(finish_customers(customers), ledger_frame(counts, input_rows), as_of, input_rows, "duckdb",
+                      resolved, (f"{len(paths)} {fmt} file(s) read by DuckDB out of core.",))

@@ -1,0 +1,66 @@
+"""Finding the files behind a path, folder or glob, and what the file engines share."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputFileError
+from ..mapping import parse_dates
+
+__all__ = ["dataset_sha256", "decide_dayfirst", "expand_paths", "file_format"]
+
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv", ".txt", ".tsv")
+
+
+def expand_paths(spec: str | list[str]) -> list[str]:
+    """Sorted files for a path, a folder (its CSV/Parquet files) or a glob; a clear error when none match."""
+    specs = [spec] if isinstance(spec, str) else list(spec)
+    found: list[str] = []
+    for item in specs:
+        if os.path.isdir(item):
+            found += [str(p) for p in sorted(Path(item).rglob("*")) if p.suffix.lower() in _PARQUET + _CSV]
+        elif any(ch in item for ch in "*?["):
+            found += sorted(glob.glob(item, recursive=True))
+        elif os.path.exists(item):
+            found.append(item)
+        else:
+            raise InputFileError(f"No file at {item}. Check the path or the glob pattern.")
+    if not found:
+        raise InputFileError(f"No CSV or Parquet files match {spec!r}.")
+    return found
+
+
+def file_format(paths: list[str]) -> str:
+    """``parquet`` or ``csv``; mixing them, or other kinds, is an error with advice."""
+    kinds = {("parquet" if p.lower().endswith(_PARQUET) else "csv" if p.lower().endswith(_CSV) else "other")
+             for p in paths}
+    if kinds == {"parquet"} or kinds == {"csv"}:
+        return kinds.pop()
+    if "other" in kinds:
+        raise InputFileError("The DuckDB and Spark engines read CSV and Parquet files; convert workbooks to CSV or "
+                             "use the pandas engine for them.")
+    raise InputFileError("The input mixes CSV and Parquet files; point at one kind at a time.")
+
+
+def dataset_sha256(paths: list[str]) -> str:
+    """SHA-256 over the files' bytes in path order (the provenance of a multi-file data set)."""
+    h = hashlib.sha256()
+    for p in paths:
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def decide_dayfirst(sample: pd.Series, forced: bool | None) -> bool | None:
+    """Day or month first for text dates, decided on a sample with the pandas rules (``forced`` wins)."""
+    if forced is not None:
+        return forced
+    _, label = parse_dates(sample.astype("string"))
+    return "day-first" in label
