@@ -19,6 +19,11 @@ nav = st.navigation({
         st.Page("pages/charts.py", title="Charts", icon=":material/bar_chart:"),
         st.Page("pages/customers.py", title="Customers", icon=":material/person_search:"),
     ],
+    "Predict": [
+        st.Page("pages/clv.py", title="Lifetime value", icon=":material/savings:"),
+        st.Page("pages/migration.py", title="Migration", icon=":material/swap_horiz:"),
+        st.Page("pages/cohorts.py", title="Cohorts", icon=":material/grid_on:"),
+    ],
     "Act": [
         st.Page("pages/actions.py", title="Actions", icon=":material/campaign:"),
         st.Page("pages/export.py", title="Export", icon=":material/download:"),

@@ -122,6 +122,41 @@ def customers_of(digest: str, options: ReadOptions, mapping: tuple[tuple[str, st
     return aggregate(_cleaned.transactions, as_of)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def clv_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], unit: str,
+           horizon: int, rate: float, calibration_end: dt.date | None, _transactions: pd.DataFrame) -> Any:
+    from rfm_core.clv import clv_table
+
+    return clv_table(_transactions, calibration_end=calibration_end, unit=unit,  # type: ignore[arg-type]
+                     horizon_months=horizon, annual_discount_rate=rate)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def holdout_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], unit: str,
+               calibration_end: dt.date, _transactions: pd.DataFrame) -> Any:
+    from rfm_core.clv import holdout_check
+
+    return holdout_check(_transactions, calibration_end, unit)  # type: ignore[arg-type]
+
+
+CLV_UNIT = "clv_unit_value"
+CLV_HORIZON = "clv_horizon_value"
+CLV_RATE = "clv_rate_value"
+
+
+def clv_settings() -> tuple[str, int, float]:
+    ss = st.session_state
+    return ss.get(CLV_UNIT, "W"), int(ss.get(CLV_HORIZON, 12)), float(ss.get(CLV_RATE, 0.10))
+
+
+def clv_for(prep: Prepared) -> Any:
+    """The CLV result for the current data and CLV settings (raises ModelFitError with an explanation)."""
+    unit, horizon, rate = clv_settings()
+    mapping = tuple(sorted(st.session_state[MAPPING].items()))
+    return clv_of(prep.digest, st.session_state[CLEANING], mapping, unit, horizon, rate, None,
+                  prep.cleaned.transactions)
+
+
 def read_options() -> ReadOptions:
     sheet = st.session_state.get(SHEET)
     if sheet == ALL_SHEETS:

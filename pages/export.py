@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import common
-from rfm_core import charts
+from rfm_core import ModelFitError, charts
 from rfm_core.export import (
     excel_workbook,
     html_report,
@@ -29,9 +29,20 @@ tag = prep.digest[:8]
 
 st.subheader("Segmented customers")
 chosen = st.multiselect("Segments to include (empty: all)", list(seg.rules.names), key="export_segments")
-subset = seg.customers if not chosen else seg.customers[seg.customers["segment"].astype(str).isin(chosen)]
+with_clv = st.checkbox("Add lifetime-value columns (p_alive, predicted purchases, CLV) from the Lifetime value page "
+                       "settings", key="export_clv")
+customers = seg.customers
+if with_clv:
+    try:
+        clv = common.clv_for(prep)
+        h = clv.horizon_months
+        cols = [c for c in ("p_alive", f"predicted_purchases_{h}m", f"clv_{h}m") if c in clv.table.columns]
+        customers = customers.merge(clv.table[["customer_id", *cols]], on="customer_id", how="left")
+    except ModelFitError as exc:
+        st.warning(f"No lifetime-value columns: {exc}")
+subset = customers if not chosen else customers[customers["segment"].astype(str).isin(chosen)]
 st.caption(f"{len(subset):,} customers. Text cells that a spreadsheet would run as a formula are prefixed with '.")
-st.download_button("Download segmented customers (CSV)", segments_csv(seg.customers, chosen or None),
+st.download_button("Download segmented customers (CSV)", segments_csv(customers, chosen or None),
                    f"{base}-segments-{tag}.csv", "text/csv", key="dl_segments", type="primary")
 st.download_button("Download segment summary (CSV)", table_csv(seg.summary), f"{base}-summary-{tag}.csv",
                    "text/csv", key="dl_summary")

@@ -14,15 +14,21 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 __all__ = [
+    "cohort_heatmap",
+    "cohort_revenue",
     "country_breakdown",
+    "holdout_chart",
     "lorenz_curve",
     "metric_distribution",
+    "migration_sankey",
     "monthly_activity",
+    "p_alive_histogram",
     "recency_monetary_scatter",
     "rf_heatmap",
     "segment_colors",
     "segment_share_bars",
     "segment_treemap",
+    "value_by_segment",
 ]
 
 _PALETTE = ["#1b7837", "#5aae61", "#b2182b", "#d6604d", "#a6dba0", "#4393c3", "#92c5de", "#f4a582",
@@ -177,3 +183,81 @@ def country_breakdown(customers: pd.DataFrame, top: int = 12) -> go.Figure:
     fig.update_traces(texttemplate="%{text:,} customers", textposition="outside", cliponaxis=False)
     fig.update_layout(yaxis={"autorange": "reversed", "title": ""}, xaxis_title="revenue")
     return _layout(fig, "Revenue by country (customer's latest purchase)", 460)
+
+
+def holdout_chart(by_frequency: pd.DataFrame, error: float) -> go.Figure:
+    """Predicted vs actual purchase days in the holdout, per calibration frequency."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure([
+        go.Bar(name="actual", x=by_frequency["frequency"], y=by_frequency["actual"], marker_color="#2166ac",
+               customdata=by_frequency["customers"],
+               hovertemplate="frequency %{x}: %{y:.2f} actual (%{customdata:,} customers)<extra></extra>"),
+        go.Bar(name="predicted", x=by_frequency["frequency"], y=by_frequency["predicted"], marker_color="#f4a582",
+               hovertemplate="frequency %{x}: %{y:.2f} predicted<extra></extra>"),
+    ])
+    fig.update_layout(barmode="group", xaxis_title="repeat purchase days in the calibration period",
+                      yaxis_title="mean purchase days in the holdout")
+    return _layout(fig, f"Holdout check: predicted vs actual (total error {error:+.1%})")
+
+
+def p_alive_histogram(table: pd.DataFrame) -> go.Figure:
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Histogram(x=table["p_alive"], nbinsx=40, marker_color="#4393c3",
+                                 hovertemplate="P(alive) %{x}: %{y:,} customers<extra></extra>"))
+    fig.update_layout(xaxis_title="probability the customer is still active", yaxis_title="customers",
+                      xaxis_tickformat=".0%")
+    return _layout(fig, "Churn risk: distribution of P(alive)", 360)
+
+
+def value_by_segment(frame: pd.DataFrame, value: str, colors: dict[str, str], title: str) -> go.Figure:
+    """A bar per segment of a per-customer value summed (e.g. predicted CLV); ``frame`` has ``segment``."""
+    import plotly.express as px
+
+    data = frame.groupby("segment", observed=True)[value].sum().reset_index().sort_values(value, ascending=False)
+    fig = px.bar(data, x="segment", y=value, color="segment", color_discrete_map=colors)
+    fig.update_layout(showlegend=False, xaxis_title="", yaxis_title=value)
+    return _layout(fig, title, 380)
+
+
+def migration_sankey(flows: pd.DataFrame, colors: dict[str, str], earlier: str, later: str) -> go.Figure:
+    """Segment then (left) to segment now (right); link width = customers, revenue in the hover."""
+    import plotly.graph_objects as go
+
+    left = list(dict.fromkeys(flows["segment_then"]))
+    right = list(dict.fromkeys(flows["segment_now"]))
+    labels = [f"{s} ({earlier})" for s in left] + [f"{s} ({later})" for s in right]
+    node_colors = [colors.get(s, "#bababa") for s in left] + [colors.get(s, "#bababa") for s in right]
+    src = [left.index(s) for s in flows["segment_then"]]
+    dst = [len(left) + right.index(s) for s in flows["segment_now"]]
+    fig = go.Figure(go.Sankey(
+        node={"label": labels, "color": node_colors, "pad": 12, "thickness": 14},
+        link={"source": src, "target": dst, "value": flows["customers"].tolist(),
+              "customdata": np.c_[flows["customers"], flows["revenue"]],
+              "hovertemplate": "%{source.label} → %{target.label}<br>%{customdata[0]:,} customers<br>"
+                               "revenue between the dates %{customdata[1]:,.0f}<extra></extra>"}))
+    return _layout(fig, f"Segment migration, {earlier} → {later}", 560)
+
+
+def cohort_heatmap(retention: pd.DataFrame, sizes: pd.Series) -> go.Figure:
+    import plotly.graph_objects as go
+
+    y = [f"{c} ({int(sizes.get(c, 0)):,})" for c in retention.index]
+    fig = go.Figure(go.Heatmap(z=retention.to_numpy(), x=[str(c) for c in retention.columns], y=y,
+                               colorscale="Blues", zmin=0, zmax=float(np.nanmax(retention.to_numpy()[:, 1:]))
+                               if retention.shape[1] > 1 else 1,
+                               hovertemplate="cohort %{y}, month %{x}: %{z:.0%} active<extra></extra>"))
+    fig.update_layout(xaxis_title="months since first purchase", yaxis_title="cohort (customers)",
+                      yaxis={"autorange": "reversed"})
+    return _layout(fig, "Retention by monthly acquisition cohort", 520)
+
+
+def cohort_revenue(revenue: pd.DataFrame) -> go.Figure:
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for cohort, row in revenue.iterrows():
+        fig.add_trace(go.Scatter(x=[int(c) for c in row.index], y=row.to_numpy(), mode="lines", name=str(cohort)))
+    fig.update_layout(xaxis_title="months since first purchase", yaxis_title="revenue")
+    return _layout(fig, "Revenue per cohort by month since acquisition", 420)

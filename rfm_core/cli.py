@@ -80,6 +80,19 @@ def _build_parser() -> argparse.ArgumentParser:
                         "spark (CSV/Parquet on Spark); auto (duckdb when the input is too large for memory).")
     s.add_argument("--spark-master", default="local[*]", help="Spark master URL for --engine spark.")
 
+    c = sub.add_parser("clv", help="Customer lifetime value: BG/NBD + Gamma-Gamma, with an optional holdout check.")
+    c.add_argument("input", help="CSV, XLSX/XLSM or Parquet file.")
+    c.add_argument("--map", action="append", default=[], metavar="CANONICAL=COLUMN")
+    c.add_argument("--sheet")
+    c.add_argument("--calibration-end", type=_date,
+                   help="Fit on purchases up to this date and compare predictions with what happened after it.")
+    c.add_argument("--time-unit", choices=["D", "W", "M"], default="W", help="Model time unit (default weeks).")
+    c.add_argument("--horizon-months", type=int, default=12)
+    c.add_argument("--discount-rate", type=float, default=0.10, help="Annual discount rate (default 0.10).")
+    c.add_argument("--out", type=Path, help="Per-customer CLV CSV.")
+    c.add_argument("--params-out", type=Path, help="Fitted parameters as JSON.")
+    c.add_argument("--holdout-out", type=Path, help="Holdout comparison per frequency as CSV.")
+
     sm = sub.add_parser("sample", help="Write a generated Online-Retail-like CSV.")
     sm.add_argument("out", type=Path)
     sm.add_argument("--customers", type=int, default=1500)
@@ -263,6 +276,49 @@ def _write(path: Path, data: bytes) -> None:
         raise RfmError(f"Cannot write {path}: {exc.strerror or exc}. Choose a writable location.") from None
 
 
+_UNIT_NAMES = {"D": "day", "W": "week", "M": "month"}
+
+
+def _clv(args: argparse.Namespace) -> str:
+    import json
+
+    from .clv import clv_table, holdout_check
+    from .export import table_csv
+    from .pipeline import analyze
+
+    settings = AnalysisSettings(read=ReadOptions(sheet=args.sheet), mapping=tuple(sorted(_mapping(args.map).items())))
+    result = analyze(Path(args.input), settings, warn=False)
+    tx = result.cleaned.transactions
+    messages = []
+    if args.calibration_end:
+        check = holdout_check(tx, args.calibration_end, args.time_unit)
+        print(f"holdout {check.calibration_end} .. {check.holdout_end}: predicted {check.total_predicted:,.0f} "
+              f"repeat purchase days, actual {check.total_actual:,} ({check.total_error:+.1%}); "
+              f"mean absolute error per customer {check.mae:.2f}", file=sys.stderr)
+        print(check.by_frequency.to_string(index=False, float_format=lambda v: f"{v:.3f}"), file=sys.stderr)
+        if args.holdout_out:
+            _write(args.holdout_out, table_csv(check.by_frequency))
+    clv = clv_table(tx, calibration_end=args.calibration_end, unit=args.time_unit,
+                    horizon_months=args.horizon_months, annual_discount_rate=args.discount_rate)
+    if clv.spend_note:
+        print(f"warning: no CLV in money: {clv.spend_note}", file=sys.stderr)
+    table = clv.table.merge(result.segmentation.customers[["customer_id", "segment"]], on="customer_id", how="left")
+    if args.out:
+        _write(args.out, table_csv(table))
+        messages.append(f"wrote {args.out}")
+    if args.params_out:
+        _write(args.params_out, json.dumps(clv.params_json(), indent=2).encode())
+        messages.append(f"wrote {args.params_out}")
+    bg = clv.bgnbd
+    line = (f"{len(table):,} customers; BG/NBD r={bg.r:.3f} alpha={bg.alpha:.3f} a={bg.a:.3f} b={bg.b:.3f} "
+            f"(per {_UNIT_NAMES[args.time_unit]})")
+    if clv.gamma_gamma is not None:
+        gg = clv.gamma_gamma
+        line += (f"; Gamma-Gamma p={gg.p:.3f} q={gg.q:.3f} v={gg.v:.3f}; {args.horizon_months}-month CLV total "
+                 f"{table[f'clv_{args.horizon_months}m'].sum():,.0f}")
+    return line + ("; " + ", ".join(messages) if messages else "")
+
+
 def _rules(args: argparse.Namespace) -> str:
     from .segment import DEFAULT_RULES, RuleSet, lint
 
@@ -291,6 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "segment":
             message = _segment(args)
+        elif args.command == "clv":
+            message = _clv(args)
         elif args.command == "sample":
             from .sample import write_sample
 

@@ -189,3 +189,47 @@ def test_customer_lookup_and_export_page(at: AppTest) -> None:
     go(at, "export")
     labels = [b.label for b in at.get("download_button")]
     assert any("CSV" in lbl for lbl in labels) and any("Excel" in lbl for lbl in labels)
+
+
+def test_lifetime_value_page(at: AppTest) -> None:
+    go(at, "clv")
+    assert not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Customers modelled"] != "0"
+    before = metrics["Expected purchases, next 12 months"]
+    assert len(at.get("plotly_chart")) >= 2  # value by segment and the holdout chart at least
+    at.slider(key="clv_horizon").set_value(24).run()
+    assert not at.exception
+    after = {m.label: m.value for m in at.metric}["Expected purchases, next 24 months"]
+    assert float(after.replace(",", "")) > float(before.replace(",", ""))
+    assert {m.label for m in at.metric} >= {"Predicted repeat purchase days", "Actual", "Error"}
+
+
+def test_lifetime_value_explains_when_data_cannot_support_it(at: AppTest) -> None:
+    upload(at, "hand.csv", HAND_CSV.encode())
+    go(at, "clv")
+    assert not at.exception
+    assert any("No lifetime value for this data" in e.value and "at least 30" in e.value for e in at.error)
+
+
+def test_migration_and_cohort_pages(at: AppTest) -> None:
+    go(at, "migration")
+    assert not at.error
+    assert len(at.get("plotly_chart")) == 1
+    counts = {m.label: m.value for m in at.metric}
+    assert sum(int(v.replace(",", "")) for v in counts.values()) == len(analyze(SAMPLE, warn=False).customers)
+    at.radio(key="mig_thresholds").set_value("re-estimated").run()
+    assert not at.exception
+    again = {m.label: m.value for m in at.metric}
+    assert again["New since then"] == counts["New since then"]  # the same customers, scored another way
+    labels = [b.label for b in at.get("download_button")]
+    assert any("moved down" in lbl for lbl in labels)
+    go(at, "cohorts")
+    assert not at.error
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_export_with_clv_columns(at: AppTest) -> None:
+    go(at, "export")
+    at.checkbox(key="export_clv").check().run()
+    assert not at.exception and not at.warning

@@ -15,7 +15,8 @@ from rfm_core.sample import generate
 from rfm_core.settings import AnalysisSettings
 from tests.browser.helpers import metric, open_page, settle
 
-PAGES = ["Data", "Settings", "Overview", "Charts", "Customers", "Actions", "Export"]
+PAGES = ["Data", "Settings", "Overview", "Charts", "Customers", "Lifetime value", "Migration", "Cohorts", "Actions",
+         "Export"]
 
 
 @pytest.fixture(scope="module")

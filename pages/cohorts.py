@@ -1,0 +1,23 @@
+"""Acquisition cohorts: how each month's new customers keep buying, and what they spend."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages import common
+from rfm_core import RfmError, charts
+from rfm_core.timeline import cohorts
+
+st.title("Cohorts")
+prep, _ = common.require_data()
+try:
+    result = cohorts(prep.cleaned.transactions)
+except RfmError as exc:
+    st.error(str(exc))
+    st.stop()
+st.caption("A cohort is the month of a customer's first purchase (in the data used). Retention in month k is the "
+           "share of the cohort that bought in its k-th month; blank cells are after the end of the data.")
+st.plotly_chart(charts.cohort_heatmap(result.retention, result.sizes), key="chart_cohorts")
+st.plotly_chart(charts.cohort_revenue(result.revenue), key="chart_cohort_revenue")
+st.dataframe(result.retention, key="cohort_table", column_config={
+    str(c): st.column_config.NumberColumn(format="percent") for c in result.retention.columns})

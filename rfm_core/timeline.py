@@ -1,0 +1,158 @@
+"""How customers move over time: segment migration between two analysis dates, and acquisition cohorts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from .aggregate import aggregate
+from .clean import IS_RETURN
+from .columns import AMOUNT, CUSTOMER_ID, INVOICE_DATE
+from .errors import RfmError
+from .pipeline import segment_customers
+from .score import MetricBins
+from .segment import DEFAULT_RULES, RuleSet, lint
+from .settings import MetricScoring, ScoringSettings
+
+__all__ = ["NEW", "Cohorts", "Migration", "cohorts", "migration", "segment_health"]
+
+NEW = "(new since then)"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """Customers scored at two dates: their segments then and now, the flows and who moved down."""
+
+    customers: pd.DataFrame
+    flows: pd.DataFrame
+    matrix: pd.DataFrame
+    earlier: dt.date
+    later: dt.date
+    thresholds: str
+
+    @property
+    def moved_down(self) -> pd.DataFrame:
+        return self.customers[self.customers["moved"] == "down"]
+
+
+def segment_health(rules: RuleSet, bins: tuple[int, int, int]) -> dict[str, float]:
+    """A value order for segments: the mean R+F+M of the score cells each segment wins (fallback: 0)."""
+    cells = lint(rules, bins).cells
+    health = (cells.assign(total=cells["r"] + cells["f"] + cells["m"]).groupby("segment")["total"].mean())
+    out = {name: float(health.get(name, 0.0)) for name in rules.names}
+    return out
+
+
+def _frozen(settings: ScoringSettings, scored: Mapping[str, MetricBins]) -> ScoringSettings:
+    specs = {}
+    for metric in ("recency", "frequency", "monetary"):
+        info = scored[metric]
+        edges = tuple(sorted(set(info.edges)))
+        spec = settings.for_metric(metric)
+        if len(edges) != spec.bins - 1:  # collapsed quantile edges: keep the bins that were effective
+            specs[metric] = MetricScoring(len(edges) + 1, "thresholds", edges) if edges else MetricScoring(2)
+        else:
+            specs[metric] = MetricScoring(spec.bins, "thresholds", edges)
+    return ScoringSettings(**specs)
+
+
+def migration(transactions: pd.DataFrame, earlier: dt.date, later: dt.date | None = None,
+              scoring: ScoringSettings | None = None, rules: RuleSet = DEFAULT_RULES,
+              thresholds: Literal["frozen", "re-estimated"] = "frozen") -> Migration:
+    """Score customers with the purchases up to ``earlier`` and up to ``later``, and follow each one.
+
+    ``earlier`` and ``later`` are analysis dates (recency counts to them; purchases on or after them are not
+    seen). ``frozen`` scores the later date with the earlier date's edges, so a move means the customer changed;
+    ``re-estimated`` recomputes the quantiles, so a move is relative to everyone else. Customers whose first
+    purchase is after ``earlier`` appear as coming from ``(new since then)``. Revenue on a flow is what those
+    customers spent between the two dates.
+    """
+    scoring = scoring or ScoringSettings()
+    tx = transactions
+    later = later or (tx[INVOICE_DATE].max().normalize() + pd.Timedelta(days=1)).date()
+    if earlier >= later:
+        raise RfmError(f"The earlier date ({earlier}) must be before the later one ({later}).")
+    before = tx[tx[INVOICE_DATE] < pd.Timestamp(earlier)]
+    upto = tx[tx[INVOICE_DATE] < pd.Timestamp(later)]
+    if before.empty or (~before.get(IS_RETURN, pd.Series(False, index=before.index))).sum() == 0:
+        raise RfmError(f"No purchases before {earlier}; choose a later earlier date.")
+    then = segment_customers(aggregate(before, earlier), scoring, rules, warn=False)
+    later_scoring = _frozen(scoring, then.scored.bins) if thresholds == "frozen" else scoring
+    now = segment_customers(aggregate(upto, later), later_scoring, rules, warn=False)
+    a = then.customers[[CUSTOMER_ID, "segment"]].rename(columns={"segment": "segment_then"})
+    b = now.customers[[CUSTOMER_ID, "segment", "monetary"]].rename(columns={"segment": "segment_now"})
+    merged = b.merge(a, on=CUSTOMER_ID, how="left")
+    merged["segment_then"] = merged["segment_then"].astype(object).where(merged["segment_then"].notna(), NEW)
+    merged["segment_now"] = merged["segment_now"].astype(str)
+    between = tx[(tx[INVOICE_DATE] >= pd.Timestamp(earlier)) & (tx[INVOICE_DATE] < pd.Timestamp(later))]
+    spent = between.groupby(between[CUSTOMER_ID].astype(str), observed=True)[AMOUNT].sum()
+    merged["revenue_between"] = merged[CUSTOMER_ID].map(spent).fillna(0.0).to_numpy()
+    bins_then = tuple(then.scored.bins[m].bins for m in ("recency", "frequency", "monetary"))
+    bins_now = tuple(now.scored.bins[m].bins for m in ("recency", "frequency", "monetary"))
+    h_then = segment_health(rules, bins_then)  # type: ignore[arg-type]
+    h_now = segment_health(rules, bins_now)  # type: ignore[arg-type]
+    diff = merged["segment_now"].map(h_now) - merged["segment_then"].map(h_then)
+    merged["moved"] = np.where(merged["segment_then"] == NEW, "new",
+                               np.where(merged["segment_then"] == merged["segment_now"], "stayed",
+                                        np.where(diff < 0, "down", "up")))
+    flows = (merged.groupby(["segment_then", "segment_now"]).agg(customers=(CUSTOMER_ID, "size"),
+                                                                  revenue=("revenue_between", "sum"))
+             .reset_index())
+    matrix = pd.crosstab(merged["segment_then"], merged["segment_now"])
+    order_then = [s for s in (*rules.names, NEW) if s in matrix.index]
+    order_now = [s for s in rules.names if s in matrix.columns]
+    matrix = matrix.reindex(index=order_then, columns=order_now, fill_value=0)
+    return Migration(merged, flows, matrix, earlier, later, thresholds)
+
+
+@dataclass(frozen=True)
+class Cohorts:
+    """Monthly acquisition cohorts: size, retention by months since first purchase, revenue."""
+
+    retention: pd.DataFrame
+    revenue: pd.DataFrame
+    sizes: pd.Series
+
+
+def cohorts(transactions: pd.DataFrame) -> Cohorts:
+    """Cohort = month of first purchase; ``retention[c][k]`` = share of cohort c buying in its k-th month after.
+
+    ``revenue[c][k]`` is the cohort's revenue in that month. Month 0 is the month of the first purchase.
+    """
+    tx = transactions
+    if IS_RETURN in tx.columns:
+        tx = tx[~tx[IS_RETURN]]
+    if tx.empty:
+        raise RfmError("No purchases to build cohorts from.")
+    # Months as integers (year * 12 + month - 1): grouping on them is fast; labels are made for the cohorts only.
+    month = (tx[INVOICE_DATE].dt.year * 12 + tx[INVOICE_DATE].dt.month - 1).to_numpy()
+    frame = pd.DataFrame({"customer": tx[CUSTOMER_ID].cat.codes.to_numpy() if hasattr(tx[CUSTOMER_ID], "cat")
+                          else pd.factorize(tx[CUSTOMER_ID])[0], "month": month, AMOUNT: tx[AMOUNT].to_numpy()})
+    first_month = frame.groupby("customer")["month"].min()
+    frame["cohort"] = first_month.reindex(frame["customer"]).to_numpy()
+    frame["age"] = frame["month"] - frame["cohort"]
+    active = frame.groupby(["cohort", "age"])["customer"].nunique().unstack(fill_value=0)
+    sizes = first_month.value_counts().sort_index()
+    ages = range(int(frame["age"].max()) + 1)
+    active = active.reindex(columns=ages, fill_value=0)
+    retention = active.div(sizes.reindex(active.index), axis=0).astype("float64")
+    revenue = (frame.groupby(["cohort", "age"])[AMOUNT].sum().unstack().reindex(columns=ages)
+               .fillna(0.0).astype("float64"))
+    # Months after the end of the data are unknown, not zero.
+    last = int(frame["month"].max())
+    observable = np.array([[last - int(c) >= k for k in ages] for c in retention.index])
+    retention = retention.where(observable)
+    revenue = revenue.where(observable)
+
+    def label(m: int) -> str:
+        return f"{m // 12:04d}-{m % 12 + 1:02d}"
+
+    retention.index = [label(int(c)) for c in retention.index]
+    revenue.index = [label(int(c)) for c in revenue.index]
+    sizes.index = [label(int(c)) for c in sizes.index]
+    return Cohorts(retention, revenue, sizes)
