@@ -6,6 +6,7 @@ row once. The order only decides which reason a row is filed under, never whethe
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,7 @@ REASONS: tuple[str, ...] = (
     USED,
     USED_RETURN,
     "date missing or unreadable",
+    "dated after today",
     "quantity, price or amount missing or not a number",
     "no customer id",
     "exact duplicate line",
@@ -87,6 +89,8 @@ def clean(mapped: MappedTable, policy: CleaningPolicy | None = None) -> CleanRes
         code[m] = REASONS.index(reason)
 
     mark(f[INVOICE_DATE].isna(), "date missing or unreadable")
+    if policy.drop_future:
+        mark(f[INVOICE_DATE] >= pd.Timestamp(future_from(policy)), "dated after today")
     numeric = [c for c in (QUANTITY, UNIT_PRICE, AMOUNT) if c in f.columns]
     mark(f[numeric].isna().any(axis=1), "quantity, price or amount missing or not a number")
     customers = f[CUSTOMER_ID]
@@ -142,6 +146,11 @@ def clean(mapped: MappedTable, policy: CleaningPolicy | None = None) -> CleanRes
     ledger = ledger[(ledger["rows"] > 0) | (ledger["reason"] == USED)].reset_index(drop=True)
     ledger["share"] = ledger["rows"] / max(n, 1)
     return CleanResult(tx, ledger, reasons, n)
+
+
+def future_from(policy: CleaningPolicy) -> dt.date:
+    """The first day that counts as the future: the day after ``policy.today`` (default: today)."""
+    return (policy.today or dt.date.today()) + dt.timedelta(days=1)
 
 
 def dropped_rows(mapped: MappedTable, result: CleanResult) -> pd.DataFrame:

@@ -171,7 +171,8 @@ _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 def _excel_serial(values: np.ndarray) -> pd.DatetimeIndex:
     days = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype="float64", copy=True)
-    days[(days < 1) | (days > 2_958_465)] = np.nan
+    # 1 = 1900-01-01 .. 109,574 = 2199-12-31: beyond that no transaction date, and beyond 2262 no datetime64[ns]
+    days[(days < 1) | (days > 109_574)] = np.nan
     return pd.DatetimeIndex(_EXCEL_EPOCH + pd.to_timedelta(days, unit="D")).round("s")
 
 

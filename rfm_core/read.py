@@ -136,6 +136,13 @@ def read_table(
             f"{name} is a password-protected workbook or an old .xls file. Remove the password, or open it in "
             "Excel and save it as .xlsx or CSV, then upload it again."
         )
+    if name.lower().endswith((".xlsx", ".xlsm")) and fmt == "csv":
+        raise InputFileError(
+            f"{name} is named like an Excel workbook but is not one (its content is not a zip-based .xlsx). "
+            "Export it again from Excel, or save it as CSV."
+        )
+    if name.lower().endswith(".parquet") and fmt != "parquet":
+        raise InputFileError(f"{name} is named like a Parquet file but is not one. Export it again.")
     if fmt == "xlsx":
         table = _read_xlsx(data, name, digest, options)
     elif fmt == "parquet":
@@ -147,6 +154,11 @@ def read_table(
 
 
 def _check_rows(table: RawTable, options: ReadOptions) -> None:
+    if len(table.frame) == 0:
+        raise InputFileError(
+            f"{table.name} has a header row ({', '.join(map(str, list(table.frame.columns)[:8]))}) but no data rows. "
+            "Export the transactions again with the data."
+        )
     if len(table.frame) > options.max_rows:
         raise InputFileError(
             f"{table.name} has {len(table.frame):,} rows, more than the limit of {options.max_rows:,}. Use the CLI "
@@ -232,7 +244,10 @@ def _read_csv(data: bytes | Path, name: str, digest: str) -> RawTable:
     is_bom = head_bytes.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     encoding, head = _sniff_encoding(head_bytes, not is_bom and b"\x00" not in head_bytes and _utf8_valid(data))
     delimiter = _sniff_delimiter(head)
-    head_rows = list(csv.reader(io.StringIO(head), delimiter=delimiter))
+    try:
+        head_rows = list(csv.reader(io.StringIO(head, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise InputFileError(f"{name} is not a readable CSV ({exc}). Check that quotes are closed.") from None
     header_row = _find_header_row([list(r) for r in head_rows])
     if not head_rows or header_row >= len(head_rows):
         raise InputFileError(f"{name} has no header row. The first line must name the columns.")
@@ -301,10 +316,25 @@ def _check_zip(data: bytes, name: str, limit: int) -> None:
     if "xl/workbook.xml" not in members and "xl/workbook.bin" not in members:
         raise InputFileError(f"{name} is a zip archive, not an Excel workbook. Upload the .xlsx or .csv inside it.")
     if total > limit:
-        raise InputFileError(
-            f"{name} would expand to {total / 1e9:.1f} GB when opened, over the {limit / 1e9:.1f} GB limit. "
-            "Export it as CSV or split it into smaller workbooks."
-        )
+        raise _too_big(name, total, limit)
+    # Sizes in a zip header are claims. For members that claim a suspicious ratio (real sheets compress about
+    # 5-15x), count what they really expand to, stopping at the limit, before the workbook reader sees them.
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in infos:
+            if info.compress_size and info.file_size / info.compress_size > 100:
+                seen = 0
+                with zf.open(info) as member:
+                    for block in iter(lambda member=member: member.read(1 << 20), b""):  # type: ignore[misc]
+                        seen += len(block)
+                        if seen > limit:
+                            raise _too_big(name, seen, limit)
+
+
+def _too_big(name: str, size: int, limit: int) -> InputFileError:
+    return InputFileError(
+        f"{name} would expand to more than {size / 1e9:.1f} GB when opened, over the {limit / 1e9:.1f} GB limit. "
+        "Export it as CSV or split it into smaller workbooks."
+    )
 
 
 def list_sheets(source: Source) -> tuple[str, ...]:

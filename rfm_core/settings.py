@@ -80,6 +80,10 @@ class CleaningPolicy:
     dayfirst: bool | None = _help(
         "How to read dates like 03/04/2011: True day-first, False month-first, None decide from the data.", None
     )
+    drop_future: bool = _help(
+        "Drop rows dated after today (typos such as 2031 would otherwise move the analysis date).", True
+    )
+    today: dt.date | None = _help("The date 'future' is measured from; None: the day of the analysis.", None)
 
     def __post_init__(self) -> None:
         if self.returns not in ("exclude", "net"):

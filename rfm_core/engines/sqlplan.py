@@ -17,15 +17,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..clean import REASONS, UNKNOWN_CUSTOMER, USED, USED_RETURN
+from ..clean import REASONS, UNKNOWN_CUSTOMER, USED, USED_RETURN, future_from
 from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID, QUANTITY, UNIT_PRICE
 from ..settings import CleaningPolicy
 
 __all__ = ["Dialect", "FileResult", "SparkDialect", "SqlPlan", "customers_sql", "finish_customers", "ledger_frame"]
 
 CODE = {reason: i for i, reason in enumerate(REASONS)}
-EARLY = (CODE["date missing or unreadable"], CODE["quantity, price or amount missing or not a number"],
-         CODE["no customer id"])
+EARLY = (CODE["date missing or unreadable"], CODE["dated after today"],
+         CODE["quantity, price or amount missing or not a number"], CODE["no customer id"])
 
 
 @dataclass(frozen=True)
@@ -135,8 +135,11 @@ class SqlPlan:
 
         needed = ["amount IS NULL"] + [f"{c} IS NULL" for c, k in (("qty", QUANTITY), ("price", UNIT_PRICE))
                                        if k in m]
-        cases = [f"WHEN ts IS NULL THEN {CODE['date missing or unreadable']}",
-                 f"WHEN {' OR '.join(needed)} THEN {CODE['quantity, price or amount missing or not a number']}"]
+        cases = [f"WHEN ts IS NULL THEN {CODE['date missing or unreadable']}"]
+        if p.drop_future:
+            future = d.date_literal(future_from(p))
+            cases.append(f"WHEN ts >= CAST({future} AS TIMESTAMP) THEN {CODE['dated after today']}")
+        cases.append(f"WHEN {' OR '.join(needed)} THEN {CODE['quantity, price or amount missing or not a number']}")
         if p.drop_missing_customer:
             cases.append(f"WHEN cid IS NULL THEN {CODE['no customer id']}")
         if p.drop_nonpositive_price and UNIT_PRICE in m:

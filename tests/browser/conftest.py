@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+
 @pytest.fixture(scope="session")
-def app_url() -> Iterator[str]:
+def app_url(app_server: Server) -> str:
+    return app_server.url
+
+
+@pytest.fixture(scope="session")
+def app_server() -> Iterator[Server]:
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
@@ -78,7 +90,7 @@ def app_url() -> Iterator[str]:
         else:
             proc.terminate()
             pytest.fail("the streamlit server did not become healthy within 60 s")
-        yield url
+        yield Server(url, proc.pid)
         proc.terminate()
         try:
             proc.wait(timeout=10)

@@ -24,3 +24,12 @@ def metric(page: Page, label: str) -> str:
     box = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label,
                                                                                                        exact=True))
     return box.get_by_test_id("stMetricValue").inner_text().strip()
+
+
+def upload_file(page: Page, path: object, timeout: float = 180_000) -> None:
+    """Upload through the real file input and wait until the run that reads it has finished."""
+    page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(path))
+    expect(page.get_by_test_id("stFileChip")).to_be_visible(timeout=60_000)
+    name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
+    expect(page.get_by_text(f"Current file: {name}")).to_be_visible(timeout=timeout)
+    settle(page, timeout=timeout)

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from rfm_core import MetricScoring, ScoringSettings, analyze
 from rfm_core.sample import generate
 from rfm_core.settings import AnalysisSettings
-from tests.browser.helpers import metric, open_page, settle
+from tests.browser.helpers import metric, open_page, settle, upload_file
 
 PAGES = ["Data", "Settings", "Overview", "Charts", "Customers", "Lifetime value", "Migration", "Cohorts", "Actions",
          "Export"]
@@ -27,13 +27,6 @@ def retail_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def upload(page: Page, path: Path) -> None:
-    page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(str(path))
-    expect(page.get_by_test_id("stFileChip")).to_be_visible(timeout=30_000)
-    settle(page)
-    expect(page.get_by_text(f"Current file: {path.name}")).to_be_visible(timeout=30_000)
-
-
 def treemap_text(page: Page) -> str:
     chart = page.get_by_test_id("stPlotlyChart").first
     expect(chart.locator("g.slice").first).to_be_attached(timeout=30_000)
@@ -44,7 +37,7 @@ def test_upload_threshold_download(page: Page, app_url: str, retail_file: Path, 
                                    tmp_path: Path) -> None:
     page.goto(app_url)
     settle(page)
-    upload(page, retail_file)
+    upload_file(page, retail_file)
     engine = analyze(retail_file, warn=False)
     assert metric(page, "Customers") == f"{len(engine.customers):,}"
     assert metric(page, "Rows read") == f"{engine.cleaned.input_rows:,}"

@@ -119,3 +119,9 @@ def test_ids_floats_spaces_and_leading_zeros() -> None:
     assert got.astype(object).where(got.notna(), None).tolist() == ["17850", "00123", "17850", None, None, None]
     floats = _parse_ids(pd.Series([17850.0, np.nan, 12.5]))
     assert floats.astype(object).where(floats.notna(), None).tolist() == ["17850", None, "12.5"]
+
+
+def test_regression_excel_serial_beyond_2199_is_unreadable_not_a_crash() -> None:
+    """Found by tests/test_fuzz.py: serial 132321 (year 2262) overflowed datetime64[ns]."""
+    got, _ = parse_dates(pd.Series(["132321", "40513"], dtype="string"))
+    assert pd.isna(got.iloc[0]) and got.iloc[1] == pd.Timestamp("2010-12-01")

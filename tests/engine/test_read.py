@@ -151,3 +151,10 @@ def test_missing_path() -> None:
 def test_format_detection() -> None:
     assert detect_format(b"PAR1xxxx") == "parquet"
     assert detect_format(b"a,b\n") == "csv"
+
+
+def test_regression_lone_carriage_return_is_not_a_crash() -> None:
+    """Found by tests/test_fuzz.py: csv.Error escaped from header sniffing."""
+    data = b"InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n1,A\r,2011-01-01,1,2\n"
+    with pytest.raises(InputFileError, match="same number of columns"):  # the bare CR ends a line
+        read_table(data, "cr.csv")
