@@ -55,11 +55,7 @@ def _workbook() -> bytes:
 
 
 def _report() -> bytes:
-    colors = charts.segment_colors(seg.rules.names)
-    figs = [charts.segment_treemap(seg.summary, colors), charts.segment_share_bars(seg.summary),
-            charts.rf_heatmap(seg.customers, seg.scored.bins["recency"].bins, seg.scored.bins["frequency"].bins),
-            charts.lorenz_curve(seg.customers), charts.recency_monetary_scatter(seg.customers, colors),
-            charts.monthly_activity(prep.cleaned.transactions)]
+    figs = charts.report_figures(seg, prep.cleaned.transactions)
     return html_report(title=f"RFM segments: {prep.source_name}", kpis=seg.kpis, summary=seg.summary,
                        insights=seg.insights, rules=seg.rules, ledger=prep.cleaned.ledger, prov=prov,
                        figures=figs).encode("utf-8")

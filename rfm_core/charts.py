@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,7 @@ __all__ = [
     "monthly_activity",
     "p_alive_histogram",
     "recency_monetary_scatter",
+    "report_figures",
     "rf_heatmap",
     "segment_colors",
     "segment_share_bars",
@@ -183,6 +184,19 @@ def country_breakdown(customers: pd.DataFrame, top: int = 12) -> go.Figure:
     fig.update_traces(texttemplate="%{text:,} customers", textposition="outside", cliponaxis=False)
     fig.update_layout(yaxis={"autorange": "reversed", "title": ""}, xaxis_title="revenue")
     return _layout(fig, "Revenue by country (customer's latest purchase)", 460)
+
+
+def report_figures(segmentation: Any, transactions: pd.DataFrame | None = None) -> list[go.Figure]:
+    """The figures of the HTML report, the same wherever the report is made (CLI, app)."""
+    seg = segmentation
+    colors = segment_colors(seg.rules.names)
+    bins = seg.scored.bins
+    figs = [segment_treemap(seg.summary, colors), segment_share_bars(seg.summary),
+            rf_heatmap(seg.customers, bins["recency"].bins, bins["frequency"].bins), lorenz_curve(seg.customers),
+            recency_monetary_scatter(seg.customers, colors)]
+    if transactions is not None:
+        figs.append(monthly_activity(transactions))
+    return figs
 
 
 def holdout_chart(by_frequency: pd.DataFrame, error: float) -> go.Figure:

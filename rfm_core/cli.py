@@ -208,7 +208,7 @@ def _segment(args: argparse.Namespace) -> str:
     for w in caught:
         if issubclass(w.category, RfmWarning):
             print(f"warning: {w.message}", file=sys.stderr)
-    return _write_outputs(args, run, rules, settings, progress)
+    return _write_outputs(args, run, rules, progress)
 
 
 @dataclass(frozen=True)
@@ -223,7 +223,7 @@ class _Run:
     transactions: Any
 
 
-def _write_outputs(args: argparse.Namespace, run: _Run, rules: Any, settings: AnalysisSettings,
+def _write_outputs(args: argparse.Namespace, run: _Run, rules: Any,
                    progress: _Progress) -> str:
     from .export import excel_workbook, html_report, provenance_json, segments_csv, table_csv
 
@@ -249,14 +249,9 @@ def _write_outputs(args: argparse.Namespace, run: _Run, rules: Any, settings: An
         written.append(str(args.xlsx))
     if args.report:
         progress("Writing HTML report")
-        from . import charts
+        from .charts import report_figures
 
-        colors = charts.segment_colors(rules.names)
-        figs = [charts.segment_treemap(seg.summary, colors), charts.segment_share_bars(seg.summary),
-                charts.rf_heatmap(seg.customers, settings.scoring.recency.bins, settings.scoring.frequency.bins),
-                charts.lorenz_curve(seg.customers), charts.recency_monetary_scatter(seg.customers, colors)]
-        if run.transactions is not None:
-            figs.append(charts.monthly_activity(run.transactions))
+        figs = report_figures(seg, run.transactions)
         page = html_report(title=f"RFM segments: {run.name}", kpis=seg.kpis, summary=seg.summary,
                            insights=seg.insights, rules=rules, ledger=run.ledger, prov=run.prov, figures=figs)
         _write(args.report, page.encode("utf-8"))

@@ -7,12 +7,12 @@ import datetime as dt
 import io
 import zipfile
 
-import openpyxl
 import pandas as pd
 import pytest
 
 from rfm_core import InputFileError, ReadOptions, analyze, list_sheets, read_table
 from rfm_core.read import detect_format
+from tests.data.corpus import xlsx_bytes
 
 ROWS = [["536365", "17850", "2010-12-01 08:26:00", "6", "2.55", "United Kingdom"],
         ["536366", "00123", "2010-12-02 09:00:00", "2", "£1,200.50", "Germany"]]
@@ -61,25 +61,13 @@ def test_header_below_title_lines_is_found() -> None:
     assert list(raw.frame.columns) == HEADER and len(raw.frame) == 2
 
 
-def _xlsx(sheets: dict[str, list[list[object]]]) -> bytes:
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name)
-        for r in rows:
-            ws.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
 XL_ROWS: list[list[object]] = [HEADER, [536365, 17850.0, dt.datetime(2010, 12, 1, 8, 26), 6, 2.55, "UK"],
                                ["C536379", 17850.0, dt.datetime(2010, 12, 1, 9, 41), -1, 27.5, "UK"],
                                [536366, 13047.0, dt.datetime(2010, 12, 2, 9, 0), 2, 1.0, "UK"]]
 
 
 def test_xlsx_ids_read_as_text() -> None:
-    raw = read_table(_xlsx({"Data": XL_ROWS}), "book.xlsx")
+    raw = read_table(xlsx_bytes({"Data": XL_ROWS}), "book.xlsx")
     assert raw.fmt == "xlsx" and raw.sheet == "Data"
     assert raw.frame["InvoiceNo"].tolist() == ["536365", "C536379", "536366"]
     result = analyze(raw)
@@ -87,14 +75,14 @@ def test_xlsx_ids_read_as_text() -> None:
 
 
 def test_xlsx_default_sheet_skips_sheets_without_transactions_and_finds_header() -> None:
-    data = _xlsx({"Notes": [["hello"]], "Data": [["Monthly report"], [], *XL_ROWS]})
+    data = xlsx_bytes({"Notes": [["hello"]], "Data": [["Monthly report"], [], *XL_ROWS]})
     raw = read_table(data)
     assert raw.sheet == "Data" and raw.header_row == 2
     assert list_sheets(data) == ("Notes", "Data")
 
 
 def test_xlsx_all_sheets_are_stacked() -> None:
-    data = _xlsx({"Year 1": XL_ROWS, "Year 2": [HEADER, *XL_ROWS[1:]]})
+    data = xlsx_bytes({"Year 1": XL_ROWS, "Year 2": [HEADER, *XL_ROWS[1:]]})
     raw = read_table(data, options=ReadOptions(all_sheets=True))
     assert len(raw.frame) == 6
     one = read_table(data, options=ReadOptions(sheet="Year 2"))
@@ -103,7 +91,7 @@ def test_xlsx_all_sheets_are_stacked() -> None:
 
 def test_missing_sheet_lists_the_sheets() -> None:
     with pytest.raises(InputFileError, match="Data"):
-        read_table(_xlsx({"Data": XL_ROWS}), options=ReadOptions(sheet="Nope"))
+        read_table(xlsx_bytes({"Data": XL_ROWS}), options=ReadOptions(sheet="Nope"))
 
 
 def test_parquet(tmp_path) -> None:
@@ -138,7 +126,7 @@ def test_zip_that_is_not_a_workbook() -> None:
 
 
 def test_zip_bomb_is_refused_before_expanding() -> None:
-    data = _xlsx({"Data": XL_ROWS})
+    data = xlsx_bytes({"Data": XL_ROWS})
     with pytest.raises(InputFileError, match="expand"):
         read_table(data, options=ReadOptions(max_uncompressed_bytes=1000))
 
