@@ -312,17 +312,16 @@ _FLOAT_ID = re.compile(r"^(-?\d+)\.0+$")
 
 def _parse_ids(series: pd.Series) -> pd.Series:
     """Ids as categorical text: trimmed, ``17850.0`` -> ``17850``, leading zeros kept, blanks missing."""
-    if pd.api.types.is_float_dtype(series.dtype):
-        ints = series.round().astype("Int64")
-        text = ints.astype("string").where(series == series.round(), series.astype("string"))
-    else:
-        text = _as_text(series)
+    numeric = pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)
 
     def clean(uniq: pd.Index) -> np.ndarray:
+        if numeric:  # distinct numbers only: 4,372 customer ids, not 541,909 cells
+            values = uniq.to_numpy(dtype="float64")
+            return np.array([str(int(v)) if float(v).is_integer() else repr(float(v)) for v in values], dtype=object)
         s = pd.Series(uniq.astype(str)).str.strip().str.replace(_FLOAT_ID, r"\1", regex=True)
         return s.to_numpy(dtype=object)
 
-    codes, cleaned = _via_uniques(text, clean)
+    codes, cleaned = _via_uniques(series if numeric else _as_text(series), clean)
     if not len(cleaned):
         return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index([], dtype="str")), index=series.index)
     blank = np.array([v == "" or v.lower() in ("nan", "none", "null") for v in cleaned])

@@ -437,7 +437,10 @@ def _read_parquet(data: bytes, name: str, digest: str) -> RawTable:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        schema = pq.read_schema(io.BytesIO(data))
+        text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+        # Text dictionary-encoded as it is read, like the CSV path: the mapping stage parses distinct values only.
+        table = pq.read_table(io.BytesIO(data), read_dictionary=text)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputFileError(f"{name} is not a readable Parquet file ({str(exc)[:120]}). Export it again.") from None
     frame = table.to_pandas()

@@ -1,0 +1,87 @@
+"""Every chart builds from engine results and shows the engine's numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rfm_core import analyze, charts
+from rfm_core.clv import holdout_check
+from rfm_core.insights import top_products
+from rfm_core.timeline import cohorts, migration
+from tests.conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def result():  # type: ignore[no-untyped-def]
+    return analyze(SAMPLE, warn=False)
+
+
+def test_segment_charts_show_the_summary(result) -> None:  # type: ignore[no-untyped-def]
+    seg = result.segmentation
+    colors = charts.segment_colors(seg.rules.names)
+    tree = charts.segment_treemap(seg.summary, colors)
+    assert sum(tree.data[0].values) == len(seg.customers)
+    bars = charts.segment_share_bars(seg.summary)
+    assert sum(bars.data[1].x) == pytest.approx(1.0)
+    heat = charts.rf_heatmap(seg.customers, 5, 5)
+    assert np.nansum(heat.data[0].customdata) == len(seg.customers)
+    lorenz = charts.lorenz_curve(seg.customers)
+    assert lorenz.data[0].y[-1] == pytest.approx(1.0)
+    scatter = charts.recency_monetary_scatter(seg.customers, colors, max_points=500)
+    assert sum(len(t.x) for t in scatter.data) == 500 and "sample of 500" in scatter.layout.title.text
+    for metric in ("recency", "frequency", "monetary"):
+        dist = charts.metric_distribution(seg.customers, seg.scored.bins[metric])
+        assert len(dist.layout.shapes) >= 1  # the score edges are drawn
+    monthly = charts.monthly_activity(result.cleaned.transactions)
+    assert sum(monthly.data[0].y) == pytest.approx(result.cleaned.transactions["amount"].sum())
+    country = charts.country_breakdown(seg.customers)
+    assert sum(country.data[0].x) == pytest.approx(seg.customers["monetary"].sum())
+    assert len(charts.report_figures(seg, result.cleaned.transactions)) == 6
+
+
+def test_prediction_charts(result) -> None:  # type: ignore[no-untyped-def]
+    tx = result.cleaned.transactions
+    check = holdout_check(tx, dt.date(2011, 9, 9))
+    assert list(charts.holdout_chart(check.by_frequency, check.total_error).data[0].y) == list(
+        check.by_frequency["actual"])
+    moved = migration(tx, dt.date(2011, 6, 1))
+    sankey = charts.migration_sankey(moved.flows, charts.segment_colors(result.segmentation.rules.names), "a", "b")
+    assert sum(sankey.data[0].link.value) == len(moved.customers)
+    c = cohorts(tx)
+    assert charts.cohort_heatmap(c.retention, c.sizes).data[0].z.shape == c.retention.shape
+    assert len(charts.cohort_revenue(c.revenue).data) == len(c.revenue)
+    table = pd.DataFrame({"p_alive": [0.1, 0.9], "segment": ["A", "B"], "v": [1.0, 2.0]})
+    assert len(charts.p_alive_histogram(table).data) == 1
+    by_segment = charts.value_by_segment(table, "v", {}, "t")  # one bar trace per segment
+    assert sum(sum(trace.y) for trace in by_segment.data) == pytest.approx(3.0)
+
+
+def test_top_products_by_hand() -> None:
+    tx = pd.DataFrame({"customer_id": ["a", "a", "b", "c", "c"], "description": ["mug", "bag", "mug", "bag", "bag"],
+                       "amount": [10.0, 1.0, 5.0, 2.0, 3.0], "is_return": [False, False, False, False, True]})
+    segments = pd.Series({"a": "S1", "b": "S1", "c": "S2"})
+    top = top_products(tx, segments, n=2)
+    s1 = top[(top["segment"] == "S1") & (top["ranking"] == "revenue")]
+    assert s1["product"].tolist() == ["mug", "bag"] and s1["revenue"].tolist() == [15.0, 1.0]
+    assert s1["customers"].tolist() == [2, 1]
+    s2 = top[(top["segment"] == "S2") & (top["ranking"] == "customers")]
+    assert s2["product"].tolist() == ["bag"] and s2["revenue"].tolist() == [2.0]  # the return is not counted
+    assert top_products(tx.drop(columns=["description"]), segments).empty
+
+
+def test_file_engine_paths(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from rfm_core import InputFileError
+    from rfm_core.engines.files import expand_paths, file_format
+
+    with pytest.raises(InputFileError, match="No file"):
+        expand_paths(str(tmp_path / "nope.csv"))
+    with pytest.raises(InputFileError, match="match"):
+        expand_paths(str(tmp_path / "*.parquet"))
+    with pytest.raises(InputFileError, match="mixes"):
+        file_format(["a.csv", "b.parquet"])
+    with pytest.raises(InputFileError, match="workbooks"):
+        file_format(["a.xlsx"])
