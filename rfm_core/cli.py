@@ -201,7 +201,9 @@ def _segment(args: argparse.Namespace) -> str:
                                                   master=args.spark_master)
             progress("Scoring and segmenting")
             seg = segment_customers(fres.customers, settings.scoring, rules)
-            prov = provenance(input_name=str(args.input), input_sha256=dataset_sha256(expand_paths(args.input)),
+            digest = ("(remote: not hashed)" if "://" in str(args.input)
+                      else dataset_sha256(expand_paths(args.input)))
+            prov = provenance(input_name=str(args.input), input_sha256=digest,
                               input_rows=fres.input_rows, settings={**settings.to_dict(), "engine": engine},
                               rules=rules, as_of=fres.as_of, customers=len(seg.customers))
             run = _Run(seg, fres.ledger, prov, str(args.input), fres.as_of, fres.input_rows, None, None)

@@ -51,8 +51,12 @@ def spark_customers_from_files(
 ) -> FileResult:
     """Clean and aggregate CSV or Parquet files on Spark; the same result as the pandas and DuckDB engines."""
     policy = policy or CleaningPolicy()
-    paths = expand_paths(spec)
-    fmt = file_format(paths)
+    specs = [spec] if isinstance(spec, str) else list(spec)
+    if all("://" in s for s in specs):  # s3a://, hdfs://, abfss://...: Spark lists and reads them itself
+        paths, fmt = specs, file_format([s.rstrip("/*") if s.endswith("/*") else s for s in specs])
+    else:
+        paths = expand_paths(spec)
+        fmt = file_format(paths)
     spark = session or spark_session(master)
     reader = spark.read
     frame = reader.parquet(*paths) if fmt == "parquet" else reader.option("header", True).csv(paths)

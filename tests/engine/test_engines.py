@@ -160,3 +160,10 @@ def test_spark_equals_pandas_and_duckdb_on_a_parquet_lake(spark: Any, parquet_da
     assert_engines_equal(ref.customers, got.customers)
     assert_engines_equal(duck.customers, got.customers)
     assert_ledgers_equal(ref.cleaned.ledger, got.ledger)
+
+
+@pytest.mark.slow
+def test_spark_reads_uris_with_a_scheme(spark: Any, parquet_dataset: tuple[str, Path]) -> None:
+    glob, whole = parquet_dataset
+    got = _spark_run(spark)(Path(glob).parent.as_uri() + "/part-*.parquet")  # file:///... goes to Spark as is
+    assert_engines_equal(analyze(whole, warn=False).customers, got.customers)
