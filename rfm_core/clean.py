@@ -26,6 +26,7 @@ __all__ = [
     "dropped_rows",
 ]
 
+MAX_ABS_NUMBER = 1e300
 USED = "used"
 USED_RETURN = "used: return netted against monetary"
 IS_RETURN = "is_return"
@@ -92,7 +93,10 @@ def clean(mapped: MappedTable, policy: CleaningPolicy | None = None) -> CleanRes
     if policy.drop_future:
         mark(f[INVOICE_DATE] >= pd.Timestamp(future_from(policy)), "dated after today")
     numeric = [c for c in (QUANTITY, UNIT_PRICE, AMOUNT) if c in f.columns]
-    mark(f[numeric].isna().any(axis=1), "quantity, price or amount missing or not a number")
+    # Usable numbers lie within +-1e300: this excludes missing, NaN, +-inf and overflowed products alike (the SQL
+    # engines use the same test, so every engine files the same rows here).
+    usable = (f[numeric].abs() <= MAX_ABS_NUMBER).all(axis=1)
+    mark(~usable, "quantity, price or amount missing or not a number")
     customers = f[CUSTOMER_ID]
     if policy.drop_missing_customer:
         mark(customers.isna(), "no customer id")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..clean import REASONS, UNKNOWN_CUSTOMER, USED, USED_RETURN, future_from
+from ..clean import MAX_ABS_NUMBER, REASONS, UNKNOWN_CUSTOMER, USED, USED_RETURN, future_from
 from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID, QUANTITY, UNIT_PRICE
 from ..settings import CleaningPolicy
 
@@ -133,8 +133,9 @@ class SqlPlan:
         typed = (f"SELECT n_rows, {cid} AS cid, {inv} AS inv, {ts} AS ts, {qty} AS qty, {price} AS price, "
                  f"{amount} AS amount, {country} AS country FROM grouped")
 
-        needed = ["amount IS NULL"] + [f"{c} IS NULL" for c, k in (("qty", QUANTITY), ("price", UNIT_PRICE))
-                                       if k in m]
+        limit = f"{MAX_ABS_NUMBER:.0e}"
+        needed = [f"{c} IS NULL OR NOT ({c} BETWEEN -{limit} AND {limit})"
+                  for c, k in (("amount", AMOUNT), ("qty", QUANTITY), ("price", UNIT_PRICE)) if k in m or c == "amount"]
         cases = [f"WHEN ts IS NULL THEN {CODE['date missing or unreadable']}"]
         if p.drop_future:
             future = d.date_literal(future_from(p))

@@ -167,3 +167,29 @@ def test_spark_reads_uris_with_a_scheme(spark: Any, parquet_dataset: tuple[str, 
     glob, whole = parquet_dataset
     got = _spark_run(spark)(Path(glob).parent.as_uri() + "/part-*.parquet")  # file:///... goes to Spark as is
     assert_engines_equal(analyze(whole, warn=False).customers, got.customers)
+
+
+NON_FINITE = ("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n1,A,2011-01-01,1,2\n2,A,2011-01-02,inf,2\n"
+              "3,B,2011-01-03,1,nan\n4,B,2011-01-04,2,1e308\n5,C,2011-01-05,-inf,1\n6,C,2011-01-06,3,1.5\n")
+
+
+def test_non_finite_numbers_are_not_numbers_in_every_engine(tmp_path: Path) -> None:
+    path = tmp_path / "nonfinite.csv"
+    path.write_text(NON_FINITE)
+    ref = analyze(path, warn=False)
+    ledger = ref.cleaned.ledger.set_index("reason")["rows"]
+    assert ledger["quantity, price or amount missing or not a number"] == 4  # inf, nan, 2 x 1e308, -inf
+    assert np.isfinite(ref.customers["monetary"]).all()
+    got = duckdb_customers_from_files(str(path))
+    assert_ledgers_equal(ref.cleaned.ledger, got.ledger)
+    assert_engines_equal(ref.customers, got.customers)
+
+
+@pytest.mark.slow
+def test_non_finite_numbers_in_spark(spark: Any, tmp_path: Path) -> None:
+    path = tmp_path / "nonfinite.csv"
+    path.write_text(NON_FINITE)
+    ref = analyze(path, warn=False)
+    got = _spark_run(spark)(str(path))
+    assert_ledgers_equal(ref.cleaned.ledger, got.ledger)
+    assert_engines_equal(ref.customers, got.customers)
