@@ -65,8 +65,8 @@ if clv_col in table.columns:
 if at_risk is not None:
     right.plotly_chart(charts.p_alive_histogram(table), key="chart_p_alive")
 st.dataframe(by_segment, hide_index=True, key="clv_segments",
-             column_config={"historical_value": st.column_config.NumberColumn(format="localized"),
-                            "predicted_value": st.column_config.NumberColumn(format="localized"),
+             column_config={"historical_value": st.column_config.NumberColumn(format="%.0f"),
+                            "predicted_value": st.column_config.NumberColumn(format="%.0f"),
                             "predicted_purchases": st.column_config.NumberColumn(format="%.1f"),
                             "mean_p_alive": st.column_config.NumberColumn(format="percent")})
 

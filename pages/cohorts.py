@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from pages import common
@@ -19,5 +20,7 @@ st.caption("A cohort is the month of a customer's first purchase (in the data us
            "share of the cohort that bought in its k-th month; blank cells are after the end of the data.")
 st.plotly_chart(charts.cohort_heatmap(result.retention, result.sizes), key="chart_cohorts")
 st.plotly_chart(charts.cohort_revenue(result.revenue), key="chart_cohort_revenue")
-st.dataframe(result.retention, key="cohort_table", column_config={
-    str(c): st.column_config.NumberColumn(format="percent") for c in result.retention.columns})
+shown = result.retention.map(lambda v: "" if pd.isna(v) else f"{v:.0%}")  # blank: after the end of the data
+shown.columns = [f"month {c}" for c in shown.columns]
+shown.insert(0, "customers", result.sizes.reindex(shown.index).astype(int))
+st.dataframe(shown, key="cohort_table")
