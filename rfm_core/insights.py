@@ -128,15 +128,19 @@ def top_products(transactions: pd.DataFrame, segments: pd.Series, n: int = 5) ->
     tx = transactions
     if "is_return" in tx.columns:
         tx = tx[~tx["is_return"]]
-    seg_of = segments.astype(str)
+    # Work on category codes (thousands of distinct values), not on 400,000 strings.
+    cust = tx["customer_id"].astype("category")
+    prod = tx[product_col].astype("category")
+    seg_by_code = segments.astype(str).reindex(cust.cat.categories.astype(str)).to_numpy()
     frame = pd.DataFrame({
-        "segment": tx["customer_id"].astype(str).map(seg_of).to_numpy(),
-        "product": tx[product_col].astype(str).to_numpy(),
-        "customer": tx["customer_id"].astype(str).to_numpy(),
+        "segment": seg_by_code[cust.cat.codes.to_numpy()],
+        "product": prod.cat.codes.to_numpy(),
+        "customer": cust.cat.codes.to_numpy(),
         "amount": tx["amount"].to_numpy(),
     })
     g = frame.groupby(["segment", "product"], sort=False)
     stats = pd.DataFrame({"revenue": g["amount"].sum(), "customers": g["customer"].nunique()}).reset_index()
+    stats["product"] = prod.cat.categories.astype(str).to_numpy()[stats["product"].to_numpy()]
     out = []
     for ranking in ("revenue", "customers"):
         ordered = stats.sort_values(["segment", ranking, "product"], ascending=[True, False, True])
