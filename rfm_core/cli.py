@@ -93,6 +93,11 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("--params-out", type=Path, help="Fitted parameters as JSON.")
     c.add_argument("--holdout-out", type=Path, help="Holdout comparison per frequency as CSV.")
 
+    f = sub.add_parser("fetch-uci", help="Download the original Online Retail workbook from UCI into a cache.")
+    f.add_argument("--cache", type=Path, help="Cache folder (default ~/.cache/rfm_core).")
+    f.add_argument("--url", default=None, help="Where to download from (default: the UCI repository).")
+    f.add_argument("--sha256", help="Expected SHA-256 of the archive (or set RFM_UCI_SHA256).")
+
     sm = sub.add_parser("sample", help="Write a generated Online-Retail-like CSV.")
     sm.add_argument("out", type=Path)
     sm.add_argument("--customers", type=int, default=1500)
@@ -346,6 +351,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             message = _segment(args)
         elif args.command == "clv":
             message = _clv(args)
+        elif args.command == "fetch-uci":
+            from .fetch import UCI_URL, fetch_uci
+
+            path = fetch_uci(args.cache, args.url or UCI_URL, args.sha256, progress=_Progress(sys.stderr.isatty()))
+            print(path)
+            message = f"Online Retail workbook at {path} (verified)"
         elif args.command == "sample":
             from .sample import write_sample
 

@@ -61,14 +61,14 @@ def xlsx_bytes(sheets: dict[str, list[list[object]]], merge: str | None = None) 
     return buf.getvalue()
 
 
-def _table() -> list[list[object]]:
+def transaction_rows() -> list[list[object]]:
     return [HEADER.split(","), *[r.split(",") for r in ROWS]]
 
 
 def _encrypted() -> bytes:
     from msoffcrypto.format.ooxml import OOXMLFile
 
-    plain = io.BytesIO(xlsx_bytes({"Data": _table()}))
+    plain = io.BytesIO(xlsx_bytes({"Data": transaction_rows()}))
     out = io.BytesIO()
     OOXMLFile(plain).encrypt("secret", out)
     return out.getvalue()
@@ -149,7 +149,7 @@ CASES: list[Case] = [
          InputFileError, "binary"),
     Case("random bytes named .xlsx", "noise.xlsx", lambda: b"\x13\x37" + np.random.default_rng(2).bytes(4096),
          InputFileError, "not one"),
-    Case("truncated XLSX", "cut.xlsx", lambda: xlsx_bytes({"Data": _table()})[:1500], InputFileError, "damaged"),
+    Case("truncated XLSX", "cut.xlsx", lambda: xlsx_bytes({"Data": transaction_rows()})[:1500], InputFileError, "damaged"),
     Case("encrypted XLSX", "secret.xlsx", _encrypted, InputFileError, "password"),
     Case("zip bomb XLSX (2 MB expanding to 2.2 GB)", "bomb.xlsx", _zip_bomb, InputFileError, "expand", slow=True),
     Case("a CSV whose rows have different numbers of fields", "ragged.csv",
@@ -159,10 +159,10 @@ CASES: list[Case] = [
     Case("every date unreadable", "baddates.csv",
          lambda: _csv([r.replace("2010-12-0", "someday ") for r in ROWS]).encode(), RfmError, "No rows are left"),
     Case("workbook with merged title rows above the header", "titled.xlsx",
-         lambda: xlsx_bytes({"Report": [["Sales report 2010"], ["(confidential)"], *_table()]}, merge="A1:G1"),
+         lambda: xlsx_bytes({"Report": [["Sales report 2010"], ["(confidential)"], *transaction_rows()]}, merge="A1:G1"),
          check=_expect_customers(ids4)),
     Case("several sheets, the first without transactions", "sheets.xlsx",
-         lambda: xlsx_bytes({"Read me": [["notes"]], "2010": _table(), "Pivot": [["x", "y"], [1, 2]]}),
+         lambda: xlsx_bytes({"Read me": [["notes"]], "2010": transaction_rows(), "Pivot": [["x", "y"], [1, 2]]}),
          check=_expect_customers(ids4)),
     Case("UTF-8 with BOM", "bom.csv", lambda: codecs.BOM_UTF8 + _csv().encode(), check=_expect_customers(ids4)),
     Case("UTF-16", "utf16.csv", lambda: _csv().encode("utf-16"), check=_expect_customers(ids4)),
