@@ -77,15 +77,18 @@ def test_online_retail_xlsx_cli_equals_duckdb(tmp_path: Path, cache_dir: Path,
     _check_cli_output(tmp_path, proc, reference_customers)
 
 
-def test_online_retail_ii_without_map(tmp_path: Path, cache_dir: Path) -> None:
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_online_retail_ii_without_map(tmp_path: Path, cache_dir: Path, suffix: str) -> None:
     import duckdb
 
     csv = _cached(real_data(ONLINE_RETAIL_II), cache_dir, ".csv")
-    proc = _cli("segment", str(csv), "--out", str(tmp_path / "seg.csv"), "--ledger", str(tmp_path / "ledger.csv"))
+    source = csv if suffix == ".csv" else _cached(ONLINE_RETAIL_II, cache_dir, ".xlsx")
+    proc = _cli("segment", str(source), "--out", str(tmp_path / "seg.csv"), "--ledger", str(tmp_path / "ledger.csv"))
     assert proc.returncode == 0, proc.stderr
     sql = (REFERENCE_SQL.replace("CustomerID", '"Customer ID"').replace("InvoiceNo", "Invoice")
            .replace("UnitPrice", "Price"))
     ref = duckdb.sql(sql.format(path=csv)).df()
     seg = pd.read_csv(tmp_path / "seg.csv", dtype={"customer_id": str})
+    assert len(seg) == len(ref) == 4312
     assert_same_customers(seg, ref)
     assert pd.read_csv(tmp_path / "ledger.csv")["rows"].sum() == 525_461
