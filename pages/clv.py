@@ -46,6 +46,12 @@ if result.churn_note:
     st.warning(result.churn_note, icon=":material/warning:")
 if result.spend_note:
     st.warning(result.spend_note, icon=":material/warning:")
+one_timers = int((table["frequency"] == 0).sum())
+dropout = result.bgnbd.a / (result.bgnbd.a + result.bgnbd.b)
+st.caption(f"How to read churn risk here: the model's mean chance that a customer leaves after a repeat purchase is "
+           f"{dropout:.2%}. In BG/NBD a customer who has bought on only one day cannot have left yet, so the "
+           f"{one_timers:,} such customers ({one_timers / max(len(table), 1):.0%}) count as active; use recency and "
+           "the RFM segments for them.")
 if at_risk is not None:
     risky = table[table["churn_risk"] > 0.5]
     st.info(f"{len(risky):,} customers are more likely gone than active (churn risk above 50%); they spent "
