@@ -10,7 +10,6 @@ recorded in the cache manifest and every later use is checked against it.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import InputFileError
+from .read import file_sha256
 
 __all__ = ["UCI_URL", "WORKBOOK", "default_cache_dir", "fetch_uci"]
 
@@ -33,14 +33,6 @@ MANIFEST = "online_retail.manifest.json"
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "rfm_core"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def fetch_uci(cache_dir: Path | None = None, url: str = UCI_URL, sha256: str | None = None,
@@ -58,7 +50,7 @@ def fetch_uci(cache_dir: Path | None = None, url: str = UCI_URL, sha256: str | N
     manifest_path = cache / MANIFEST
     if target.exists() and manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
-        if _sha256(target) != manifest.get("workbook_sha256"):
+        if file_sha256(target) != manifest.get("workbook_sha256"):
             raise InputFileError(f"The cached {target} has changed since it was downloaded. Delete {cache} and "
                                  "fetch it again.")
         if pin and manifest.get("archive_sha256") != pin:
@@ -88,7 +80,7 @@ def fetch_uci(cache_dir: Path | None = None, url: str = UCI_URL, sha256: str | N
                                  "`python -m rfm_core segment`.") from None
         if expected >= 0 and got != expected:
             raise InputFileError(f"The download stopped after {got:,} of {expected:,} bytes. Try again.")
-        digest = _sha256(archive)
+        digest = file_sha256(archive)
         if pin and digest != pin:
             raise InputFileError(f"The download's SHA-256 {digest} is not the pinned {pin}; it was not kept.")
         try:
@@ -108,6 +100,6 @@ def fetch_uci(cache_dir: Path | None = None, url: str = UCI_URL, sha256: str | N
         list_sheets(Path(tmp) / WORKBOOK)  # it must open as a workbook
         shutil.move(str(Path(tmp) / WORKBOOK), target)
     manifest_path.write_text(json.dumps({
-        "url": url, "archive_bytes": got, "archive_sha256": digest, "workbook_sha256": _sha256(target),
+        "url": url, "archive_bytes": got, "archive_sha256": digest, "workbook_sha256": file_sha256(target),
         "downloaded": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "pinned": pin is not None}, indent=1))
     return target

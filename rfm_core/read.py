@@ -26,7 +26,7 @@ from .columns import SYNONYMS, normalise_header
 from .errors import InputFileError
 from .settings import ReadOptions
 
-__all__ = ["RawTable", "Source", "detect_format", "list_sheets", "read_table"]
+__all__ = ["RawTable", "Source", "detect_format", "file_sha256", "list_sheets", "read_table"]
 
 Source = str | Path | bytes
 Progress = Callable[[str], None]
@@ -118,7 +118,7 @@ def read_table(
     fmt = detect_format(head)
     if fmt == "csv" and not isinstance(source, bytes | bytearray | memoryview) and len(head) == 65536:
         # A large CSV on disk is parsed straight from the file: no second copy of it in memory.
-        digest = _file_sha256(Path(source))
+        digest = file_sha256(Path(source))
         if progress:
             progress(f"Reading {name} ({Path(source).stat().st_size / 1e6:.1f} MB, csv)")
         table = _read_csv(Path(source), name, digest)
@@ -166,7 +166,8 @@ def _check_rows(table: RawTable, options: ReadOptions) -> None:
         )
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
