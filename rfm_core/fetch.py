@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import InputFileError
-from .read import file_sha256
+from .read import file_sha256, list_sheets
 
 __all__ = ["UCI_URL", "WORKBOOK", "default_cache_dir", "fetch_uci"]
 
@@ -95,8 +95,6 @@ def fetch_uci(cache_dir: Path | None = None, url: str = UCI_URL, sha256: str | N
         except zipfile.BadZipFile:
             raise InputFileError("The download is not a zip archive; the repository may have changed. Try again "
                                  "later or download the workbook by hand.") from None
-        from .read import list_sheets
-
         list_sheets(Path(tmp) / WORKBOOK)  # it must open as a workbook
         shutil.move(str(Path(tmp) / WORKBOOK), target)
     manifest_path.write_text(json.dumps({
