@@ -28,6 +28,7 @@ __all__ = [
     "PandasAggregator",
     "aggregate",
     "default_as_of",
+    "resolve_as_of",
 ]
 
 CUSTOMER_COLUMNS: tuple[str, ...] = (
@@ -51,12 +52,28 @@ class Aggregator(Protocol):
     def customers(self, transactions: pd.DataFrame, as_of: dt.date) -> pd.DataFrame: ...
 
 
-def default_as_of(transactions: pd.DataFrame) -> dt.date:
-    """The day after the latest purchase date, so a purchase on the last day has recency 1."""
-    if transactions.empty:
+def resolve_as_of(latest: pd.Timestamp | None, as_of: dt.date | None = None) -> dt.date:
+    """The analysis date for data whose latest used purchase is ``latest``: ``as_of`` when given (it must not be
+    before that purchase), else the day after it, so a purchase on the last day has recency 1.
+
+    Every engine resolves the date here, so they agree on the default and on the error.
+    """
+    if latest is None or pd.isna(latest):
         raise RfmError("No rows are left after cleaning, so there is nothing to analyse. Check the ledger.")
-    last: pd.Timestamp = transactions[INVOICE_DATE].max()
-    return (last.normalize() + pd.Timedelta(days=1)).date()
+    latest = pd.Timestamp(latest)
+    if as_of is None:
+        return (latest.normalize() + pd.Timedelta(days=1)).date()
+    if latest >= pd.Timestamp(as_of) + pd.Timedelta(days=1):
+        raise RfmError(
+            f"The analysis date {as_of} is before the latest purchase ({latest:%Y-%m-%d}). Choose a later "
+            "analysis date, or end the date window on or before it."
+        )
+    return as_of
+
+
+def default_as_of(transactions: pd.DataFrame) -> dt.date:
+    """The day after the latest purchase date in ``transactions``."""
+    return resolve_as_of(transactions[INVOICE_DATE].max() if len(transactions) else None)
 
 
 def _days_to(as_of: dt.date, dates: np.ndarray) -> np.ndarray:
@@ -147,13 +164,5 @@ def aggregate(
     engine : Aggregator, optional
         Default :class:`PandasAggregator`.
     """
-    if transactions.empty:
-        raise RfmError("No rows are left after cleaning, so there is nothing to analyse. Check the ledger.")
-    as_of = as_of or default_as_of(transactions)
-    latest = transactions[INVOICE_DATE].max()
-    if latest >= pd.Timestamp(as_of) + pd.Timedelta(days=1):
-        raise RfmError(
-            f"The analysis date {as_of} is before the latest purchase ({latest:%Y-%m-%d}). Choose a later "
-            "analysis date, or end the date window on or before it."
-        )
-    return (engine or PandasAggregator()).customers(transactions, as_of)
+    latest = transactions[INVOICE_DATE].max() if len(transactions) else None
+    return (engine or PandasAggregator()).customers(transactions, resolve_as_of(latest, as_of))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..aggregate import resolve_as_of
 from ..clean import IS_RETURN
 from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID
 from ..errors import RfmError
@@ -97,13 +98,7 @@ def duckdb_customers_from_files(
             con.execute(f"CREATE TABLE reasoned AS {plan.reasoned()}")
             counts = con.sql(plan.ledger("reasoned")).df()
             input_rows = int(counts["n"].sum())
-            last = con.sql(plan.last_purchase("reasoned")).fetchall()[0]
-            if last[0] is None:
-                raise RfmError("No rows are left after cleaning, so there is nothing to analyse. Check the ledger.")
-            last_ts = pd.Timestamp(last[0])
-            as_of = as_of or (last_ts.normalize() + pd.Timedelta(days=1)).date()
-            if last_ts >= pd.Timestamp(as_of) + pd.Timedelta(days=1):
-                raise RfmError(f"The analysis date {as_of} is before the latest purchase ({last_ts:%Y-%m-%d}).")
+            as_of = resolve_as_of(con.sql(plan.last_purchase("reasoned")).fetchall()[0][0], as_of)
             customers = con.sql(plan.customers("reasoned", as_of)).df()
         except duckdb.Error as exc:
             raise RfmError(f"DuckDB could not process the input: {str(exc).splitlines()[0]}") from None

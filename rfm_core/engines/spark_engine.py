@@ -11,8 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
-
+from ..aggregate import resolve_as_of
 from ..columns import INVOICE_DATE
 from ..errors import RfmError
 from ..mapping import resolve_mapping
@@ -79,13 +78,7 @@ def spark_customers_from_files(
         counts = spark.sql(plan.ledger("rfm_reasoned")).toPandas()
         counts = counts.dropna().astype({"code": "int64", "n": "int64"})
         input_rows = int(counts["n"].sum())
-        last = spark.sql(plan.last_purchase("rfm_reasoned")).collect()[0][0]
-        if last is None:
-            raise RfmError("No rows are left after cleaning, so there is nothing to analyse. Check the ledger.")
-        last_ts = pd.Timestamp(last)
-        as_of = as_of or (last_ts.normalize() + pd.Timedelta(days=1)).date()
-        if last_ts >= pd.Timestamp(as_of) + pd.Timedelta(days=1):
-            raise RfmError(f"The analysis date {as_of} is before the latest purchase ({last_ts:%Y-%m-%d}).")
+        as_of = resolve_as_of(spark.sql(plan.last_purchase("rfm_reasoned")).collect()[0][0], as_of)
         customers = spark.sql(plan.customers("rfm_reasoned", as_of)).toPandas()
     finally:
         reasoned.unpersist()

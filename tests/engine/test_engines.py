@@ -193,3 +193,12 @@ def test_non_finite_numbers_in_spark(spark: Any, tmp_path: Path) -> None:
     got = _spark_run(spark)(str(path))
     assert_ledgers_equal(ref.cleaned.ledger, got.ledger)
     assert_engines_equal(ref.customers, got.customers)
+
+
+def test_every_engine_refuses_an_analysis_date_before_the_last_purchase() -> None:
+    from rfm_core import RfmError
+
+    with pytest.raises(RfmError, match="before the latest purchase"):
+        analyze(SAMPLE, AnalysisSettings(as_of=dt.date(2011, 6, 1)), warn=False)
+    with pytest.raises(RfmError, match="before the latest purchase"):
+        duckdb_customers_from_files(str(SAMPLE), as_of=dt.date(2011, 6, 1))
