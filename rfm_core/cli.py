@@ -190,8 +190,9 @@ def _segment(args: argparse.Namespace) -> str:
             if args.dropped:
                 raise ConfigError(f"--dropped is not available with --engine {engine} (it would copy every dropped "
                                   "row out of the data set); the ledger still counts them by reason.")
-            from .engines.files import dataset_sha256, expand_paths
+            from .engines.files import expand_paths
             from .export import provenance
+            from .read import file_sha256
 
             progress(f"Cleaning and aggregating with {engine}")
             mapping = dict(settings.mapping)
@@ -207,7 +208,7 @@ def _segment(args: argparse.Namespace) -> str:
             progress("Scoring and segmenting")
             seg = segment_customers(fres.customers, settings.scoring, rules)
             digest = ("(remote: not hashed)" if "://" in str(args.input)
-                      else dataset_sha256(expand_paths(args.input)))
+                      else file_sha256(*(Path(p) for p in expand_paths(args.input))))
             prov = provenance(input_name=str(args.input), input_sha256=digest,
                               input_rows=fres.input_rows, settings={**settings.to_dict(), "engine": engine},
                               rules=rules, as_of=fres.as_of, customers=len(seg.customers))

@@ -117,11 +117,12 @@ def read_table(
     name = name or default_name
     fmt = detect_format(head)
     if fmt == "csv" and not isinstance(source, bytes | bytearray | memoryview) and len(head) == 65536:
-        # A large CSV on disk is parsed straight from the file: no second copy of it in memory.
-        digest = file_sha256(Path(source))
+        # A large CSV on disk is parsed straight from the file: no second copy of it in memory, and one pass
+        # over it for both its SHA-256 and its UTF-8 validity.
+        digest, utf8 = _scan([Path(source)])
         if progress:
             progress(f"Reading {name} ({Path(source).stat().st_size / 1e6:.1f} MB, csv)")
-        table = _read_csv(Path(source), name, digest)
+        table = _read_csv(Path(source), name, digest, utf8)
         _check_rows(table, options)
         return table
     data = bytes(source) if isinstance(source, bytes | bytearray | memoryview) else _load(source)[0]
@@ -166,32 +167,39 @@ def _check_rows(table: RawTable, options: ReadOptions) -> None:
         )
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in blocks."""
+def file_sha256(*paths: Path) -> str:
+    """SHA-256 of one file, or of several files' bytes in the given order (a multi-file data set)."""
+    return _scan(list(paths))[0]
+
+
+def _scan(paths: list[Path]) -> tuple[str, bool]:
+    """One pass over the files, in blocks: their SHA-256, and whether the bytes decode as UTF-8."""
     h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    for path in paths:
+        with path.open("rb") as fh:
+            for block in iter(lambda fh=fh: fh.read(1 << 22), b""):  # type: ignore[misc]
+                h.update(block)
+                if utf8:
+                    try:
+                        decoder.decode(block)
+                    except UnicodeDecodeError:
+                        utf8 = False
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    return h.hexdigest(), utf8
 
 
 # ----------------------------------------------------------------------------------------------------- text
 
 
-def _utf8_valid(data: bytes | Path) -> bool:
-    """Whether the whole file decodes as UTF-8 (a path is checked block by block, never loaded whole)."""
-    if isinstance(data, bytes):
-        try:
-            data.decode("utf-8")
-            return True
-        except UnicodeDecodeError:
-            return False
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def _utf8_valid(data: bytes) -> bool:
     try:
-        with data.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                decoder.decode(block)
-        decoder.decode(b"", final=True)
+        data.decode("utf-8")
         return True
     except UnicodeDecodeError:
         return False
@@ -240,10 +248,13 @@ def _find_header_row(rows: list[list[object]]) -> int:
     return 0
 
 
-def _read_csv(data: bytes | Path, name: str, digest: str) -> RawTable:
+def _read_csv(data: bytes | Path, name: str, digest: str, utf8: bool | None = None) -> RawTable:
+    """Parse delimited text; ``utf8`` is the whole file's UTF-8 validity when the caller already knows it."""
     head_bytes = data[:65536] if isinstance(data, bytes) else _load(data, head_only=True)[0]
     is_bom = head_bytes.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    encoding, head = _sniff_encoding(head_bytes, not is_bom and b"\x00" not in head_bytes and _utf8_valid(data))
+    if utf8 is None:
+        utf8 = _utf8_valid(data) if isinstance(data, bytes) else _scan([data])[1]
+    encoding, head = _sniff_encoding(head_bytes, not is_bom and b"\x00" not in head_bytes and utf8)
     delimiter = _sniff_delimiter(head)
     try:
         head_rows = list(csv.reader(io.StringIO(head, newline=""), delimiter=delimiter))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pandas as pd
 from ..errors import InputFileError
 from ..mapping import parse_dates
 
-__all__ = ["dataset_sha256", "decide_dayfirst", "expand_paths", "file_format"]
+__all__ = ["decide_dayfirst", "expand_paths", "file_format"]
 
 _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".txt", ".tsv")
@@ -46,16 +45,6 @@ def file_format(paths: list[str]) -> str:
         raise InputFileError("The DuckDB and Spark engines read CSV and Parquet files; convert workbooks to CSV or "
                              "use the pandas engine for them.")
     raise InputFileError("The input mixes CSV and Parquet files; point at one kind at a time.")
-
-
-def dataset_sha256(paths: list[str]) -> str:
-    """SHA-256 over the files' bytes in path order (the provenance of a multi-file data set)."""
-    h = hashlib.sha256()
-    for p in paths:
-        with open(p, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                h.update(block)
-    return h.hexdigest()
 
 
 def decide_dayfirst(sample: pd.Series, forced: bool | None) -> bool | None:

@@ -146,3 +146,17 @@ def test_regression_lone_carriage_return_is_not_a_crash() -> None:
     data = b"InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n1,A\r,2011-01-01,1,2\n"
     with pytest.raises(InputFileError, match="same number of columns"):  # the bare CR ends a line
         read_table(data, "cr.csv")
+
+
+def test_csv_paths_hash_and_encoding_in_one_pass(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    from rfm_core.read import file_sha256
+
+    utf8 = tmp_path / "u.csv"
+    utf8.write_bytes((_csv() * 2000).encode("utf-8"))  # over 64 KB: the streamed path
+    cp = tmp_path / "c.csv"
+    cp.write_bytes((_csv() * 2000).encode("cp1252"))
+    assert read_table(utf8).sha256 == hashlib.sha256(utf8.read_bytes()).hexdigest()
+    assert read_table(utf8).encoding == "utf8" and read_table(cp).encoding == "cp1252"
+    assert file_sha256(utf8, cp) == hashlib.sha256(utf8.read_bytes() + cp.read_bytes()).hexdigest()
