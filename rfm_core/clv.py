@@ -68,7 +68,11 @@ def model_summary(transactions: pd.DataFrame, calibration_end: dt.date | None = 
         One row per customer: ``customer_id, frequency, recency, T, monetary`` (recency and T in ``unit``).
     """
     days = _purchase_days(transactions)
-    end = pd.Timestamp(calibration_end) if calibration_end else days["day"].max()
+    return _summary(days, pd.Timestamp(calibration_end) if calibration_end else days["day"].max(), unit)
+
+
+def _summary(days: pd.DataFrame, end: pd.Timestamp, unit: TimeUnit) -> pd.DataFrame:
+    """:func:`model_summary` from the per-day purchases (callers that need those too compute them once)."""
     days = days[days["day"] <= end]
     if days.empty:
         raise ModelFitError("No purchases fall in the calibration period; choose a later calibration end.")
@@ -350,8 +354,9 @@ def clv_table(transactions: pd.DataFrame, *, calibration_end: dt.date | None = N
         raise ModelFitError("The horizon must be 1 to 120 months.")
     if not 0 <= annual_discount_rate < 1:
         raise ModelFitError("The annual discount rate must be at least 0 and below 1 (e.g. 0.10 for 10%).")
-    summary = model_summary(transactions, calibration_end, unit)
-    end = calibration_end or pd.Timestamp(_purchase_days(transactions)["day"].max()).date()
+    days = _purchase_days(transactions)
+    end = calibration_end or pd.Timestamp(days["day"].max()).date()
+    summary = _summary(days, pd.Timestamp(end), unit)
     bg = fit_bgnbd(summary, unit)
     x, tx, T = (summary[c].to_numpy(dtype="float64") for c in ("frequency", "recency", "T"))
     h = horizon_months
@@ -359,7 +364,6 @@ def clv_table(transactions: pd.DataFrame, *, calibration_end: dt.date | None = N
     cum = np.vstack([bg.expected_purchases(i * months, x, tx, T) for i in range(h + 1)])
     per_month = np.diff(cum, axis=0)
     table = summary.copy()
-    days = _purchase_days(transactions)
     days = days[days["day"] <= pd.Timestamp(end)]
     table["historical_value"] = table[CUSTOMER_ID].map(days.groupby(CUSTOMER_ID)["revenue"].sum()).fillna(0.0) \
         .to_numpy()
@@ -428,7 +432,7 @@ def holdout_check(transactions: pd.DataFrame, calibration_end: dt.date, unit: Ti
     last = days["day"].max()
     if last <= end:
         raise ModelFitError(f"No purchases after the calibration end {calibration_end}; choose an earlier date.")
-    summary = model_summary(transactions, calibration_end, unit)
+    summary = _summary(days, end, unit)
     model = fit_bgnbd(summary, unit)
     hold = days[(days["day"] > end) & days[CUSTOMER_ID].isin(summary[CUSTOMER_ID])]
     actual = summary[CUSTOMER_ID].map(hold.groupby(CUSTOMER_ID).size()).fillna(0).to_numpy()
