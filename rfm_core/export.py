@@ -49,13 +49,7 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         s = out[col]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            cats = pd.Series(s.cat.categories.astype(str))
-            fixed = cats.where(~cats.str.startswith(_DANGEROUS), "'" + cats)
-            if not fixed.equals(cats):
-                out[col] = pd.Categorical.from_codes(s.cat.codes, categories=pd.Index(fixed).unique()) \
-                    if fixed.is_unique else s.astype(str).map(dict(zip(cats, fixed, strict=True)))
-        elif pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+        if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
             text = s.astype("string")
             mask = text.str.startswith(_DANGEROUS).fillna(False)
             if mask.any():

@@ -40,8 +40,7 @@ def segment_summary(segmented: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     total_c, total_r = out["customers"].sum(), out["revenue"].sum()
     out["customer_share"] = out["customers"] / total_c if total_c else 0.0
     out["revenue_share"] = out["revenue"] / total_r if total_r else 0.0
-    out["avg_order_value"] = np.where(out["orders"] > 0, out["revenue"] / out["orders"].where(out["orders"] > 0),
-                                      np.nan)
+    out["avg_order_value"] = out["revenue"] / out["orders"].where(out["orders"] > 0)  # NaN for empty segments
     out.index.name = "segment"
     return out.reset_index()[SUMMARY_COLUMNS]
 

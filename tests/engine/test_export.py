@@ -57,3 +57,8 @@ def test_safe_filename() -> None:
     assert safe_filename("../../etc/passwd") == "passwd"
     assert safe_filename("a<b>|c?.csv") == "a_b_c_.csv"
     assert safe_filename("...") == "export"
+
+
+def test_neutralise_categorical_text_keeps_missing_values() -> None:
+    frame = pd.DataFrame({"c": pd.Categorical(["=x", None, "ok", "'=x"])})
+    assert neutralise(frame)["c"].tolist() == ["'=x", pd.NA, "ok", "'=x"]
