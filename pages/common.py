@@ -122,6 +122,8 @@ def customers_of(digest: str, options: ReadOptions, mapping: tuple[tuple[str, st
     return aggregate(_cleaned.transactions, as_of)
 
 
+# In the two wrappers below, digest, policy and mapping are only the cache key: together they determine the
+# transactions passed as _transactions, which st.cache_resource does not hash.
 @st.cache_resource(show_spinner=False, max_entries=8)
 def clv_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], unit: str,
            horizon: int, rate: float, calibration_end: dt.date | None, _transactions: pd.DataFrame) -> Any:
