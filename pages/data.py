@@ -7,7 +7,7 @@ import streamlit as st
 
 from pages import common
 from rfm_core import RfmError, detect_mapping
-from rfm_core.clean import dropped_rows
+from rfm_core.clean import dropped_rows, rows_used
 from rfm_core.columns import CANONICAL
 from rfm_core.export import safe_filename, table_csv
 from rfm_core.read import RawTable
@@ -94,7 +94,7 @@ prep: common.Prepared = maybe_prep
 
 st.subheader("Data quality")
 ledger = prep.cleaned.ledger
-used = int(ledger.loc[ledger["reason"].str.startswith("used"), "rows"].sum())
+used = rows_used(ledger)
 tx = prep.cleaned.transactions
 c1, c2, c3, c4, c5 = st.columns(5)
 c1.metric("Rows read", f"{prep.cleaned.input_rows:,}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID, QUANTITY, UNIT_PRICE
+from .columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID, IS_RETURN, QUANTITY, UNIT_PRICE
 from .mapping import DUPLICATE, MappedTable
 from .settings import CleaningPolicy
 
@@ -21,16 +21,20 @@ __all__ = [
     "REASONS",
     "UNKNOWN_CUSTOMER",
     "USED",
+    "USED_REASONS",
     "CleanResult",
     "clean",
     "dropped_rows",
+    "rows_used",
 ]
 
 MAX_ABS_NUMBER = 1e300
 USED = "used"
 USED_RETURN = "used: return netted against monetary"
-IS_RETURN = "is_return"
 UNKNOWN_CUSTOMER = "(unknown)"
+
+#: The ledger reasons under which a row counts as used (everything else is a drop).
+USED_REASONS: tuple[str, ...] = (USED, USED_RETURN)
 
 #: Ledger reasons in the order they are tested.
 REASONS: tuple[str, ...] = (
@@ -152,6 +156,14 @@ def clean(mapped: MappedTable, policy: CleaningPolicy | None = None) -> CleanRes
     return CleanResult(tx, ledger, reasons, n)
 
 
+def rows_used(ledger: pd.DataFrame) -> int:
+    """The number of input rows used, from a ledger (``reason, rows, ...``): the rows under :data:`USED_REASONS`.
+
+    The one definition of "rows used" for the CLI summary, the Data page and the exports.
+    """
+    return int(ledger.loc[ledger["reason"].isin(USED_REASONS), "rows"].sum())
+
+
 def future_from(policy: CleaningPolicy) -> dt.date:
     """The first day that counts as the future: the day after ``policy.today`` (default: today)."""
     return (policy.today or dt.date.today()) + dt.timedelta(days=1)
@@ -159,7 +171,7 @@ def future_from(policy: CleaningPolicy) -> dt.date:
 
 def dropped_rows(mapped: MappedTable, result: CleanResult) -> pd.DataFrame:
     """The input rows that were not used, as they were in the file, with their line number and reason."""
-    mask = ~result.reasons.isin([USED, USED_RETURN]).to_numpy()
+    mask = ~result.reasons.isin(USED_REASONS).to_numpy()
     raw = mapped.source.frame.loc[mask]
     out = raw.copy()
     out.insert(0, "reason", result.reasons[mask].astype(str).to_numpy())

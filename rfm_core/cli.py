@@ -264,7 +264,9 @@ def _write_outputs(args: argparse.Namespace, run: _Run, rules: Any,
                            insights=seg.insights, rules=rules, ledger=run.ledger, prov=run.prov, figures=figs)
         _write(args.report, page.encode("utf-8"))
         written.append(str(args.report))
-    used = int(run.ledger.loc[run.ledger["reason"] == "used", "rows"].sum())
+    from .clean import rows_used
+
+    used = rows_used(run.ledger)
     segments = int((seg.summary["customers"] > 0).sum())
     line = (f"{len(seg.customers):,} customers in {segments} segments from {run.input_rows:,} rows "
             f"({used:,} used), as of {run.as_of}")

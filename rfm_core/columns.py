@@ -11,16 +11,30 @@ import re
 
 __all__ = [
     "AMOUNT",
+    "AVG_ORDER_VALUE",
     "CANONICAL",
     "COUNTRY",
     "CUSTOMER_ID",
+    "CUSTOMER_TABLE_COLUMNS",
     "DESCRIPTION",
+    "FIRST_PURCHASE",
+    "FREQUENCY",
+    "F_SCORE",
     "INVOICE_DATE",
     "INVOICE_ID",
+    "IS_RETURN",
+    "LAST_PURCHASE",
+    "MONETARY",
+    "M_SCORE",
     "QUANTITY",
+    "RECENCY_DAYS",
     "REQUIRED_HELP",
+    "RFM_SCORE",
+    "R_SCORE",
+    "SEGMENT",
     "STOCK_CODE",
     "SYNONYMS",
+    "TENURE_DAYS",
     "UNIT_PRICE",
     "closest_names",
     "normalise_header",
@@ -35,6 +49,28 @@ AMOUNT = "amount"
 COUNTRY = "country"
 STOCK_CODE = "stock_code"
 DESCRIPTION = "description"
+
+#: Per-transaction flag added by the clean stage: True for a return or cancellation line netted against monetary.
+IS_RETURN = "is_return"
+
+# Per-customer columns (the aggregate, score and segment stages). Refer to these, never to string literals.
+RECENCY_DAYS = "recency_days"
+FREQUENCY = "frequency"
+MONETARY = "monetary"
+FIRST_PURCHASE = "first_purchase"
+LAST_PURCHASE = "last_purchase"
+TENURE_DAYS = "tenure_days"
+AVG_ORDER_VALUE = "avg_order_value"
+R_SCORE = "r_score"
+F_SCORE = "f_score"
+M_SCORE = "m_score"
+RFM_SCORE = "rfm_score"
+SEGMENT = "segment"
+
+#: The per-customer table every aggregation engine returns, in this order (``country`` follows when known).
+CUSTOMER_TABLE_COLUMNS: tuple[str, ...] = (
+    CUSTOMER_ID, RECENCY_DAYS, FREQUENCY, MONETARY, FIRST_PURCHASE, LAST_PURCHASE, TENURE_DAYS, AVG_ORDER_VALUE,
+)
 
 #: Every canonical column, in display order.
 CANONICAL: tuple[str, ...] = (

@@ -11,6 +11,7 @@ Used rows: A has invoices 1001 (2x5 + 1x3 = 13, 2024-01-01) and 1002 (20, 2024-0
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -113,3 +114,18 @@ def test_net_returns_outside_the_window_are_not_netted(hand_csv: bytes) -> None:
     ledger = result.cleaned.ledger.set_index("reason")["rows"]
     assert "used: return netted against monetary" not in ledger.index
     assert ledger["after the date window"] == 2  # the return and C's 2024-01-20 purchase (its 01-15 line has price 0)
+
+
+def test_rows_used_counts_netted_returns(tmp_path: Path, hand_csv: bytes) -> None:
+    """One definition of "rows used": with returns netted, the netted return line is used too (6 = 5 + 1)."""
+    from rfm_core.cli import main
+
+    src = tmp_path / "hand.csv"
+    src.write_bytes(hand_csv)
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["segment", str(src), "--returns", "net"]) == 0
+    assert "(6 used)" in err.getvalue()
