@@ -88,6 +88,16 @@ def test_linter_blames_the_bin_count_when_no_cell_exists() -> None:
     assert lint(DEFAULT_RULES, (3, 3, 3)).no_cell == ("Promising", "Hibernating")
 
 
+@pytest.mark.parametrize(("bins", "lost"), [
+    (2, ("Loyal Customers", "Promising", "Need Attention", "About to Sleep", "Hibernating")),
+    (3, ("Promising", "Hibernating")), (4, ("Loyal Customers", "Need Attention", "About to Sleep")),
+    *((n, ()) for n in range(5, 11)),
+], ids=lambda x: str(x))
+def test_default_rules_that_cannot_win_per_bin_count(bins: int, lost: tuple[str, ...]) -> None:
+    report = lint(DEFAULT_RULES, (bins,) * 3)
+    assert report.never_win == lost and report.no_cell == lost and not report.uncovered
+
+
 def test_roles() -> None:
     assert [r.role for r in DEFAULT_RULES.rules] == [
         "best", "loyal", "cant_lose", "at_risk", "potential", "new", "promising", "needs_attention",
