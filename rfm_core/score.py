@@ -282,15 +282,16 @@ def _tied_across(x: np.ndarray, scores: np.ndarray) -> int:
 def _bins_info(x: np.ndarray, scores: np.ndarray, spec: MetricScoring, metric: str, method_used: str,
                cuts: np.ndarray | tuple[float, ...], warning: str | None) -> MetricBins:
     n = spec.bins
-    frame = pd.DataFrame({"x": x, "s": scores})
-    g = frame.groupby("s")["x"]
-    lo, hi = g.min(), g.max()
-    sizes = np.bincount(scores, minlength=n + 1)[1:]
-    return MetricBins(
-        metric, spec.method, method_used, n, tuple(int(c) for c in sizes),
-        tuple(float(lo[s]) if s in lo.index else None for s in range(1, n + 1)),
-        tuple(float(hi[s]) if s in hi.index else None for s in range(1, n + 1)),
-        tuple(float(c) for c in cuts), warning)
+    lows: list[float | None] = []
+    highs: list[float | None] = []
+    sizes: list[int] = []
+    for s in range(1, n + 1):  # n <= 10 passes over the customers
+        inside = x[scores == s]
+        sizes.append(len(inside))
+        lows.append(float(inside.min()) if len(inside) else None)
+        highs.append(float(inside.max()) if len(inside) else None)
+    return MetricBins(metric, spec.method, method_used, n, tuple(sizes), tuple(lows), tuple(highs),
+                      tuple(float(c) for c in cuts), warning)
 
 
 def score_metric(values: np.ndarray, ids: np.ndarray, spec: MetricScoring, metric: str) -> tuple[np.ndarray,

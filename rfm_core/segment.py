@@ -13,6 +13,7 @@ independently. Assignment, the linter and the Settings coverage grid share one l
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import tomllib
@@ -339,8 +340,13 @@ def cell_table(rules: RuleSet, bins: tuple[int, int, int] = (5, 5, 5)) -> np.nda
     """Array of shape ``bins`` whose ``[r-1, f-1, m-1]`` is the index of the winning rule, or -1 (fallback).
 
     The one place where scores meet rules: :func:`assign_segments`, :func:`lint` and the Settings coverage grid all
-    read it.
+    read it. The result is cached per (rules, bins) and read-only.
     """
+    return _cell_table(rules, (int(bins[0]), int(bins[1]), int(bins[2])))
+
+
+@functools.lru_cache(maxsize=512)
+def _cell_table(rules: RuleSet, bins: tuple[int, int, int]) -> np.ndarray:
     nr, nf, nm = bins
     r, f, m = np.meshgrid(np.arange(1, nr + 1), np.arange(1, nf + 1), np.arange(1, nm + 1), indexing="ij")
     rs, fs, ms = (to_rule_scale(r, nr, rules.scale), to_rule_scale(f, nf, rules.scale),
@@ -348,6 +354,7 @@ def cell_table(rules: RuleSet, bins: tuple[int, int, int] = (5, 5, 5)) -> np.nda
     table = np.full(bins, -1, dtype=np.int64)
     for i, rule in enumerate(rules.rules):
         table[_matches(rule, rs, fs, ms) & (table == -1)] = i
+    table.flags.writeable = False  # shared by every caller through the cache
     return table
 
 

@@ -66,7 +66,7 @@ def test_value_on_a_cut_goes_toward_its_nearer_end() -> None:
     scores, info = _score([176, 175, 6, 1], "recency", bins=3)
     assert scores == [1, 1, 3, 3]
     assert info.sizes == (2, 0, 2) and info.method_used == "quantile"  # no ties: auto keeps quantiles
-    assert "with 4 distinct values" in (info.warning or "")
+    assert "sit exactly on a quantile edge take the score of the nearer end" in (info.warning or "")
 
 
 def test_distinct_groups_a_tied_frequency_like_a_shop() -> None:
