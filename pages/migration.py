@@ -44,7 +44,7 @@ st.dataframe(moved.matrix, key="migration_matrix")
 down = moved.moved_down
 st.download_button(f"Download the {len(down):,} customers who moved down (CSV)",
                    table_csv(down.rename(columns={"segment_now": "segment"})), "moved-down.csv", "text/csv",
-                   key="dl_moved_down")
+                   key="dl_moved_down", on_click="ignore")
 st.caption("Each date sees the purchases on or before it. Up and down follow the segments' roles (best, loyal, ... "
            "lost; see Settings), not their names; moves between segments of equal or no rank are sideways. Revenue "
            "on a flow is what those customers spent between the two dates.")
