@@ -18,9 +18,13 @@ from .columns import (
     CANONICAL,
     COUNTRY,
     CUSTOMER_ID,
+    CANCELLED_AT,
     DESCRIPTION,
     INVOICE_DATE,
     INVOICE_ID,
+    ORDER_ROLES,
+    ORDER_STATUS,
+    PAYMENT_STATUS,
     QUANTITY,
     REQUIRED_HELP,
     STOCK_CODE,
@@ -30,6 +34,8 @@ from .columns import (
     normalise_header,
 )
 from .errors import ConfigError, MappingError
+from .orders import prepare_orders
+from .platforms import PlatformMatch, recognise
 from .read import RawTable
 
 __all__ = [
@@ -99,10 +105,13 @@ def resolve_mapping(columns: list[str], overrides: Mapping[str, str | None] | No
     MappingError
         An override names a header the file does not have, or required columns are missing.
     """
-    mapping = detect_mapping(columns)
+    # A recognised shop platform's mapping is the starting point (its headers mean what the platform says, e.g.
+    # Shopify's order-level "Total" is not line revenue); explicit choices still win.
+    match = recognise(columns)
+    mapping = dict(match.mapping) if match is not None else detect_mapping(columns)
     for canonical, col in (overrides or {}).items():
-        if canonical not in CANONICAL:
-            raise ConfigError(f"Unknown column role {canonical!r}; use one of {', '.join(CANONICAL)}.")
+        if canonical not in CANONICAL + ORDER_ROLES:
+            raise ConfigError(f"Unknown column role {canonical!r}; use one of {', '.join(CANONICAL + ORDER_ROLES)}.")
         if not col:
             mapping.pop(canonical, None)
             continue
@@ -358,10 +367,13 @@ def apply_mapping(
     """
     columns = [str(c) for c in raw.frame.columns]
     mapping = resolve_mapping(columns, overrides)
+    platform: PlatformMatch | None = recognise(columns)
     src = raw.frame
     out: dict[str, pd.Series] = {}
     problems: list[dict[str, object]] = []
-    notes = list(raw.notes)
+    notes = list(raw.notes) + list(platform.reasons if platform else ())
+    if platform is not None and dayfirst is None:
+        dayfirst = platform.platform.dayfirst
 
     for canonical in _TEXT_COLUMNS:
         if canonical in mapping:
@@ -375,10 +387,6 @@ def apply_mapping(
     if bad_date.any():
         problems.append(_problem(INVOICE_DATE, mapping, "not a date", int(bad_date.sum()), date_src[bad_date],
                                  "Check the date format; these rows are dropped."))
-    missing_date = date_src.isna()
-    if missing_date.any():
-        problems.append(_problem(INVOICE_DATE, mapping, "empty", int(missing_date.sum()), pd.Series(["(blank)"]),
-                                 "These rows have no date and are dropped."))
 
     for canonical in (QUANTITY, UNIT_PRICE, AMOUNT):
         if canonical not in mapping:
@@ -390,22 +398,27 @@ def apply_mapping(
         if bad.any():
             problems.append(_problem(canonical, mapping, "not a number", int(bad.sum()), col[bad],
                                      "Remove text from this column or map another column; these rows are dropped."))
-        if col.isna().any():
+        if col.isna().any() and not (platform and canonical in platform.platform.order_level):
             problems.append(_problem(canonical, mapping, "empty", int(col.isna().sum()), pd.Series(["(blank)"]),
                                      "These rows have no value and are dropped."))
-
-    if AMOUNT not in out:
-        out[AMOUNT] = out[QUANTITY] * out[UNIT_PRICE]
-        notes.append("Line revenue is quantity x unit price.")
-    else:
-        notes.append(f"Line revenue taken from {mapping[AMOUNT]!r}.")
 
     frame = pd.DataFrame(out, index=src.index)
     if INVOICE_ID not in mapping:
         frame[INVOICE_ID] = _orders_from_timestamps(frame)
         notes.append("No invoice column: each distinct customer and timestamp counts as one order.")
+    # Order-level roles (rfm_core.orders): statuses as text, money as numbers; orders decides line revenue.
+    texts = {r: src[mapping[r]].rename(mapping[r]) for r in (ORDER_STATUS, PAYMENT_STATUS, CANCELLED_AT)
+             if r in mapping}
+    numbers = {r: parse_numbers(src[mapping[r]], raw.decimal_comma) for r in ORDER_ROLES
+               if r in mapping and r not in texts}
+    frame, order_notes = prepare_orders(frame, numbers, texts, mapping, platform.platform if platform else None)
+    notes += order_notes
     frame[DUPLICATE] = _duplicated(src)
 
+    missing_date = frame[INVOICE_DATE].isna() & date_src.isna()  # after a platform's order-level dates are spread
+    if missing_date.any():
+        problems.append(_problem(INVOICE_DATE, mapping, "empty", int(missing_date.sum()), pd.Series(["(blank)"]),
+                                 "These rows have no date and are dropped."))
     missing_ids = int(frame[CUSTOMER_ID].isna().sum())
     if missing_ids:
         problems.append(_problem(CUSTOMER_ID, mapping, "empty", missing_ids, pd.Series(["(blank)"]),
