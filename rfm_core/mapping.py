@@ -34,7 +34,7 @@ from .columns import (
     normalise_header,
 )
 from .errors import ConfigError, MappingError
-from .orders import prepare_orders
+from .orders import DUPLICATE, prepare_orders
 from .platforms import PlatformMatch, recognise
 from .read import RawTable
 
@@ -49,7 +49,6 @@ __all__ = [
     "resolve_mapping",
 ]
 
-DUPLICATE = "_duplicate"
 PROBLEM_COLUMNS = ["column", "source_column", "problem", "rows", "examples", "what_to_do"]
 _TEXT_COLUMNS = (CUSTOMER_ID, INVOICE_ID, COUNTRY, STOCK_CODE, DESCRIPTION)
 
@@ -411,9 +410,9 @@ def apply_mapping(
              if r in mapping}
     numbers = {r: parse_numbers(src[mapping[r]], raw.decimal_comma) for r in ORDER_ROLES
                if r in mapping and r not in texts}
+    frame[DUPLICATE] = _duplicated(src)
     frame, order_notes = prepare_orders(frame, numbers, texts, mapping, platform.platform if platform else None)
     notes += order_notes
-    frame[DUPLICATE] = _duplicated(src)
 
     missing_date = frame[INVOICE_DATE].isna() & date_src.isna()  # after a platform's order-level dates are spread
     if missing_date.any():

@@ -37,6 +37,9 @@ from .columns import (
 )
 from .platforms import CANCELLED, GENERIC_STATUSES, OUTCOMES, REFUNDED, Platform, normalise_status
 
+#: Internal column set by the mapping stage: True for an exact duplicate of an earlier line.
+DUPLICATE = "_duplicate"
+
 __all__ = [
     "CANCELLATION",
     "C_NUMBER",
@@ -81,14 +84,18 @@ def _per_order_first(values: pd.Series, inv: np.ndarray) -> np.ndarray:
     return out
 
 
-def order_level_amount(amount: pd.Series, inv: np.ndarray, line_value: pd.Series | None = None) -> int:
+def order_level_amount(amount: pd.Series, inv: np.ndarray, line_value: pd.Series | None = None,
+                       duplicate: np.ndarray | None = None) -> int:
     """The number of multi-line orders when ``amount`` is an order-level value, else 0.
 
-    Order-level means: the same on every line of every order with two or more lines, and, when quantity x unit
-    price is known (``line_value``), not simply equal to it on every line. Without line values at least two
-    multi-line orders are needed, so that two equal-priced lines of one order are not taken for a total.
+    Order-level means: the same on every line of every order with two or more lines (exact duplicate lines,
+    ``duplicate``, not counted), and, when quantity x unit price is known (``line_value``), not simply equal to
+    it on every line. Without line values at least two multi-line orders are needed, so that two equal-priced
+    lines of one order are not taken for a total.
     """
     ok = amount.notna().to_numpy() & (inv >= 0)
+    if duplicate is not None:
+        ok &= ~duplicate
     if not ok.any():
         return 0
     stats = pd.DataFrame({"inv": inv[ok], "a": amount.to_numpy(dtype="float64")[ok]}).groupby("inv")["a"].agg(
@@ -179,14 +186,18 @@ def prepare_orders(
         assert line_value is not None  # mapping requires amount or quantity and unit price
         f[AMOUNT] = line_value
         notes.append("Line revenue is quantity x unit price.")
-    elif platform is None and (orders := order_level_amount(f[AMOUNT], inv, line_value)):
+    elif platform is None and (orders := order_level_amount(
+            f[AMOUNT], inv, line_value, f[DUPLICATE].to_numpy() if DUPLICATE in f.columns else None)):
         src = mapping[AMOUNT]
         if line_value is not None:
             f[AMOUNT] = line_value
             notes.append(f"{src!r} is the same on every line of each of the {orders} orders with several lines, "
                          "so it is an order total, not line revenue: line revenue is quantity x unit price.")
         else:
-            per_line = np.bincount(np.maximum(inv, 0), minlength=int(inv.max()) + 1)[np.maximum(inv, 0)]
+            dup = f[DUPLICATE].to_numpy(dtype=bool) if DUPLICATE in f.columns else np.zeros(len(f), dtype=bool)
+            counted = (inv >= 0) & ~dup  # an exact duplicate is dropped, so it takes no share of the total
+            per_line = np.bincount(inv[counted], minlength=int(inv.max()) + 1)[np.maximum(inv, 0)]
+            per_line = np.maximum(per_line, 1)
             f[AMOUNT] = f[AMOUNT] / np.where(inv >= 0, per_line, 1)
             notes.append(f"{src!r} is the same on every line of each of the {orders} orders with several lines, "
                          "so it is an order total: it counts once per order, divided equally among its lines.")
