@@ -43,9 +43,9 @@ RETURN_REASON = "return (quantity or amount negative)"
 
 #: The ledger reason for each platform outcome (rfm_core.platforms.OUTCOMES), in the same order.
 OUTCOME_REASONS: tuple[str, ...] = (
-    "order refunded in full",
-    "order voided (shop status)",
     "order cancelled (shop status)",
+    "order voided (shop status)",
+    "order refunded in full",
     "payment failed (shop status)",
     "order not paid (shop status)",
 )

@@ -73,8 +73,9 @@ VOIDED = "voided"
 CANCELLED = "cancelled"
 FAILED = "failed"
 UNPAID = "unpaid"
-#: Outcomes in order of precedence: an order that is both refunded and cancelled is filed as refunded.
-OUTCOMES: tuple[str, ...] = (REFUNDED, VOIDED, CANCELLED, FAILED, UNPAID)
+#: Outcomes in order of precedence: an order that was cancelled and refunded (Shopify refunds a paid order it
+#: cancels) is filed as cancelled, the cause, not as refunded.
+OUTCOMES: tuple[str, ...] = (CANCELLED, VOIDED, REFUNDED, FAILED, UNPAID)
 
 Statuses = tuple[tuple[str, str], ...]
 
