@@ -125,6 +125,20 @@ def test_case_13_an_order_cancelled_in_full_is_no_purchase(returns: str) -> None
     assert duck_ledger == CASE_13_LEDGER
 
 
+@pytest.mark.parametrize(("returns", "m_20003"), [("exclude", 90.0), ("net", 60.0)])
+def test_documentation_worked_example(tmp_path: Path, returns: str, m_20003: float) -> None:
+    # DOCUMENTATION.md §4a: case 13 plus C540004 (-1 x K2 x 30, 20003, 03-07) naming 540004 (60): 60 - 30 = 30 > 0,
+    # partly cancelled: exclude keeps 20003's gross 90, net gives 90 - 30 = 60; F 2 and R 1 either way.
+    path = tmp_path / "example.csv"
+    path.write_text(CASE_13.read_text() + "C540004,K2,-1,2024-03-07 12:00,30.00,20003\n")
+    policy = CleaningPolicy(returns=returns)  # type: ignore[arg-type]
+    got, ledger, _ = run(path, policy, dt.date(2024, 3, 21))
+    assert got == {"20002": (1, 30.0, 16), "20003": (2, m_20003, 1)}
+    third = "cancellation (C + invoice number)" if returns == "exclude" else "used: return netted against monetary"
+    assert ledger == {"used": 3, "order cancelled in full": 2, third: 1}
+    assert run_duckdb(path, policy, dt.date(2024, 3, 21)) == (got, ledger)
+
+
 def test_case_13_cli_both_policies(tmp_path: Path) -> None:
     from rfm_core.cli import main
 
