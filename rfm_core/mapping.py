@@ -15,10 +15,10 @@ import pandas as pd
 
 from .columns import (
     AMOUNT,
+    CANCELLED_AT,
     CANONICAL,
     COUNTRY,
     CUSTOMER_ID,
-    CANCELLED_AT,
     DESCRIPTION,
     INVOICE_DATE,
     INVOICE_ID,

@@ -124,11 +124,12 @@ def _outcomes(texts: Mapping[str, pd.Series], inv: np.ndarray, platform: Platfor
         raw = _spread(raw, inv) if role in spread else raw
         table = platform.status_table(role) if platform else dict(GENERIC_STATUSES)
         norm = raw.map(lambda v: None if v is None or str(v).strip() == "" else normalise_status(v))
-        rank = norm.map(lambda v: OUTCOMES.index(table[v]) if v in table else len(OUTCOMES)).to_numpy(np.int64)
+        ranks = {value: OUTCOMES.index(outcome) for value, outcome in table.items()}
+        rank = norm.map(ranks).fillna(len(OUTCOMES)).to_numpy(np.int64)
         found = np.minimum(found, rank)
         counts = norm.value_counts()
         if len(counts):
-            parts = [f"{v} ({c}) -> {table[v] if v in table else 'purchase'}" for v, c in counts.items()]
+            parts = [f"{v} ({c}) -> {table.get(str(v), 'purchase')}" for v, c in counts.items()]
             notes.append(f"Statuses in {texts[role].name!r}: {'; '.join(parts)} (lines).")
     if CANCELLED_AT in texts:
         col = texts[CANCELLED_AT]

@@ -313,7 +313,7 @@ def apply_order_level_check(plan: SqlPlan, check: tuple[object, ...]) -> tuple[S
     them the file engines refuse (pandas divides the total among the order's lines)."""
     from ..errors import RfmError
 
-    multi, constant, differs = (int(v) if v is not None else None for v in check)
+    multi, constant, differs = (int(str(v)) if v is not None else None for v in check)
     m = plan.mapping
     if AMOUNT not in m or not multi or constant != multi:
         return plan, ()

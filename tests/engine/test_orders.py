@@ -33,8 +33,11 @@ def rfm(customers: pd.DataFrame) -> dict[str, tuple[int, float, int]]:
             for r in customers.itertuples()}
 
 
+Figures = dict[str, tuple[int, float, int]]
+
+
 def run(path: Path | bytes, policy: CleaningPolicy | None = None, as_of: dt.date | None = None,
-        mapping: dict[str, str] | None = None) -> tuple[dict[str, tuple[int, float, int]], dict[str, int], tuple[str, ...]]:
+        mapping: dict[str, str] | None = None) -> tuple[Figures, dict[str, int], tuple[str, ...]]:
     settings = AnalysisSettings(cleaning=policy or CleaningPolicy(), as_of=as_of, mapping=mapping or {})
     result = analyze(path, settings, name="input.csv", warn=False)
     ledger = result.cleaned.ledger.set_index("reason")["rows"].to_dict()
@@ -72,7 +75,7 @@ def test_case_06_duckdb_uses_line_values_or_refuses() -> None:
     got, ledger = run_duckdb(CASE_06, as_of=dt.date(2024, 5, 22), mapping={"unit_price": "Item Cost"})
     assert got == CASE_06_ANSWER
     assert ledger == {"used": 7}
-    with pytest.raises(RfmError, match="order total.*--engine pandas"):
+    with pytest.raises(RfmError, match=r"order total.*--engine pandas"):
         run_duckdb(CASE_06, as_of=dt.date(2024, 5, 22))
 
 

@@ -1,7 +1,7 @@
 """Shop-platform exports: one small synthetic export per platform, with R, F and M worked out by hand.
 
-Every row below was written for this test from the platform's documented column names (no one's file is copied).
-Each docstring-style comment gives the hand computation; the analysis date is passed explicitly.
+Every row of tests/platforms/*.csv was written for this test from the platform's documented column names (no one's
+file is copied). The comment under each fixture gives the hand computation; the analysis date is passed explicitly.
 """
 
 from __future__ import annotations
@@ -15,18 +15,14 @@ from rfm_core import CleaningPolicy, RfmError, analyze
 from rfm_core.engines.duckdb_engine import duckdb_customers_from_files
 from rfm_core.platforms import recognise
 from rfm_core.settings import AnalysisSettings
+from tests.conftest import ROOT
 
-SHOPIFY = """Name,Email,Financial Status,Paid at,Fulfillment Status,Currency,Subtotal,Shipping,Taxes,Total,Discount Code,Discount Amount,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Billing Country,Cancelled at,Refunded Amount
-#1001,ann@example.com,paid,2024-06-01 10:05:00 +0200,fulfilled,EUR,30.00,4.00,0.00,34.00,WELCOME5,5.00,2024-06-01 10:00:00 +0200,2,Mug,10.00,MUG-1,Germany,,0.00
-#1001,,,,,,,,,,,,2024-06-01 10:00:00 +0200,1,Tea,15.00,TEA-1,,,
-#1002,bob@example.com,refunded,2024-06-03 09:00:00 +0200,fulfilled,EUR,50.00,0.00,0.00,50.00,,0.00,2024-06-03 09:00:00 +0200,1,Teapot,50.00,POT-1,Germany,,50.00
-#1003,ann@example.com,partially_refunded,2024-06-07 12:00:00 +0200,fulfilled,EUR,32.00,0.00,0.00,32.00,,0.00,2024-06-05 12:00:00 +0200,1,Kettle,20.00,KET-1,Germany,,8.00
-#1003,,,,,,,,,,,,2024-06-05 12:00:00 +0200,2,Spoon,6.00,SPN-1,,,
-#1004,cat@example.com,voided,,unfulfilled,EUR,9.00,0.00,0.00,9.00,,0.00,2024-06-06 08:00:00 +0200,1,Cosy,9.00,COS-1,France,,0.00
-#1005,cat@example.com,paid,2024-06-07 08:00:00 +0200,unfulfilled,EUR,12.00,0.00,0.00,12.00,,0.00,2024-06-07 08:00:00 +0200,1,Tray,12.00,TRY-1,France,2024-06-08 10:00:00 +0200,12.00
-#1006,bob@example.com,paid,2024-06-10 23:40:00 -0500,fulfilled,EUR,15.00,0.00,0.00,15.00,,0.00,2024-06-10 23:30:00 -0500,3,Coaster,5.00,CST-1,Germany,,0.00
-"""
-# Shopify, analysis date 2024-06-11. Order value = sum of Lineitem quantity x price - Discount Amount - Refunded Amount.
+#: Synthetic exports, one per platform, written for these tests (tests/platforms/*.csv).
+PLATFORM_FILES = ROOT / "tests" / "platforms"
+
+SHOPIFY = (PLATFORM_FILES / "shopify_orders_export.csv").read_text()
+# Shopify, analysis date 2024-06-11. Order value = sum of Lineitem quantity x price - Discount Amount - Refunded
+# Amount.
 # #1001 ann 06-01: 2x10 + 1x15 = 35 - 5 discount = 30 (second line's order fields are blank: spread from the first).
 # #1002 bob: refunded -> not a purchase. #1003 ann 06-05: 20 + 2x6 = 32 - 8 refunded = 24 (partly refunded).
 # #1004 cat: voided. #1005 cat: Cancelled at is set -> cancelled. #1006 bob 06-10 (local clock): 3x5 = 15.
@@ -35,16 +31,7 @@ SHOPIFY_ANSWER = {"ann@example.com": (2, 54.0, 6), "bob@example.com": (1, 15.0, 
 SHOPIFY_LEDGER = {"used": 5, "order refunded in full": 1, "order voided (shop status)": 1,
                   "order cancelled (shop status)": 1}
 
-WOOCOMMERCE = """order_id,order_number,order_date,status,shipping_total,tax_total,order_total,refunded_total,order_currency,billing_first_name,billing_email,billing_country
-501,501,2024-07-01 09:00:00,completed,5.00,2.00,42.00,0.00,EUR,Ann,ann@example.com,DE
-502,502,2024-07-03 10:00:00,refunded,0.00,0.00,20.00,20.00,EUR,Bob,bob@example.com,DE
-503,503,2024-07-04 11:00:00,processing,0.00,0.00,30.00,10.00,EUR,Bob,bob@example.com,DE
-504,504,2024-07-05 12:00:00,failed,0.00,0.00,15.00,0.00,EUR,Cat,cat@example.com,FR
-505,505,2024-07-06 13:00:00,cancelled,0.00,0.00,18.00,0.00,EUR,Cat,cat@example.com,FR
-506,506,2024-07-07 14:00:00,pending,0.00,0.00,11.00,0.00,EUR,Cat,cat@example.com,FR
-507,507,2024-07-08 15:00:00,on-hold,0.00,0.00,9.00,0.00,EUR,Cat,cat@example.com,FR
-508,508,2024-07-09 16:00:00,completed,0.00,0.00,25.00,0.00,EUR,Ann,ann@example.com,DE
-"""
+WOOCOMMERCE = (PLATFORM_FILES / "woocommerce_orders.csv").read_text()
 # WooCommerce, analysis date 2024-07-10. Value = order_total - refunded_total.
 # ann 501 (07-01) 42 and 508 (07-09) 25 -> F 2, M 67, R 1. bob 502 refunded; 503 (07-04) 30 - 10 = 20 -> F 1, M 20,
 # R 6. cat: failed, cancelled, pending and on-hold (not paid) -> no purchase.
@@ -52,28 +39,14 @@ WOOCOMMERCE_ANSWER = {"ann@example.com": (2, 67.0, 1), "bob@example.com": (1, 20
 WOOCOMMERCE_LEDGER = {"used": 3, "order refunded in full": 1, "order cancelled (shop status)": 1,
                       "payment failed (shop status)": 1, "order not paid (shop status)": 2}
 
-STRIPE = """id,Description,Created (UTC),Amount,Amount Refunded,Currency,Status,Customer ID,Customer Email
-ch_001,Order 1,2024-08-01 10:00:00,100.00,0.00,eur,Paid,cus_A,a@example.com
-ch_002,Order 2,2024-08-02 10:00:00,50.00,50.00,eur,Refunded,cus_B,b@example.com
-ch_003,Order 3,2024-08-03 10:00:00,40.00,10.00,eur,Paid,cus_A,a@example.com
-ch_004,Order 4,2024-08-04 10:00:00,25.00,0.00,eur,Failed,cus_B,b@example.com
-ch_005,Order 5,2024-08-05 10:00:00,60.00,0.00,eur,Paid,cus_B,b@example.com
-ch_006,Order 6,2024-08-06 10:00:00,30.00,30.00,eur,Paid,cus_C,c@example.com
-"""
+STRIPE = (PLATFORM_FILES / "stripe_unified_payments.csv").read_text()
 # Stripe, analysis date 2024-08-07. Value = Amount - Amount Refunded.
 # a: ch_001 (08-01) 100, ch_003 (08-03) 40 - 10 = 30 -> F 2, M 130, R 4. b: ch_002 refunded, ch_004 failed, ch_005
 # (08-05) 60 -> F 1, M 60, R 2. c: ch_006 refunded in full by amount (30 of 30) although its status says Paid.
 STRIPE_ANSWER = {"a@example.com": (2, 130.0, 4), "b@example.com": (1, 60.0, 2)}
 STRIPE_LEDGER = {"used": 3, "order refunded in full": 2, "payment failed (shop status)": 1}
 
-SQUARE = """Date,Time,Time Zone,Gross Sales,Discounts,Service Charges,Net Sales,Gift Card Sales,Tax,Tip,Partial Refunds,Total Collected,Source,Transaction ID,Payment ID,Event Type,Location,Customer ID,Customer Name,Transaction Status
-2024-09-01,10:00:00,Eastern Time (US & Canada),$30.00,-$3.00,$0.00,$27.00,$0.00,$2.16,$2.00,$0.00,$31.16,Point of Sale,T1,P1,Payment,Main,C1,Ann Example,Complete
-2024-09-02,11:00:00,Eastern Time (US & Canada),$20.00,$0.00,$0.00,$20.00,$0.00,$0.00,$0.00,-$5.00,$15.00,Point of Sale,T2,P2,Payment,Main,C1,Ann Example,Complete
-2024-09-03,12:00:00,Eastern Time (US & Canada),$12.00,$0.00,$0.00,$12.00,$0.00,$0.00,$0.00,$0.00,$12.00,Point of Sale,T3,P3,Payment,Main,C2,Bo Example,Complete
-2024-09-04,09:00:00,Eastern Time (US & Canada),-$12.00,$0.00,$0.00,-$12.00,$0.00,$0.00,$0.00,$0.00,-$12.00,Point of Sale,T3,R3,Refund,Main,C2,Bo Example,Complete
-2024-09-05,13:00:00,Eastern Time (US & Canada),$8.00,$0.00,$0.00,$8.00,$0.00,$0.00,$0.00,$0.00,$8.00,Point of Sale,T4,P4,Payment,Main,,,Complete
-2024-09-06,14:00:00,Eastern Time (US & Canada),$40.00,$0.00,$0.00,$40.00,$0.00,$0.00,$0.00,$0.00,$40.00,Point of Sale,T5,P5,Payment,Main,C2,Bo Example,Complete
-"""
+SQUARE = (PLATFORM_FILES / "square_transactions.csv").read_text()
 # Square, analysis date 2024-09-07. Value = Net Sales - |Partial Refunds|; a Refund row (negative Net Sales) is a
 # return matched to its own transaction. C1: T1 (09-01) 27, T2 (09-02) 20 - 5 = 15 -> F 2, M 42, R 5. C2: T3 12
 # refunded by its -12 row the next day -> value 0, cancelled in full (2 rows); T5 (09-06) 40 -> F 1, M 40, R 1.
@@ -81,13 +54,7 @@ SQUARE = """Date,Time,Time Zone,Gross Sales,Discounts,Service Charges,Net Sales,
 SQUARE_ANSWER = {"C1": (2, 42.0, 5), "C2": (1, 40.0, 1)}
 SQUARE_LEDGER = {"used": 3, "order cancelled in full": 2, "no customer id": 1}
 
-ETSY = """Sale Date,Order ID,Buyer User ID,Full Name,Number of Items,Currency,Order Value,Coupon Code,Discount Amount,Shipping,Sales Tax,Order Total,Status,Adjusted Order Total,Ship Country
-10/01/24,9001,buyerA,Ann Example,2,USD,30.00,FALL10,3.00,4.00,0.00,31.00,,0.00,United States
-10/03/24,9002,buyerB,Bo Example,1,USD,50.00,,0.00,5.00,0.00,55.00,,35.00,Canada
-10/05/24,9003,buyerA,Ann Example,1,USD,20.00,,0.00,4.00,0.00,24.00,Canceled,0.00,United States
-10/08/24,9004,buyerA,Ann Example,1,USD,15.00,,0.00,4.00,0.00,19.00,,0.00,United States
-10/09/24,9005,buyerC,Cy Example,1,USD,10.00,,0.00,2.00,0.00,12.00,,2.00,United States
-"""
+ETSY = (PLATFORM_FILES / "EtsySoldOrders.csv").read_text()
 # Etsy, dates MM/DD/YY, analysis date 2024-10-10. Value = Order Value - Discount Amount - (Order Total - Adjusted
 # Order Total when the adjusted total is above 0). buyerA: 9001 (10-01) 30 - 3 = 27; 9003 canceled; 9004 (10-08)
 # 15 -> F 2, M 42, R 2. buyerB: 9002 (10-03) 50 - (55 - 35) = 30 -> F 1, M 30, R 7. buyerC: 9005 10 - (12 - 2) = 0
@@ -95,14 +62,7 @@ ETSY = """Sale Date,Order ID,Buyer User ID,Full Name,Number of Items,Currency,Or
 ETSY_ANSWER = {"buyerA": (2, 42.0, 2), "buyerB": (1, 30.0, 7)}
 ETSY_LEDGER = {"used": 3, "order refunded in full": 1, "order cancelled (shop status)": 1}
 
-MAGENTO = """ID,Purchase Point,Purchase Date,Bill-to Name,Ship-to Name,Grand Total (Base),Grand Total (Purchased),Status,Customer Email,Total Refunded
-000000101,Main Website,"Nov 1, 2024 10:15:00 AM",Ann Example,Ann Example,$60.00,$60.00,Complete,ann@example.com,
-000000102,Main Website,"Nov 2, 2024 11:00:00 AM",Bo Example,Bo Example,$40.00,$40.00,Closed,bob@example.com,$40.00
-000000103,Main Website,"Nov 4, 2024 9:30:00 AM",Ann Example,Ann Example,$25.00,$25.00,Processing,ann@example.com,$5.00
-000000104,Main Website,"Nov 5, 2024 2:00:00 PM",Bo Example,Bo Example,$30.00,$30.00,Canceled,bob@example.com,
-000000105,Main Website,"Nov 6, 2024 3:00:00 PM",Bo Example,Bo Example,$45.00,$45.00,Pending Payment,bob@example.com,
-000000106,Main Website,"Nov 7, 2024 9:00:00 PM",Cy Example,Cy Example,$15.00,$15.00,Complete,cat@example.com,
-"""
+MAGENTO = (PLATFORM_FILES / "magento_sales_order_grid.csv").read_text()
 # Magento, analysis date 2024-11-08. Value = Grand Total (Purchased) - Total Refunded. ann: 101 (11-01) 60, 103
 # (11-04) 25 - 5 = 20 -> F 2, M 80, R 4. bob: 102 Closed (refunded), 104 Canceled, 105 Pending Payment -> none.
 # cat: 106 (11-07 21:00) 15 -> F 1, M 15, R 1.
@@ -110,16 +70,7 @@ MAGENTO_ANSWER = {"ann@example.com": (2, 80.0, 4), "cat@example.com": (1, 15.0, 
 MAGENTO_LEDGER = {"used": 3, "order refunded in full": 1, "order cancelled (shop status)": 1,
                   "order not paid (shop status)": 1}
 
-SHOPWARE = """orderId;number;customerId;orderStatusID;cleared;invoiceAmount;orderTime;orderDetailId;articleNumber;price;quantity;articleName;mode
-15;20001;2;2;12;49.98;2024-12-01 10:00:00;41;SW10001;19.99;2;Mug;0
-15;20001;2;2;12;49.98;2024-12-01 10:00:00;42;SW10002;10.00;1;Tea;0
-16;20002;3;4;17;30.00;2024-12-02 10:00:00;43;SW10003;30.00;1;Pot;0
-17;20003;2;7;12;25.00;2024-12-05 10:00:00;44;SW10004;25.00;1;Cup;0
-17;20003;2;7;12;25.00;2024-12-05 10:00:00;45;SHIPPINGDISCOUNT;-2.00;1;Warenkorbrabatt;4
-18;0;3;-1;0;12.00;2024-12-06 10:00:00;46;SW10005;12.00;1;Bowl;0
-19;20004;4;2;20;18.00;2024-12-07 10:00:00;47;SW10006;18.00;1;Plate;0
-20;20005;3;2;12;8.00;2024-12-08 10:00:00;48;SW10007;8.00;1;Spoon;0
-"""
+SHOPWARE = (PLATFORM_FILES / "shopware_orders.csv").read_text()
 # Shopware (SwagImportExport order lines), analysis date 2024-12-09. Value = price x quantity per line.
 # customer 2: order 15 (12-01) 2 x 19.99 + 10 = 49.98; order 17 (12-05) 25 (its -2.00 discount line has a negative
 # price: dropped by the price rule) -> F 2, M 74.98, R 4. customer 3: 16 orderStatusID 4 (cancelled), 18 -1 (checkout
@@ -140,8 +91,11 @@ FIXTURES = {
 }
 
 
+Figures = dict[str, tuple[int, float, int]]
+
+
 def _rfm(text: str, as_of: dt.date, returns: str = "exclude",
-         mapping: dict[str, str] | None = None) -> tuple[dict[str, tuple[int, float, int]], dict[str, int], tuple[str, ...]]:
+         mapping: dict[str, str] | None = None) -> tuple[Figures, dict[str, int], tuple[str, ...]]:
     settings = AnalysisSettings(cleaning=CleaningPolicy(returns=returns), as_of=as_of,  # type: ignore[arg-type]
                                 mapping=mapping or {})
     result = analyze(text.encode(), settings, name="export.csv", warn=False)
@@ -195,7 +149,7 @@ def test_a_hand_mapped_status_column_uses_the_generic_status_words() -> None:
 def test_file_engines_refuse_platform_exports(tmp_path: Path) -> None:
     path = tmp_path / "shopify.csv"
     path.write_text(SHOPIFY)
-    with pytest.raises(RfmError, match="Shopify orders export.*--engine pandas"):
+    with pytest.raises(RfmError, match=r"Shopify orders export.*--engine pandas"):
         duckdb_customers_from_files(str(path))
 
 
