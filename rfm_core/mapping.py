@@ -77,8 +77,13 @@ def detect_mapping(columns: list[str]) -> dict[str, str]:
     """Guess the canonical column for each header from names and common synonyms.
 
     Each canonical column takes the first header that matches its own name or a synonym (in the synonym
-    order), and each header is used at most once.
+    order), and each header is used at most once. A recognised shop platform's export
+    (:func:`rfm_core.platforms.recognise`) gets the platform's mapping instead, order-level roles included: its
+    headers mean what the platform says (Shopify's order-level "Total" is not line revenue).
     """
+    match = recognise(columns)
+    if match is not None:
+        return dict(match.mapping)
     by_norm: dict[str, str] = {}
     for col in columns:
         by_norm.setdefault(normalise_header(col), col)
@@ -104,10 +109,7 @@ def resolve_mapping(columns: list[str], overrides: Mapping[str, str | None] | No
     MappingError
         An override names a header the file does not have, or required columns are missing.
     """
-    # A recognised shop platform's mapping is the starting point (its headers mean what the platform says, e.g.
-    # Shopify's order-level "Total" is not line revenue); explicit choices still win.
-    match = recognise(columns)
-    mapping = dict(match.mapping) if match is not None else detect_mapping(columns)
+    mapping = detect_mapping(columns)
     for canonical, col in (overrides or {}).items():
         if canonical not in CANONICAL + ORDER_ROLES:
             raise ConfigError(f"Unknown column role {canonical!r}; use one of {', '.join(CANONICAL + ORDER_ROLES)}.")
