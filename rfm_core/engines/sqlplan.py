@@ -168,8 +168,8 @@ class SqlPlan:
         amount on every line, and lines whose amount is not quantity x unit price (the rule of
         :func:`rfm_core.orders.order_level_amount`, which the file engines refuse rather than apply)."""
         m = self.mapping
-        differs = ("(SELECT sum(CASE WHEN abs(amount - qty * price) > 1e-9 * (1 + abs(qty * price)) THEN 1 ELSE 0 "
-                   "END) FROM lines)" if QUANTITY in m and UNIT_PRICE in m else "NULL")
+        differs = ("(SELECT sum(CASE WHEN qty * price IS NULL OR abs(amount - qty * price) > 1e-9 * (1 + abs(qty * "
+                   "price)) THEN 1 ELSE 0 END) FROM lines)" if QUANTITY in m and UNIT_PRICE in m else "NULL")
         return (f"{self.typed(dedup=True)}, lines AS (SELECT inv, amount, qty, price "
                 f"FROM typed WHERE inv IS NOT NULL AND amount IS NOT NULL AND NOT isnan(amount)), "
                 f"per AS (SELECT inv, count(*) AS n, min(amount) AS lo, max(amount) AS hi FROM lines GROUP BY inv) "
@@ -208,13 +208,15 @@ class SqlPlan:
             scope.append(f"country IS NOT NULL AND country IN ({names})")
         negative = "qty < 0" if QUANTITY in m else "amount < 0"
         if INVOICE_ID in m:
-            c_number = d.matches("inv", "^[Cc][0-9]+$")
-            names_original = "substr(inv, 2) IN (SELECT inv FROM invoices)"
-            flagged = (f"SELECT n_rows, cid, inv, ts, qty, price, country, stock, "
-                       f"CASE WHEN {c_number} AND NOT ({negative}) AND {names_original} THEN -abs(amount) "
-                       f"ELSE amount END AS amount, "
-                       f"COALESCE({c_number} AND (({negative}) OR {names_original}), FALSE) AS cancel "
-                       f"FROM typed")
+            # a join, not "IN (subquery)": Spark allows predicate subqueries only in filters and joins
+            c_number = d.matches("t.inv", "^[Cc][0-9]+$")
+            names_original = "named.inv IS NOT NULL"
+            neg = negative.replace("qty", "t.qty").replace("amount", "t.amount")
+            flagged = (f"SELECT t.n_rows, t.cid, t.inv, t.ts, t.qty, t.price, t.country, t.stock, "
+                       f"CASE WHEN {c_number} AND NOT ({neg}) AND {names_original} THEN -abs(t.amount) "
+                       f"ELSE t.amount END AS amount, "
+                       f"COALESCE({c_number} AND (({neg}) OR {names_original}), FALSE) AS cancel "
+                       f"FROM typed t LEFT JOIN invoices named ON substr(t.inv, 2) = named.inv")
         else:
             flagged = "SELECT n_rows, cid, inv, ts, qty, price, country, stock, amount, FALSE AS cancel FROM typed"
         coded0 = (f"SELECT *, COALESCE({negative}, FALSE) AS ret, CASE {' '.join(early)} ELSE NULL END AS pre, "
