@@ -16,6 +16,7 @@ WooCommerce bill shipping, tips and gift cards as lines).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,10 +107,10 @@ def _kind_of_description(text: str) -> str | None:
     return None
 
 
-def _kinds_by_value(column: pd.Series, classify: object) -> np.ndarray:
+def _kinds_by_value(column: pd.Series, classify: Callable[[str], str | None]) -> np.ndarray:
     """Classify each distinct value once (thousands of values, not 500,000 rows); ``None`` for products."""
     cat = column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype("category")
-    per_value = np.array([classify(v) for v in cat.cat.categories] + [None], dtype=object)  # type: ignore[operator]
+    per_value = np.array([classify(str(v)) for v in cat.cat.categories] + [None], dtype=object)
     codes = cat.cat.codes.to_numpy()
     return per_value[np.where(codes < 0, len(per_value) - 1, codes)]
 
