@@ -31,7 +31,7 @@ def segment_country_table(segmented: pd.DataFrame, rules: RuleSet, *, value: Lit
         Count customers, or sum their monetary value.
     top : int or None
         Keep the ``top`` countries with the most customers (ties by name) and add them all up in one column
-        ``"<k> other countries"``; ``None`` keeps every country.
+        ``"<k> other countries"`` (``"1 other country"``); ``None`` keeps every country.
 
     Returns
     -------
@@ -61,7 +61,7 @@ def segment_country_table(segmented: pd.DataFrame, rules: RuleSet, *, value: Lit
         rest = ranked[top:]
         others = table[rest].sum(axis=1)
         table = table[ranked[:top]].copy()
-        table[f"{len(rest)} other countries"] = others
+        table[f"{len(rest)} other {'country' if len(rest) == 1 else 'countries'}"] = others
     table["Total"] = table.sum(axis=1)
     if value == "customers":
         table = table.round().astype("int64")
