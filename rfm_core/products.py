@@ -63,7 +63,8 @@ NON_PRODUCT_RULES: tuple[NonProductRule, ...] = (
         r"amazon fee", r"(service|handling|transaction|payment|processing|marketplace|card) fees?", r"tips?",
     ), "Online Retail AMAZONFEE (AMAZON FEE); service fees and tips in shop exports"),
     NonProductRule("gift voucher", (), r"gift_\d+_\d+", (
-        r".*\bgift ?(voucher|certificate)s?\b.*", r"(e-?)?gift ?cards?( .*)?", r"[£$€]?\d+([.,]\d+)? gift ?cards?",
+        r".*\bgift ?(voucher|certificate)s?\b.*", r"(e-?)?gift ?cards?( [£$€]?\d+([.,]\d+)?)?",
+        r"[£$€]?\d+([.,]\d+)? (e-?)?gift ?cards?",
     ), "Online Retail gift_0001_10..50 and 22016 (Dotcomgiftshop Gift Voucher); Shopify gift cards"),
     NonProductRule("sample", ("S",), None, (r"samples?", r"show samples", r"(damages ?/ ?samples|samples ?/ ?damages)"),
                    "Online Retail S (SAMPLES)"),

@@ -40,6 +40,8 @@ LINES = [
     ("SHIP", "Shipping", "postage"),
     ("X1", "  Express   shipping fee ", "postage"),
     ("X2", "$50 Gift Card", "gift voucher"),
+    ("X4", "Gift Card £25", "gift voucher"),
+    ("X5", "GIFT CARD HOLDER", None),
     ("X3", "Tip", "fee"),
     # products that merely contain a word from the list
     ("22423", "REGENCY CAKESTAND 3 TIER", None),
