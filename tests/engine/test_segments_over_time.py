@@ -8,8 +8,20 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from rfm_core import DEFAULT_RULES, CleaningPolicy, RfmError, RuleSet, ScoringSettings, SegmentRule, analyze
+from rfm_core import (
+    DEFAULT_RULES,
+    CleaningPolicy,
+    RawTable,
+    RfmError,
+    RuleSet,
+    ScoringSettings,
+    SegmentRule,
+    analyze,
+    charts,
+)
 from rfm_core.breakdown import UNKNOWN_COUNTRY, segment_country_table
 from rfm_core.settings import AnalysisSettings, MetricScoring
 from rfm_core.timeline import segments_by_month
@@ -119,3 +131,61 @@ def test_segment_by_country_by_hand() -> None:
     assert revenue.loc["Champions", "United Kingdom"] == 100.0 and revenue.loc["Lost", "Total"] == 8.0
     with pytest.raises(RfmError, match="no country column"):
         segment_country_table(SEGMENTED.drop(columns=["country"]), DEFAULT_RULES)
+
+
+# ---- every setting a user can reach: random small files, bins, methods and return policies ----------------------
+
+LINE = st.tuples(
+    st.sampled_from(["1", "2", "3", "4", "5", "C6", "7", "8", "9", "10", "11", "12"]),  # invoice
+    st.sampled_from(["a", "b", "c", "d", "e", "f", "g"]),  # customer
+    st.integers(0, 100),  # day after 2020-01-20: four calendar months, partial at both ends
+    st.integers(-3, 8),  # quantity
+    st.sampled_from(["1.5", "2", "10", "0"]),  # price
+)
+
+
+def _raw(lines: list[tuple[str, str, int, int, str]]) -> RawTable:
+    frame = pd.DataFrame({
+        "InvoiceNo": [x[0] for x in lines], "CustomerID": [x[1] for x in lines],
+        "InvoiceDate": [(pd.Timestamp("2020-01-20 10:00") + pd.Timedelta(days=x[2])).strftime("%Y-%m-%d %H:%M")
+                        for x in lines],
+        "Quantity": [str(x[3]) for x in lines], "UnitPrice": [x[4] for x in lines],
+    }, dtype="string")
+    return RawTable(frame, "gen.csv", "csv", "0" * 64)
+
+
+def _buys(lines: list[tuple[str, str, int, int, str]]) -> bool:
+    return any(not inv.startswith("C") and q > 0 and p != "0" for inv, _, _, q, p in lines)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(LINE, min_size=1, max_size=40).filter(_buys),
+       st.builds(ScoringSettings.uniform, st.integers(2, 6), st.sampled_from(["quantile", "rank"])),
+       st.sampled_from(["exclude", "net"]))
+def test_every_month_equals_an_overview_at_that_date(lines, scoring, returns) -> None:  # type: ignore[no-untyped-def]
+    raw = _raw(lines)
+    full = analyze(raw, AnalysisSettings(cleaning=CleaningPolicy(returns=returns), scoring=scoring), warn=False)
+    out = segments_by_month(full.cleaned.transactions, scoring, DEFAULT_RULES)
+    for month, rows in out.groupby("month", sort=True):
+        as_of = rows["as_of"].iloc[0]
+        at = analyze(raw, AnalysisSettings(cleaning=CleaningPolicy(returns=returns, end=as_of - dt.timedelta(days=1)),
+                                           scoring=scoring, as_of=as_of), warn=False)
+        expected = at.segmentation.summary.set_index("segment")
+        got = rows.set_index("segment")
+        assert got["customers"].to_dict() == expected["customers"].to_dict(), month
+        assert np.allclose(got["revenue"].to_numpy(), expected["revenue"].reindex(got.index).to_numpy()), month
+    assert out.drop_duplicates("month")["partial"].iloc[-1] == (full.as_of.day != 1)
+
+
+def test_chart_marks_partial_months_and_stacks_every_segment() -> None:
+    out = segments_by_month(HAND, ScoringSettings.uniform(2), TWO)
+    colors = charts.segment_colors(TWO.names)
+    fig = charts.segments_over_time(out, colors)
+    assert [t.name for t in fig.data] == ["Active", "Lapsed"]  # "Other" is empty: not drawn
+    assert list(fig.data[0].x) == ["Jan 2024 (partial: 10–31 Jan)", "Feb 2024", "Mar 2024 (partial: 1–15 Mar)"]
+    assert list(fig.data[0].y) == [1, 2, 2] and list(fig.data[1].y) == [1, 1, 1]
+    assert [a.text for a in fig.layout.annotations] == ["partial month", "partial month"]
+    share = charts.segments_over_time(out, colors, share=True)
+    totals = np.sum([np.array(t.y, dtype=float) for t in share.data], axis=0)
+    assert np.allclose(totals, 1.0)
+    assert fig.data[0].line.color == colors["Active"]
