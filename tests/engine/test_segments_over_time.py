@@ -189,3 +189,21 @@ def test_chart_marks_partial_months_and_stacks_every_segment() -> None:
     totals = np.sum([np.array(t.y, dtype=float) for t in share.data], axis=0)
     assert np.allclose(totals, 1.0)
     assert fig.data[0].line.color == colors["Active"]
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_online_retail_months() -> None:
+    from tests.conftest import ONLINE_RETAIL, real_data
+
+    full = analyze(real_data(ONLINE_RETAIL), warn=False)
+    out = segments_by_month(full.cleaned.transactions)
+    months = out.drop_duplicates("month")
+    # DATA.md: 2010-12-01 08:26 to 2011-12-09 12:50. December 2010 starts on its first day (whole); December 2011
+    # ends on the 9th (partial), scored at the analysis date 10 Dec 2011.
+    assert months["month"].tolist() == ["2010-12", *(f"2011-{m:02d}" for m in range(1, 13))]
+    assert months["partial"].tolist() == [False] * 12 + [True]
+    assert months["as_of"].iloc[-1] == dt.date(2011, 12, 10) == full.as_of
+    last = out[out["month"] == "2011-12"].set_index("segment")["customers"]
+    assert last.to_dict() == full.segmentation.summary.set_index("segment")["customers"].to_dict()
+    assert int(last.sum()) == 4338  # the customer count RFM tutorials on this data set report after cleaning
