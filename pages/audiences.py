@@ -3,7 +3,6 @@ spent, download them, and keep the ones worth reusing."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import pandas as pd
@@ -217,9 +216,11 @@ common.note_metric(m1, "Customers", count(size.customers), f"{percent(size.custo
 common.note_metric(m2, "Revenue", headline_money(size.revenue, cur), f"{percent(size.revenue_share)} of all")
 m3.metric("Average spend", headline_money(size.revenue / size.customers if size.customers else 0.0, cur))
 
-st.download_button(f"Download the {count(size.customers)} customers (CSV)",
-                   functools.partial(segments_csv, members), f"{safe_filename(name, 'audience')}.csv", "text/csv",
-                   key="dl_audience", type="primary", disabled=size.customers == 0)
+# A cheap file, like the Export page's segments CSV (at most ~0.15 s and 0.5 MB for all of Online Retail's 4,338
+# customers): bytes built in the run, and no rerun on click (CONTRIBUTING.md, "Download buttons").
+st.download_button(f"Download the {count(size.customers)} customers (CSV)", segments_csv(members),
+                   f"{safe_filename(name, 'audience')}.csv", "text/csv", key="dl_audience", type="primary",
+                   disabled=size.customers == 0, on_click="ignore")
 shown = members.head(500)
 first = [c for c in (CUSTOMER_ID, SEGMENT, "recency_days", "frequency", MONETARY, "country", "p_alive") if c in shown]
 rest = [c for c in shown.columns if c not in first and c != "rfm_score" and not str(c).startswith("clv_")]

@@ -42,7 +42,7 @@ st.dataframe(wide, key="segments_by_month_table", height=35 * (len(wide) + 1) + 
 if partial:
     st.caption("\\* partial month (see above).")
 st.download_button("Download segment sizes by month (CSV)", table_csv(timeline), "segments-by-month.csv",
-                   "text/csv", key="dl_segments_by_month")
+                   "text/csv", key="dl_segments_by_month", on_click="ignore")
 
 st.subheader("Segments by country")
 value = st.radio("Count", ["customers", "revenue"], key="sot_country_value", horizontal=True,
