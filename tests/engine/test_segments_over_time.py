@@ -174,7 +174,13 @@ def test_every_month_equals_an_overview_at_that_date(lines, scoring, returns) ->
         got = rows.set_index("segment")
         assert got["customers"].to_dict() == expected["customers"].to_dict(), month
         assert np.allclose(got["revenue"].to_numpy(), expected["revenue"].reindex(got.index).to_numpy()), month
-    assert out.drop_duplicates("month")["partial"].iloc[-1] == (full.as_of.day != 1)
+    # The last month is observed to its end exactly when the analysis date is the first of the next month; a month
+    # is partial when the observed days do not cover it from its first to its last day.
+    last = out.drop_duplicates("month").iloc[-1]
+    start = pd.Timestamp(f"{last['month']}-01")
+    end = (start + pd.offsets.MonthEnd(0)).date()
+    assert (last["covered_to"] == end) == (full.as_of.day == 1)
+    assert last["partial"] == (last["covered_from"] > start.date() or last["covered_to"] < end)
 
 
 def test_chart_marks_partial_months_and_stacks_every_segment() -> None:
