@@ -1,8 +1,13 @@
 """Export stage: segmented customers and summaries as CSV, an Excel workbook, and a self-contained HTML report.
 
 Safety: text that came from the input and starts with ``= + - @``, tab or carriage return is prefixed with
-``'`` in CSV and Excel (OWASP CSV injection), so a spreadsheet never evaluates it. In the HTML report all text
-is escaped, and chart data is embedded as JSON with ``<`` written as ``\\u003c`` so it cannot close the script.
+``'`` in CSV and Excel (OWASP CSV injection), so a spreadsheet never evaluates it; the workbook writer is also
+told never to turn text into formulas or links. The HTML report is rendered by Jinja2 with autoescaping, and
+its charts by :func:`plotly.io.to_html`, which writes ``<``, ``>`` and ``/`` inside chart JSON as ``\\u003c``
+etc., so no value can close a script.
+
+Libraries: the workbook is written by xlsxwriter (real number formats and dates), the report from the template
+``rfm_core/templates/report.html.j2``.
 
 Provenance: the Excel workbook (sheet *About*) and the HTML report record the tool version, the input's name,
 size and SHA-256, the settings and the rules. CSV files stay plain tables (header on the first line) so they
