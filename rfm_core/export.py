@@ -178,6 +178,8 @@ def _write_sheet(book: Any, name: str, frame: pd.DataFrame, styles: _Styles,
         style = styles(code)
         width = len(str(column))
         if code is not None and pd.api.types.is_datetime64_any_dtype(series.dtype):
+            if getattr(series.dt, "tz", None) is not None:
+                series = series.dt.tz_localize(None)  # Excel has no time zones: the wall-clock time as recorded
             serial = ((series - _EXCEL_EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
             for i, day in enumerate(serial.tolist(), start=1):
                 if day == day:  # not NaT

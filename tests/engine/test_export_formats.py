@@ -134,6 +134,17 @@ def test_missing_numbers_are_empty_cells_and_infinity_is_not_written() -> None:
     assert [c.value for c in _column(wb["Summary"], "avg_order_value")] == [5.0, None]
 
 
+def test_time_zone_aware_dates_keep_their_wall_clock_time() -> None:
+    when = pd.Series(pd.to_datetime(["2024-03-01 09:30:00"]).tz_localize("Pacific/Auckland"))
+    customers = pd.DataFrame({"customer_id": ["x"], "first_purchase": when, "segment": ["S"]})
+    rules = RuleSet.from_toml('[[rule]]\nname = "S"\n')
+    prov = provenance(input_name="t.csv", input_sha256="0" * 64, input_rows=1, settings={}, rules=rules,
+                      as_of=dt.date(2024, 3, 2), customers=1)
+    wb = openpyxl.load_workbook(io.BytesIO(excel_workbook(
+        customers, pd.DataFrame({"segment": ["S"]}), pd.DataFrame({"reason": ["used"], "rows": [1]}), prov, rules)))
+    assert [c.value for c in _column(wb["Customers"], "first_purchase")] == [dt.datetime(2024, 3, 1, 9, 30)]
+
+
 def test_text_is_never_a_formula_or_a_link() -> None:
     text = ("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice,Country\n"
             "1,=1+1,2024-01-01,1,5,http://example.com\n2,plain,2024-01-02,1,5,=HYPERLINK(\"http://x\")\n")
