@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
+from typing import Literal, cast, get_args
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ __all__ = [
     "ROLE_LABELS",
     "LintProblem",
     "LintReport",
+    "Role",
     "RuleSet",
     "SegmentRule",
     "assign_segments",
@@ -41,9 +43,11 @@ __all__ = [
     "to_rule_scale",
 ]
 
-#: Segment roles, from the best state of a customer relationship to the worst; ``other`` has no rank.
-ROLES: tuple[str, ...] = ("best", "loyal", "potential", "new", "promising", "needs_attention", "about_to_sleep",
-                          "cant_lose", "at_risk", "hibernating", "lost", "other")
+#: A segment's role: what kind of customer it holds, from the best state of the relationship to the worst.
+Role = Literal["best", "loyal", "potential", "new", "promising", "needs_attention", "about_to_sleep", "cant_lose",
+               "at_risk", "hibernating", "lost", "other"]
+#: Every role, in that order (best first); ``other`` has no rank.
+ROLES: tuple[str, ...] = get_args(Role)
 #: Each role in plain words, for the Settings editor and the documentation.
 ROLE_LABELS: dict[str, str] = {
     "best": "best customers", "loyal": "loyal", "potential": "potential loyalists", "new": "new customers",
@@ -67,7 +71,7 @@ class SegmentRule:
     m: Range = (1, 5)
     description: str = ""
     action: str = ""
-    role: str = "other"
+    role: Role = "other"
 
     def __post_init__(self) -> None:
         if not str(self.name).strip():
@@ -138,13 +142,13 @@ class RuleSet:
     def rule(self, name: str) -> SegmentRule | None:
         return next((r for r in self.rules if r.name == name), None)
 
-    def role(self, name: str) -> str:
+    def role(self, name: str) -> Role:
         """The role of a segment (the fallback's is ``other``)."""
         rule = self.rule(name)
         return rule.role if rule else "other"
 
     @property
-    def roles(self) -> dict[str, str]:
+    def roles(self) -> dict[str, Role]:
         """Segment name → role, rules in order, fallback last."""
         return {name: self.role(name) for name in self.names}
 
@@ -172,7 +176,7 @@ class RuleSet:
             except (TypeError, ValueError, KeyError):
                 raise ConfigError(f"Row {i} ({name}): every min and max must be a whole number from 1 to {scale}.")\
                     from None
-            role = _text(row.get("role")).strip() or default_role(str(name))
+            role = cast(Role, _text(row.get("role")).strip() or default_role(str(name)))  # checked by SegmentRule
             rules.append(SegmentRule(str(name).strip(), ranges["r"], ranges["f"], ranges["m"],
                                      _text(row.get("description")), _text(row.get("action")), role))
         return cls(tuple(rules), fallback, scale)
@@ -292,7 +296,7 @@ DEFAULT_RULES = RuleSet((
 ), fallback="Other")
 
 
-def default_role(name: str) -> str:
+def default_role(name: str) -> Role:
     """The role of the default rule with this name (letter case and spaces ignored), else ``other``.
 
     This is how rules saved before roles existed get theirs.
