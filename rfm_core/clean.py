@@ -47,7 +47,7 @@ REASONS: tuple[str, ...] = (
     "exact duplicate line",
     "unit price zero or negative",
     "cancellation (invoice starts with C)",
-    "return (quantity or amount zero or negative)",
+    "return (quantity or amount negative)",
     "return from a customer with no purchase",
     "before the date window",
     "after the date window",
@@ -117,10 +117,10 @@ def clean(mapped: MappedTable, policy: CleaningPolicy | None = None) -> CleanRes
         starts_c = pd.Series(inv.cat.categories.astype(str)).str.upper().str.startswith("C").to_numpy()
         inv_codes = inv.cat.codes.to_numpy()
         cancelled = (inv_codes >= 0) & starts_c[np.maximum(inv_codes, 0)] if len(starts_c) else cancelled
-    returned = (f[QUANTITY] <= 0).to_numpy() if QUANTITY in f.columns else (f[AMOUNT] <= 0).to_numpy()
+    returned = (f[QUANTITY] < 0).to_numpy() if QUANTITY in f.columns else (f[AMOUNT] < 0).to_numpy()
     if policy.returns == "exclude":
         mark(cancelled, "cancellation (invoice starts with C)")
-        mark(returned, "return (quantity or amount zero or negative)")
+        mark(returned, "return (quantity or amount negative)")
 
     dates = f[INVOICE_DATE]
     if policy.start is not None:

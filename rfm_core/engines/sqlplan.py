@@ -146,10 +146,10 @@ class SqlPlan:
         if p.drop_nonpositive_price and UNIT_PRICE in m:
             cases.append(f"WHEN price <= 0 THEN {CODE['unit price zero or negative']}")
         cancelled = "upper(inv) LIKE 'C%'" if INVOICE_ID in m else "FALSE"
-        returned = "qty <= 0" if QUANTITY in m else "amount <= 0"
+        returned = "qty < 0" if QUANTITY in m else "amount < 0"
         if p.returns == "exclude":
             cases.append(f"WHEN {cancelled} THEN {CODE['cancellation (invoice starts with C)']}")
-            cases.append(f"WHEN {returned} THEN {CODE['return (quantity or amount zero or negative)']}")
+            cases.append(f"WHEN {returned} THEN {CODE['return (quantity or amount negative)']}")
         if p.start is not None:
             start = d.date_literal(p.start)
             cases.append(f"WHEN ts < CAST({start} AS TIMESTAMP) THEN {CODE['before the date window']}")
