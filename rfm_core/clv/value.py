@@ -1,0 +1,271 @@
+"""Per-customer lifetime value: the chosen purchase model x Gamma-Gamma spend, discounted, with its caveats."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ..columns import CUSTOMER_ID
+from ..errors import ModelFitError
+from .gamma_gamma import GammaGamma, fit_gamma_gamma
+from .holdout import ModelComparison, compare_models
+from .models import MODEL_LABELS, MODEL_NAMES, BgNbd, PurchaseModel, fit_model
+from .summary import (
+    DAY,
+    DAYS_PER_UNIT,
+    MEAN_REPEAT_SPEND,
+    REVENUE,
+    T_AGE,
+    T_X,
+    TimeUnit,
+    X,
+    purchase_days,
+    summary_from_days,
+)
+
+__all__ = [
+    "BY_CONSTRUCTION",
+    "CHURN_RISK",
+    "DAYS_TO_NEXT",
+    "MODEL_CHOICES",
+    "NEXT_PURCHASE_DATE",
+    "P_ALIVE",
+    "ClvResult",
+    "ModelChoice",
+    "clv_table",
+]
+
+ModelChoice = Literal["auto", "bgnbd", "mbgnbd", "pareto_nbd"]
+MODEL_CHOICES: tuple[ModelChoice, ...] = ("auto", "bgnbd", "mbgnbd", "pareto_nbd")
+
+P_ALIVE = "p_alive"
+BY_CONSTRUCTION = "p_alive_by_construction"
+CHURN_RISK = "churn_risk"
+DAYS_TO_NEXT = "days_to_next_purchase"
+NEXT_PURCHASE_DATE = "next_purchase_date"
+HISTORICAL_VALUE = "historical_value"
+REVENUE_LAST_12M = "revenue_last_12m"
+EXPECTED_SPEND = "expected_spend"
+MODEL = "model"
+DAYS_PER_MONTH = 365.25 / 12
+
+
+@dataclass(frozen=True)
+class ClvResult:
+    """Per-customer predictions, the model behind them, every model fitted on the same period, and the caveats.
+
+    ``table``: one row per customer with ``customer_id, x, t_x, T, mean_repeat_spend`` (the model summary),
+    ``historical_value`` (revenue to the calibration end), ``revenue_last_12m`` (in the 365 days to it),
+    ``p_alive``, ``p_alive_by_construction`` (True where P(alive) = 1 follows from the model, not the data:
+    BG/NBD and no repeat purchase), ``churn_risk`` (1 - p_alive), ``predicted_purchases_<h>m``,
+    ``days_to_next_purchase`` (median days from the calibration end to the next purchase if still active, for
+    customers with a repeat purchase), ``next_purchase_date``, ``model`` (its label) and, when the spend model
+    fits, ``expected_spend`` and ``clv_<h>m``.
+    """
+
+    table: pd.DataFrame
+    model: PurchaseModel
+    models: dict[str, PurchaseModel]
+    gamma_gamma: GammaGamma | None
+    horizon_months: int
+    annual_discount_rate: float
+    calibration_end: dt.date
+    history_days: int
+    choice_note: str
+    comparison: ModelComparison | None = None
+    spend_note: str | None = None
+    churn_note: str | None = None
+    horizon_note: str | None = None
+
+    @property
+    def bgnbd(self) -> BgNbd | None:
+        """The BG/NBD fit, when it was fitted."""
+        m = self.models.get("bgnbd")
+        return m if isinstance(m, BgNbd) else None
+
+    @property
+    def by_construction(self) -> int:
+        """How many customers have P(alive) = 1 by construction of the model (not measured)."""
+        return int(self.table[BY_CONSTRUCTION].sum())
+
+    @property
+    def churn_estimable(self) -> bool:
+        return self.churn_note is None
+
+    @property
+    def likely_gone(self) -> int | None:
+        """Customers more likely gone than active (churn risk above 50%); None when churn is not estimable."""
+        return int((self.table[CHURN_RISK] > 0.5).sum()) if self.churn_estimable else None
+
+    @property
+    def expected_revenue_lost_to_churn(self) -> float | None:
+        """Sum over customers of churn risk x their revenue in the 365 days to the calibration end: the revenue
+        of the last year that belonged to customers who have probably left, weighted by how probably."""
+        if not self.churn_estimable:
+            return None
+        return float((self.table[CHURN_RISK] * self.table[REVENUE_LAST_12M]).sum())
+
+    def params_json(self) -> dict[str, Any]:
+        """``{"model", "customers", <model>: params for each fitted model, "gamma_gamma", "log_likelihood"}``."""
+        out: dict[str, Any] = {"model": self.model.name, "customers": len(self.table)}
+        for name, m in self.models.items():
+            out[name] = m.params()
+        if self.gamma_gamma is not None:
+            out["gamma_gamma"] = self.gamma_gamma.params()
+        out["log_likelihood"] = {name: m.log_likelihood for name, m in self.models.items()}
+        if self.gamma_gamma is not None:
+            out["log_likelihood"]["gamma_gamma"] = self.gamma_gamma.log_likelihood
+        return out
+
+
+def _fit_all(summary: pd.DataFrame, unit: TimeUnit, names: tuple[str, ...]) -> tuple[dict[str, PurchaseModel],
+                                                                                      dict[str, str]]:
+    fitted: dict[str, PurchaseModel] = {}
+    errors: dict[str, str] = {}
+    for name in names:
+        try:
+            fitted[name] = fit_model(name, summary, unit)
+        except ModelFitError as exc:
+            errors[name] = str(exc)
+    return fitted, errors
+
+
+def _choose(transactions: pd.DataFrame, summary: pd.DataFrame, end: pd.Timestamp, unit: TimeUnit, model: ModelChoice,
+            calibration_end: dt.date | None, comparison: ModelComparison | None
+            ) -> tuple[PurchaseModel, dict[str, PurchaseModel], str, ModelComparison | None]:
+    """The model behind the predictions, every model fitted on the final period, and how the choice was made."""
+    if model != "auto":
+        if model not in MODEL_NAMES:
+            raise ModelFitError(f"Unknown model {model!r}; choose one of {', '.join(MODEL_CHOICES)}.")
+        m = fit_model(model, summary, unit)
+        return m, {model: m}, f"{m.label}, chosen by the user", comparison
+    if comparison is None:
+        try:
+            # With a calibration end the holdout is what follows it; without one, the last quarter of the data.
+            comparison = compare_models(transactions, calibration_end, unit)
+        except ModelFitError as exc:
+            comparison_error = str(exc)
+        else:
+            comparison_error = ""
+    else:
+        comparison_error = ""
+    if comparison is not None and pd.Timestamp(comparison.calibration_end) == end:
+        fitted, errors = comparison.models(), dict(comparison.errors)  # fitted on exactly this period already
+    else:
+        fitted, errors = _fit_all(summary, unit, MODEL_NAMES)
+    if not fitted:
+        raise ModelFitError(" ".join(f"{MODEL_LABELS[n]}: {e}" for n, e in errors.items()))
+    best = comparison.best if comparison is not None else None
+    if best is not None and best in fitted:
+        c = comparison.checks[best] if comparison is not None else None
+        assert c is not None
+        note = (f"{fitted[best].label}, the best of {len(comparison.checks) if comparison else 0} models on the "
+                f"holdout {c.calibration_end} to {c.holdout_end} (mean absolute error {c.mae:.3f} purchase days "
+                "per customer)")
+        return fitted[best], fitted, note, comparison
+    # No holdout to judge by: all candidates have four parameters, so the highest likelihood is also the best AIC.
+    best = max(fitted, key=lambda n: fitted[n].log_likelihood)
+    why = f" ({comparison_error})" if comparison_error else ""
+    note = (f"{fitted[best].label}, the highest likelihood of {len(fitted)} models: no holdout check was "
+            f"possible{why}")
+    return fitted[best], fitted, note, comparison
+
+
+def clv_table(transactions: pd.DataFrame, *, calibration_end: dt.date | None = None, unit: TimeUnit = "W",
+              horizon_months: int = 12, annual_discount_rate: float = 0.10, model: ModelChoice = "auto",
+              comparison: ModelComparison | None = None) -> ClvResult:
+    """Fit the purchase and spend models and predict per customer over the horizon.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Used rows from :func:`rfm_core.clean.clean`.
+    calibration_end : date, optional
+        Fit on purchases up to this day (default: the last purchase day); predictions start after it.
+    unit : model time unit (``D``, ``W``, ``M``)
+    horizon_months : 1..120
+    annual_discount_rate : in [0, 1)
+    model : ``auto`` (default: the best on a holdout, see :func:`rfm_core.clv.compare_models`), or ``bgnbd``,
+        ``mbgnbd``, ``pareto_nbd``.
+    comparison : ModelComparison, optional
+        A comparison already computed (the app caches it); with ``auto`` its best model is used.
+
+    Returns
+    -------
+    ClvResult
+        ``clv_<h>m`` = sum over months i = 1..h of (E[purchases by month i] - E[purchases by month i - 1]) x
+        expected spend / (1 + d)^(i/12). Without a spend model, CLV is not reported and ``spend_note`` says why.
+
+    Raises
+    ------
+    ModelFitError
+        Settings out of range, or no purchase model can be fitted (the message says why).
+    """
+    if horizon_months < 1 or horizon_months > 120:
+        raise ModelFitError("The horizon must be 1 to 120 months.")
+    if not 0 <= annual_discount_rate < 1:
+        raise ModelFitError("The annual discount rate must be at least 0 and below 1 (e.g. 0.10 for 10%).")
+    days = purchase_days(transactions)
+    if days.empty:
+        raise ModelFitError("There are no purchases to model (every used row is a return).")
+    end = pd.Timestamp(calibration_end) if calibration_end else days[DAY].max()
+    summary = summary_from_days(days, end, unit)
+    chosen, fitted, choice_note, comparison = _choose(transactions, summary, end, unit, model, calibration_end,
+                                                      comparison)
+    x, tx, T = (summary[c].to_numpy(dtype="float64") for c in (X, T_X, T_AGE))
+    h = horizon_months
+    months = DAYS_PER_MONTH / DAYS_PER_UNIT[unit]
+    cum = np.vstack([chosen.expected_purchases(i * months, x, tx, T) for i in range(h + 1)])
+    per_month = np.diff(cum, axis=0)
+
+    table = summary.copy()
+    days = days[days[DAY] <= end]
+    table[HISTORICAL_VALUE] = table[CUSTOMER_ID].map(days.groupby(CUSTOMER_ID)[REVENUE].sum()).fillna(0.0).to_numpy()
+    recent = days[days[DAY] > end - pd.Timedelta(days=365)]
+    table[REVENUE_LAST_12M] = table[CUSTOMER_ID].map(recent.groupby(CUSTOMER_ID)[REVENUE].sum()).fillna(0.0) \
+        .to_numpy()
+    churn_note = None
+    if chosen.no_dropout:
+        churn_note = (f"{chosen.label} finds no measurable dropout in this history ({chosen.dropout_summary()}): "
+                      "every customer is treated as still active, so churn risk cannot be estimated. Purchases and "
+                      "CLV are predicted as for active customers.")
+        table[P_ALIVE] = np.nan
+        table[BY_CONSTRUCTION] = False
+    else:
+        table[P_ALIVE] = chosen.p_alive(x, tx, T)
+        table[BY_CONSTRUCTION] = chosen.p_alive_by_construction(x)
+    table[CHURN_RISK] = 1 - table[P_ALIVE]
+    table[f"predicted_purchases_{h}m"] = cum[-1]
+    wait = chosen.days_to_next_purchase(x, T)
+    table[DAYS_TO_NEXT] = wait
+    table[NEXT_PURCHASE_DATE] = end + pd.to_timedelta(np.round(wait), unit="D")
+    table[MODEL] = chosen.label
+
+    gg: GammaGamma | None = None
+    spend_note = None
+    try:
+        gg = fit_gamma_gamma(summary)
+    except ModelFitError as exc:
+        spend_note = str(exc)
+    if gg is not None:
+        spend = gg.expected_spend(x, table[MEAN_REPEAT_SPEND].to_numpy())
+        discount = (1 + annual_discount_rate) ** (np.arange(1, h + 1) / 12)
+        table[EXPECTED_SPEND] = spend
+        table[f"clv_{h}m"] = (per_month / discount[:, None]).sum(axis=0) * spend
+
+    first = days[DAY].min()
+    history_days = int((end - first).days)
+    horizon_note = None
+    if h * DAYS_PER_MONTH > history_days:
+        most = max(0, math.floor(history_days / DAYS_PER_MONTH))
+        horizon_note = (f"The {h}-month horizon is longer than the history the model was fitted on ({history_days} "
+                        f"days, {first:%Y-%m-%d} to {end:%Y-%m-%d}): these predictions extrapolate purchase and "
+                        f"dropout rates beyond anything observed. Use a horizon of at most {most} months, or more "
+                        "history.")
+    return ClvResult(table, chosen, fitted, gg, h, annual_discount_rate, end.date(), history_days, choice_note,
+                     comparison, spend_note, churn_note, horizon_note)
