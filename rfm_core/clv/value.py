@@ -142,7 +142,12 @@ def _choose(transactions: pd.DataFrame, summary: pd.DataFrame, end: pd.Timestamp
     if model != "auto":
         if model not in MODEL_NAMES:
             raise ModelFitError(f"Unknown model {model!r}; choose one of {', '.join(MODEL_CHOICES)}.")
-        m = fit_model(model, summary, unit)
+        if comparison is None and calibration_end is not None:
+            comparison = compare_models(transactions, calibration_end, unit, models=(model,))  # the holdout check
+        if comparison is not None and model in comparison.checks and pd.Timestamp(comparison.calibration_end) == end:
+            m = comparison.checks[model].model
+        else:
+            m = fit_model(model, summary, unit)
         return m, {model: m}, f"{m.label}, chosen by the user", comparison
     if comparison is None:
         try:
