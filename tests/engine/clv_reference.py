@@ -57,7 +57,7 @@ def parts(model: PurchaseModel, x: int, t_x: float, T: float, t: float = 0.0) ->
     def left_at(tau: float) -> float:  # left at tau: E[lambda^x e^(-lambda tau)] E[mu e^(-mu tau)]
         return _lam_moment(r, alpha, x, tau) * s * beta**s / (beta + tau) ** (s + 1)
 
-    left = _quad(left_at, t_x, T) if T > t_x else 0.0
+    left = _quad(left_at, t_x, T) if t_x < T else 0.0
     if t <= 0:
         return active_part, left, 0.0
     mu_prior = stats.gamma(s, scale=1 / beta).pdf

@@ -93,8 +93,10 @@ def test_backtest_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["backtest", str(SAMPLE), "--at", "2011-11-20", "--window", "30", "--bins", "4", "--edges",
                  "recency=30,90,180", "--rules", str(rules), "--model", "bgnbd", "--out", str(tmp_path / "b.csv")]) == 0
     err = capsys.readouterr().err
-    last = pd.to_datetime(pd.read_csv(SAMPLE)["InvoiceDate"]).max().normalize()
-    observed = (last - pd.Timestamp("2011-11-20")).days + 1  # Nov 20 to the last day, both included
+    from rfm_core import analyze
+
+    last = analyze(SAMPLE, warn=False).cleaned.transactions["invoice_date"].max().normalize()
+    observed = (last - pd.Timestamp("2011-11-20")).days + 1  # Nov 20 to the last day with a used row, both included
     assert f"warning: The data end {observed} days into the 30-day window" in err
     assert "predicted_purchase_days_per_customer" in pd.read_csv(tmp_path / "b.csv").columns
     assert main(["backtest", str(SAMPLE), "--at", "2011-09-01", "--rules", str(tmp_path / "missing.toml")]) == 2

@@ -189,7 +189,7 @@ def test_model_summary_by_hand() -> None:
 
 def test_zero_value_purchases_are_kept_by_cleaning() -> None:
     """A $0.00 line is a purchase occasion, not a return (the CDNOW sample has eight)."""
-    csv = ("customer,date,value\nA,2024-01-01,10\nA,2024-01-05,0.00\nA,2024-01-09,-3\n").encode()
+    csv = (b"customer,date,value\nA,2024-01-01,10\nA,2024-01-05,0.00\nA,2024-01-09,-3\n")
     from rfm_core.settings import AnalysisSettings
 
     result = analyze(csv, AnalysisSettings(mapping=(("amount", "value"), ("customer_id", "customer"),
