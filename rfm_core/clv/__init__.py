@@ -32,7 +32,17 @@ from .models import (
 )
 from .simulate import simulate
 from .summary import DAYS_PER_UNIT, MEAN_REPEAT_SPEND, T_AGE, T_X, TimeUnit, X, model_summary
-from .value import BY_CONSTRUCTION, MODEL_CHOICES, ClvResult, ModelChoice, clv_table
+from .value import (
+    BY_CONSTRUCTION,
+    MODEL_CHOICES,
+    ClvFit,
+    ClvResult,
+    ModelChoice,
+    clv_by_segment,
+    clv_table,
+    fit_clv,
+    predict_clv,
+)
 
 __all__ = [
     "BY_CONSTRUCTION",
@@ -44,6 +54,7 @@ __all__ = [
     "T_AGE",
     "T_X",
     "BgNbd",
+    "ClvFit",
     "ClvResult",
     "GammaGamma",
     "HoldoutCheck",
@@ -56,15 +67,18 @@ __all__ = [
     "TimeUnit",
     "X",
     "calibration_bounds",
+    "clv_by_segment",
     "clv_table",
     "compare_models",
     "default_calibration_end",
     "fit_bgnbd",
+    "fit_clv",
     "fit_gamma_gamma",
     "fit_mbgnbd",
     "fit_model",
     "fit_pareto_nbd",
     "holdout_check",
     "model_summary",
+    "predict_clv",
     "simulate",
 ]

@@ -19,12 +19,13 @@ NegLogLik = Callable[[np.ndarray], float]
 
 
 def maximise(negll: NegLogLik, start: np.ndarray, names: list[str], what: str, *,
-             may_vanish: tuple[str, ...] = (), may_grow: tuple[str, ...] = ()
+             may_vanish: tuple[str, ...] = (), may_grow: tuple[str, ...] = (), warm: bool = False
              ) -> tuple[np.ndarray, float, dict[str, float]]:
     """Minimise ``negll`` over log-parameters clipped to [-12, 12] with BFGS from three starts; return the
     parameters, the maximised log-likelihood and asymptotic standard errors.
 
-    A parameter in ``may_vanish`` may end at the lower bound and one in ``may_grow`` at the upper bound (each a
+    With ``warm``, ``start`` is a previous fit on similar data (e.g. the calibration period's) and is the only
+    start. A parameter in ``may_vanish`` may end at the lower bound and one in ``may_grow`` at the upper bound (each a
     legitimate limit of its model: no dropout); any other parameter at a bound means the data do not identify
     the model, which is refused.
 
@@ -44,7 +45,7 @@ def maximise(negll: NegLogLik, start: np.ndarray, names: list[str], what: str, *
 
     best = None
     with np.errstate(all="ignore"):
-        for shift in (0.0, 1.0, -1.0):  # the likelihoods are not always unimodal in log space
+        for shift in (0.0,) if warm else (0.0, 1.0, -1.0):  # the likelihoods are not always unimodal in log space
             res = optimize.minimize(clipped, start + shift, method="BFGS", options={"gtol": 1e-7})
             if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
                 best = res

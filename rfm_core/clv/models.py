@@ -159,9 +159,9 @@ def _bg_alive_expectation(k: Array, scale: Array, a: float, B: Array, t: Array) 
     (Fader, Hardie & Lee 2005, eq. 10 with k = r + x, scale = alpha + T, B = b + x). The 2F1 term is evaluated
     after Euler's transformation, (1 - z)^(a-1) 2F1(a + B - 1 - k, a - 1; a + B - 1; z), which keeps x out of the
     exponents so it neither overflows nor loses precision for frequent buyers. At a = 1 the closed form is 0/0;
-    it is evaluated at a -+ 1e-5 and averaged (the function is smooth in a).
+    it is evaluated at a -+ 1e-5 and averaged when |a - 1| < 1e-6 (the function is smooth in a).
     """
-    if abs(a - 1.0) < 1e-5:
+    if abs(a - 1.0) < 1e-6:
         below = _bg_alive_expectation(k, scale, 1.0 - 1e-5, B, t)
         return (below + _bg_alive_expectation(k, scale, 1.0 + 1e-5, B, t)) / 2
     z = t / (scale + t)
@@ -406,7 +406,8 @@ class ParetoNbd(PurchaseModel):
 MODELS: dict[str, type[PurchaseModel]] = {"bgnbd": BgNbd, "mbgnbd": MbgNbd, "pareto_nbd": ParetoNbd}
 
 
-def fit_model(name: str, summary: pd.DataFrame, unit: TimeUnit = "W") -> PurchaseModel:
+def fit_model(name: str, summary: pd.DataFrame, unit: TimeUnit = "W", start: PurchaseModel | None = None
+              ) -> PurchaseModel:
     """Maximum-likelihood fit of the model ``name`` (``bgnbd``, ``mbgnbd`` or ``pareto_nbd``) on a summary.
 
     Parameters
@@ -414,6 +415,7 @@ def fit_model(name: str, summary: pd.DataFrame, unit: TimeUnit = "W") -> Purchas
     summary : DataFrame
         One row per customer with ``x, t_x, T`` (:func:`rfm_core.clv.model_summary`).
     unit : time unit of ``t_x`` and ``T``; the parameters alpha (and beta) are in the same unit.
+    start : a fit of the same model on similar data (same unit), used as the only starting point.
 
     Returns
     -------
@@ -451,10 +453,15 @@ def fit_model(name: str, summary: pd.DataFrame, unit: TimeUnit = "W") -> Purchas
     vanish: tuple[str, ...]
     grow: tuple[str, ...]
     if cls is ParetoNbd:  # no dropout is s -> 0 or beta -> infinity
-        start, vanish, grow = np.log([1.0, scale, 1.0, scale]), ("s",), ("beta",)
+        first, vanish, grow = np.log([1.0, scale, 1.0, scale]), ("s",), ("beta",)
     else:  # no dropout is a -> 0
-        start, vanish, grow = np.log([1.0, scale, 1.0, 1.0]), ("a",), ()
-    params, ll, se = maximise(negll, start, list(cls.param_names), cls.label, may_vanish=vanish, may_grow=grow)
+        first, vanish, grow = np.log([1.0, scale, 1.0, 1.0]), ("a",), ()
+    warm = start is not None and isinstance(start, cls) and start.unit == unit
+    if warm:
+        assert start is not None
+        first = np.log(np.clip(list(start.params().values()), 1e-5, 1e5))
+    params, ll, se = maximise(negll, first, list(cls.param_names), cls.label, may_vanish=vanish, may_grow=grow,
+                              warm=warm)
     values = [float(v) for v in params]
     return cls(*values, unit=unit, log_likelihood=ll, std_errors=se,
                nbd_log_likelihood=_nbd_log_likelihood(xs, Ts, w, scale))

@@ -120,7 +120,8 @@ def test_days_to_next_purchase_is_the_median_wait_of_active_customers(simulated:
 
 CUSTOMERS = [(0, 0.0, 39.0), (1, 2.0, 39.0), (2, 30.43, 38.86), (7, 30.0, 53.0), (40, 50.0, 53.0), (3, 0.5, 60.0),
              (5, 38.9, 39.0)]
-MODELS = [BgNbd(0.243, 4.414, 0.793, 2.426), BgNbd(1.7, 12.0, 2.5, 0.8), MbgNbd(0.525, 6.183, 0.891, 1.614),
+MODELS = [BgNbd(0.243, 4.414, 0.793, 2.426), BgNbd(1.7, 12.0, 2.5, 0.8), BgNbd(0.5, 5.0, 1.0, 2.0),
+          MbgNbd(0.525, 6.183, 0.891, 1.614), MbgNbd(2.56, 2.7, 1.0, 64.6),
           MbgNbd(0.9, 3.0, 0.4, 5.0), ParetoNbd(0.553, 10.58, 0.606, 11.67), ParetoNbd(0.8, 9.9, 0.05, 3000.0),
           ParetoNbd(2.0, 1.0, 3.0, 50.0), ParetoNbd(0.3, 200.0, 0.7, 2.0), ParetoNbd(1.0, 10.0, 1.0, 10.0)]
 
@@ -129,7 +130,7 @@ MODELS = [BgNbd(0.243, 4.414, 0.793, 2.426), BgNbd(1.7, 12.0, 2.5, 0.8), MbgNbd(
 def test_closed_forms_match_numerical_integration(model: PurchaseModel) -> None:
     """Likelihood, P(alive) and the expected purchases in the next 39 units, per customer, against the individual
     story integrated over the rates numerically. Covers both Pareto/NBD branches (alpha >= beta and alpha < beta),
-    its series for beta >> T, s = 1 exactly, and a frequent buyer (x = 40)."""
+    its series for beta >> T, a = 1 and s = 1 exactly (0/0 in the textbook forms), and a frequent buyer (x = 40)."""
     for x, tx, T in CUSTOMERS:
         ll = model.loglik(np.array(list(model.params().values())), np.array([x]), np.array([tx]), np.array([T]))[0]
         assert ll == pytest.approx(ref.log_likelihood(model, x, tx, T), rel=1e-8, abs=1e-8), (x, tx, T)
