@@ -27,6 +27,7 @@ __all__ = [
     "HoldoutCheck",
     "ModelComparison",
     "calibration_bounds",
+    "calibration_choices",
     "compare_models",
     "default_calibration_end",
     "holdout_check",
@@ -124,6 +125,23 @@ def default_calibration_end(first_day: dt.date, last_day: dt.date) -> dt.date:
     span = (last_day - first_day).days
     holdout = min(MAX_HOLDOUT_DAYS, max(MIN_HOLDOUT_DAYS, round(span / 4)))
     return min(max(last_day - dt.timedelta(days=holdout), lo), hi)
+
+
+def calibration_choices(transactions: pd.DataFrame) -> tuple[dt.date, dt.date, dt.date]:
+    """The earliest, latest and default calibration end for these transactions' purchase days
+    (:func:`calibration_bounds`, :func:`default_calibration_end`).
+
+    Raises
+    ------
+    ModelFitError
+        No purchases, or a history too short to hold part of it out.
+    """
+    days = purchase_days(transactions)
+    if days.empty:
+        raise ModelFitError("There are no purchases to model (every used row is a return).")
+    first, last = days[DAY].min().date(), days[DAY].max().date()
+    lo, hi = calibration_bounds(first, last)
+    return lo, hi, default_calibration_end(first, last)
 
 
 def _check(days: pd.DataFrame, summary: pd.DataFrame, model: PurchaseModel, end: pd.Timestamp, last: pd.Timestamp,

@@ -283,10 +283,11 @@ def predict_clv(fit: ClvFit, horizon_months: int = 12, annual_discount_rate: flo
     horizon_note = None
     if h * DAYS_PER_MONTH > history_days:
         most = max(0, math.floor(history_days / DAYS_PER_MONTH))
+        advice = (f"Use a horizon of at most {most} month{'s' if most != 1 else ''}, or more history." if most
+                  else "Use more history.")
         horizon_note = (f"The {h}-month horizon is longer than the history the model was fitted on ({history_days} "
                         f"days, {first:%Y-%m-%d} to {end:%Y-%m-%d}): these predictions extrapolate purchase and "
-                        f"dropout rates beyond anything observed. Use a horizon of at most {most} months, or more "
-                        "history.")
+                        f"dropout rates beyond anything observed. {advice}")
     return ClvResult(table, chosen, fit.models, gg, h, annual_discount_rate, end.date(), history_days, fit.choice_note,
                      fit.comparison, fit.spend_note, churn_note, horizon_note)
 

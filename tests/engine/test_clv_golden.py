@@ -138,3 +138,24 @@ def test_case16_bgnbd_export_flags_values_that_hold_by_construction(tmp_path: Pa
     assert f"P(alive) = 1 by construction for {len(one_day):,} customers" in stderr
     assert table.loc["ONE-OLD", "segment"] == "Lost"
     assert table.loc["REP-OLD", "p_alive"] < 0.05
+
+
+def test_short_export_gets_a_horizon_warning(tmp_path: Path) -> None:
+    """Issue 11: a 46-day export predicted twelve months with no caveat. The last 46 days of the bundled sample
+    (calendar days, first to last purchase day) now get a `warning:` line saying the horizon is longer than that."""
+    from tests.conftest import SAMPLE
+
+    raw = pd.read_csv(SAMPLE)
+    when = pd.to_datetime(raw["InvoiceDate"])
+    last = when.max().normalize()
+    short = raw[when >= last - pd.Timedelta(days=45)]
+    src = tmp_path / "short.csv"
+    short.to_csv(src, index=False)
+    buys = short[short["CustomerID"].notna() & (short["Quantity"] > 0) & (short["UnitPrice"] > 0)
+                 & ~short["InvoiceNo"].astype(str).str.startswith("C")]
+    days = pd.to_datetime(buys["InvoiceDate"]).dt.normalize()
+    span = (days.max() - days.min()).days  # first to last purchase day
+    proc = _cli("clv", str(src), "--model", "bgnbd")
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning: The 12-month horizon")]
+    assert len(warnings) == 1 and f"({span} days," in warnings[0] and "at most 1 month," in warnings[0]
