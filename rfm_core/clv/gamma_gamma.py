@@ -93,7 +93,8 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> GammaGamma:
         value = -float(np.sum(ll))
         return value if np.isfinite(value) else 1e300
 
-    params, ll, se = maximise(negll, np.log([1.0, 2.0, float(np.mean(m))]), ["p", "q", "v"], "Gamma-Gamma")
+    params, ll, se = maximise(negll, np.log([1.0, 2.0, float(np.mean(m))]), ["p", "q", "v"], "Gamma-Gamma",
+                              scale=1 / len(x))
     p, q, v = (float(val) for val in params)
     gg = GammaGamma(p, q, v, log_likelihood=ll, std_errors=se, customers=len(rep))
     if gg.q <= 1:

@@ -28,6 +28,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
+import mpmath
 import numpy as np
 import pandas as pd
 from scipy import special
@@ -152,6 +153,30 @@ class PurchaseModel(ABC):
 
 # ------------------------------------------------------------------------------------------ BG/NBD and MBG/NBD
 
+#: Counts of 2F1 values recomputed with mpmath (for the tests and the benchmark: they should stay rare).
+HYP2F1_FALLBACKS = {"calls": 0, "values": 0}
+
+
+def _hyp2f1(a: object, b: object, c: object, z: object) -> Array:
+    """Gauss's 2F1(a, b; c; z) for 0 <= z < 1: scipy's, with mpmath where scipy is known to fail.
+
+    scipy 1.17's hyp2f1 returns inf, NaN or values off by up to 2% when z > 0.9 and c - a - b is an integer (its
+    1 - z transformation degenerates), and NaN or values off by up to 6e-5 for 2F1(1, b; c; z) with b > 50 and z
+    near 1 (measured against mpmath at 30 digits in a scan of the parameter ranges the models use). Those values,
+    and any non-finite one, are recomputed with mpmath (about 0.1 ms each).
+    """
+    aa, bb, cc, zz = np.broadcast_arrays(*(np.asarray(v, dtype="float64") for v in (a, b, c, z)))
+    out = np.array(special.hyp2f1(aa, bb, cc, zz), dtype="float64")
+    cab = cc - aa - bb
+    risky = ~np.isfinite(out) | ((zz > 0.9) & ((np.abs(cab - np.round(cab)) < 1e-6) | ((aa == 1) & (bb > 50))))
+    if risky.any():
+        HYP2F1_FALLBACKS["calls"] += 1
+        for i in np.flatnonzero(risky):
+            HYP2F1_FALLBACKS["values"] += 1
+            out.flat[i] = float(mpmath.hyp2f1(aa.flat[i], bb.flat[i], cc.flat[i], zz.flat[i]))
+    return out
+
+
 def _bg_alive_expectation(k: Array, scale: Array, a: float, B: Array, t: Array) -> Array:
     """E[purchases in the next t | active now] when lambda ~ Gamma(k, rate scale) and the chance of leaving after
     each purchase p ~ Beta(a, B): E[(1 - e^(-lambda p t)) / p] =
@@ -166,7 +191,7 @@ def _bg_alive_expectation(k: Array, scale: Array, a: float, B: Array, t: Array) 
         return (below + _bg_alive_expectation(k, scale, 1.0 + 1e-5, B, t)) / 2
     z = t / (scale + t)
     c = a + B - 1
-    hyp = special.hyp2f1(c - k, a - 1, c, z)
+    hyp = _hyp2f1(c - k, a - 1, c, z)
     return np.asarray(c / (a - 1) * (1 - np.exp((a - 1) * np.log1p(-z)) * hyp))
 
 
@@ -294,37 +319,45 @@ def _pareto_log_integral(r: float, alpha: float, s: float, beta: float, x: Array
     """log I, I = integral over y in [t_x, T] of (alpha+y)^-(r+x) (beta+y)^-(s+1) dy; -inf where t_x = T.
 
     With d = |alpha - beta|, B = max(alpha, beta), m = r + s + x and e = s + 1 (alpha >= beta) or r + x
-    (alpha < beta), the substitution u = d/(B + y) turns I into d^-m times the integral of u^(m-1) (1-u)^-e over
-    [z(T), z(t_x)], z(y) = d/(B + y): the note's A0 = m I with its two branches.
+    (alpha < beta), the substitution u = z(y) = d/(B + y) turns I into d^-m times the integral of u^(m-1) (1-u)^-e
+    over [z(T), z(t_x)]: the note's A0 = m I with its two branches.
 
-    - Usually I = G(t_x) - G(T), G(y) = (B+y)^-m / m * 2F1(m, e; m+1; z(y)), the 2F1 taken after Euler's
-      transformation, (1-z)^(1-e) 2F1(1, m+1-e; m+1; z), in logs so that a large x cannot overflow it.
-    - Near z = 1 scipy's 2F1 is up to 1000x slower (0.1 to 2 ms per value, which made a fit on Online Retail take
-      minutes as beta grew). There, when eps = 1 - u stays below 0.1 and m eps below 2, I is the binomial series
-      d^-m * sum_k C(m-1, k) (-1)^k * integral of eps^(k-e) over [eps(t_x), eps(T)], 24 terms (the remainder is
-      below (m eps)^24 / 24! < 3e-17 of the sum), each term in closed form with exprel (exact also at k = e - 1).
+    - Where z <= 0.9, or m is large, I = G(lo) - G(hi) with G(y) = (B+y)^-m / m * 2F1(m, e; m+1; z(y)), the 2F1
+      taken after Euler's transformation, (1-z)^(1-e) 2F1(1, m+1-e; m+1; z), in logs so that a large x cannot
+      overflow it.
+    - Where z > 0.9 and m (1 - z) <= 2, scipy's 2F1 is up to 1000x slower (0.1 to 2 ms per value: it made a fit on
+      Online Retail take minutes). That part of the range, from t_x up to where z falls to 0.9, is the binomial
+      series d^-m * sum_k C(m-1, k) (-1)^k * integral of eps^(k-e) over the same range in eps = 1 - u <= 0.1,
+      24 terms (the remainder is below (m eps)^24 / 24! < 3e-17 of the sum), each term in closed form with exprel
+      (exact also at k = e - 1); the rest of the range, if any, takes the first way.
     Both are checked against numerical integration in the tests.
     """
     m = r + s + x
     d, big = abs(alpha - beta), max(alpha, beta)
     e = s + 1 + 0 * x if alpha >= beta else r + x
-    out = np.full(np.shape(x), -np.inf)
     z_tx, z_T = d / (big + t_x), d / (big + T)
     moving = t_x < T
-    series = moving & (z_T >= 0.9) & (m * (1 - z_T) <= 2)
-    closed = moving & ~series
+    # Where z(y) = 0.9; the series covers [t_x, split], the closed form [split, T] (or all of [t_x, T]).
+    split = np.clip(d / 0.9 - big, t_x, T)
+    z_split = np.maximum(z_T, 0.9)
+    series = moving & (z_tx > 0.9) & (m * (1 - z_split) <= 2)
+    lo = np.where(series, split, t_x)
+    closed = moving & (lo < T)
+    part_closed = np.full(np.shape(x), -np.inf)
+    part_series = np.full(np.shape(x), -np.inf)
     if np.any(closed):
         mc, ec = m[closed], e[closed]
 
-        def log_g(y: Array, z: Array) -> Array:
+        def log_g(y: Array) -> Array:
+            z = d / (big + y)
             return (-mc * np.log(big + y) - np.log(mc) + (1 - ec) * np.log1p(-z)
-                    + np.log(special.hyp2f1(1.0, mc + 1 - ec, mc + 1, z)))
+                    + np.log(_hyp2f1(1.0, mc + 1 - ec, mc + 1, z)))
 
-        g_tx, g_T = log_g(t_x[closed], z_tx[closed]), log_g(T[closed], z_T[closed])
-        out[closed] = g_tx + np.log(-np.expm1(np.minimum(g_T - g_tx, 0.0)))
+        g_lo, g_hi = log_g(lo[closed]), log_g(T[closed])
+        part_closed[closed] = g_lo + np.log(-np.expm1(np.minimum(g_hi - g_lo, 0.0)))
     if np.any(series):
         ms, es = m[series], e[series]
-        eps1, eps2 = 1 - z_tx[series], 1 - z_T[series]
+        eps1, eps2 = 1 - z_tx[series], 1 - z_split[series]
         span = np.log(eps2 / eps1)
         log_j0 = (1 - es) * np.log(eps1) + np.log(span) + np.log(special.exprel((1 - es) * span))
         total = np.zeros_like(ms)
@@ -334,8 +367,8 @@ def _pareto_log_integral(r: float, alpha: float, s: float, beta: float, x: Array
             log_jk = q * np.log(eps1) + np.log(span) + np.log(special.exprel(q * span))
             total += coef * np.exp(log_jk - log_j0)
             coef = coef * (k + 1 - ms) / (k + 1)  # C(m-1, k+1) (-1)^(k+1) from C(m-1, k) (-1)^k
-        out[series] = -ms * np.log(d) + log_j0 + np.log(total)
-    return out
+        part_series[series] = -ms * np.log(d) + log_j0 + np.log(total)
+    return np.asarray(np.logaddexp(part_closed, part_series))
 
 
 @dataclass(frozen=True)
@@ -452,16 +485,17 @@ def fit_model(name: str, summary: pd.DataFrame, unit: TimeUnit = "W", start: Pur
 
     vanish: tuple[str, ...]
     grow: tuple[str, ...]
+    # Starts away from integers: 2F1 degenerates where c - a - b is an integer (see _hyp2f1).
     if cls is ParetoNbd:  # no dropout is s -> 0 or beta -> infinity
-        first, vanish, grow = np.log([1.0, scale, 1.0, scale]), ("s",), ("beta",)
-    else:  # no dropout is a -> 0
-        first, vanish, grow = np.log([1.0, scale, 1.0, 1.0]), ("a",), ()
+        first, vanish, grow = np.log([0.9, scale, 0.9, scale]), ("s",), ("beta",)
+    else:  # no dropout is a -> 0 (b then no longer matters)
+        first, vanish, grow = np.log([0.9, scale, 0.9, 1.1]), ("a",), ("b",)
     warm = start is not None and isinstance(start, cls) and start.unit == unit
     if warm:
         assert start is not None
         first = np.log(np.clip(list(start.params().values()), 1e-5, 1e5))
     params, ll, se = maximise(negll, first, list(cls.param_names), cls.label, may_vanish=vanish, may_grow=grow,
-                              warm=warm)
+                              warm=warm, scale=1 / float(w.sum()))
     values = [float(v) for v in params]
     return cls(*values, unit=unit, log_likelihood=ll, std_errors=se,
                nbd_log_likelihood=_nbd_log_likelihood(xs, Ts, w, scale))
@@ -477,7 +511,7 @@ def _nbd_log_likelihood(x: Array, T: Array, w: Array, scale: float) -> float:
         return value if np.isfinite(value) else 1e300
 
     try:
-        _, ll, _ = maximise(negll, np.log([1.0, scale]), ["r", "alpha"], "NBD")
+        _, ll, _ = maximise(negll, np.log([1.0, scale]), ["r", "alpha"], "NBD", scale=1 / float(w.sum()))
     except ModelFitError:
         return float("nan")
     return ll

@@ -119,9 +119,9 @@ def test_days_to_next_purchase_is_the_median_wait_of_active_customers(simulated:
 # ------------------------------------------------------------------------ closed forms vs numerical integration
 
 CUSTOMERS = [(0, 0.0, 39.0), (1, 2.0, 39.0), (2, 30.43, 38.86), (7, 30.0, 53.0), (40, 50.0, 53.0), (3, 0.5, 60.0),
-             (5, 38.9, 39.0)]
+             (5, 38.9, 39.0), (99, 0.0, 0.5)]
 MODELS = [BgNbd(0.243, 4.414, 0.793, 2.426), BgNbd(1.7, 12.0, 2.5, 0.8), BgNbd(0.5, 5.0, 1.0, 2.0),
-          MbgNbd(0.525, 6.183, 0.891, 1.614), MbgNbd(2.56, 2.7, 1.0, 64.6),
+          BgNbd(1.0, 1.0, 2.0, 1.0), MbgNbd(0.525, 6.183, 0.891, 1.614), MbgNbd(2.56, 2.7, 1.0, 64.6),
           MbgNbd(0.9, 3.0, 0.4, 5.0), ParetoNbd(0.553, 10.58, 0.606, 11.67), ParetoNbd(0.8, 9.9, 0.05, 3000.0),
           ParetoNbd(2.0, 1.0, 3.0, 50.0), ParetoNbd(0.3, 200.0, 0.7, 2.0), ParetoNbd(1.0, 10.0, 1.0, 10.0)]
 
@@ -137,6 +137,24 @@ def test_closed_forms_match_numerical_integration(model: PurchaseModel) -> None:
         assert model.p_alive(x, tx, T) == pytest.approx(ref.p_alive(model, x, tx, T), rel=1e-7), (x, tx, T)
         got = model.expected_purchases(39.0, x, tx, T)
         assert got == pytest.approx(ref.expected_purchases(model, 39.0, x, tx, T), rel=1e-6), (x, tx, T)
+
+
+@pytest.mark.parametrize(("b", "c", "z"), [(1.0, 101.0, 0.95), (1.0, 101.0, 0.903), (2.0, 150.0, 0.99),
+                                            (152.2447035229391, 159.45177491444903, 0.9999), (1.5, 80.5, 0.97)])
+def test_hyp2f1_where_scipy_fails(b: float, c: float, z: float) -> None:
+    """scipy 1.17 returns inf, NaN or a value off by 1e-6 for these 2F1(1, b; c; z) (c - 1 - b an integer, or b
+    large with z near 1); the models' 2F1 must not. Reference: Euler's integral (c-1) * integral over [0, 1] of
+    (1-t)^(c-2) (1-zt)^(-b) dt, by numerical integration."""
+    from scipy import integrate
+
+    from rfm_core.clv.models import _hyp2f1
+
+    def integrand(t: float) -> float:  # in logs: (1 - z t)^-b alone overflows
+        return math.exp((c - 2) * math.log1p(-t) - b * math.log1p(-z * t)) if t < 1 else 0.0
+
+    expected = (c - 1) * integrate.quad(integrand, 0, 1, epsabs=0, epsrel=1e-12, limit=500, points=[0.9, 0.99,
+                                                                                                      0.999])[0]
+    assert float(_hyp2f1(1.0, b, c, z)) == pytest.approx(expected, rel=1e-9)
 
 
 def test_published_conditional_expectation() -> None:
