@@ -448,7 +448,8 @@ def fit_model(name: str, summary: pd.DataFrame, unit: TimeUnit = "W", start: Pur
     summary : DataFrame
         One row per customer with ``x, t_x, T`` (:func:`rfm_core.clv.model_summary`).
     unit : time unit of ``t_x`` and ``T``; the parameters alpha (and beta) are in the same unit.
-    start : a fit of the same model on similar data (same unit), used as the only starting point.
+    start : a fit of the same model on similar data (same unit), used as the only starting point unless it found
+        no measurable dropout.
 
     Returns
     -------
@@ -490,7 +491,8 @@ def fit_model(name: str, summary: pd.DataFrame, unit: TimeUnit = "W", start: Pur
         first, vanish, grow = np.log([0.9, scale, 0.9, scale]), ("s",), ("beta",)
     else:  # no dropout is a -> 0 (b then no longer matters)
         first, vanish, grow = np.log([0.9, scale, 0.9, 1.1]), ("a",), ("b",)
-    warm = start is not None and isinstance(start, cls) and start.unit == unit
+    # A start at the no-dropout limit sits on a flat edge where BFGS cannot move: start afresh instead.
+    warm = start is not None and isinstance(start, cls) and start.unit == unit and not start.no_dropout
     if warm:
         assert start is not None
         first = np.log(np.clip(list(start.params().values()), 1e-5, 1e5))
