@@ -51,12 +51,13 @@ if bt.note:
     st.warning(bt.note, icon=":material/warning:")
 st.plotly_chart(charts.backtest_chart(bt.table, charts.segment_colors(seg.rules.names)), key="chart_backtest")
 st.dataframe(bt.table, hide_index=True, key="bt_table",
-             column_config={"repeat_rate": st.column_config.NumberColumn("bought again", format="percent"),
+             column_config={"bought_again": st.column_config.NumberColumn("customers who bought"),
+                            "repeat_rate": st.column_config.NumberColumn("share who bought", format="percent"),
                             "orders_per_customer": st.column_config.NumberColumn(format="%.2f"),
                             "revenue": st.column_config.NumberColumn(format="localized"),
                             "revenue_per_customer": st.column_config.NumberColumn(format="%.2f"),
-                            "repeat_lift": st.column_config.NumberColumn(format="%.2f"),
-                            "revenue_lift": st.column_config.NumberColumn(format="%.2f"),
+                            "repeat_lift": st.column_config.NumberColumn("lift (bought)", format="%.2f"),
+                            "revenue_lift": st.column_config.NumberColumn("lift (revenue)", format="%.2f"),
                             "purchase_days_per_customer": st.column_config.NumberColumn(format="%.2f"),
                             "predicted_purchase_days_per_customer": st.column_config.NumberColumn(format="%.2f")})
 st.caption(f"Window {bt.at} to {bt.window_end - dt.timedelta(days=1)}. Lift = the segment's rate / the rate of all "
