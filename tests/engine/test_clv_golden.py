@@ -159,3 +159,24 @@ def test_short_export_gets_a_horizon_warning(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning: The 12-month horizon")]
     assert len(warnings) == 1 and f"({span} days," in warnings[0] and "at most 1 month," in warnings[0]
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_online_retail_has_no_measurable_dropout() -> None:
+    """DOCUMENTATION §14: on the real Online Retail every model fits, none beats the no-dropout NBD by the 5% point
+    of the likelihood-ratio test, so churn is reported as not estimable (not "0 customers likely gone"), while
+    purchases and CLV are still predicted; the holdout table adds up to the customers checked."""
+    from rfm_core import analyze
+    from rfm_core.clv import MODEL_NAMES, clv_table
+    from tests.conftest import ONLINE_RETAIL
+
+    tx = analyze(real_data(ONLINE_RETAIL), warn=False).cleaned.transactions
+    result = clv_table(tx)
+    cmp = result.comparison
+    assert cmp is not None and set(cmp.checks) == set(MODEL_NAMES)
+    assert all(check.model.dropout_lr < 2.71 for check in cmp.checks.values())
+    assert cmp.by_frequency["customers"].sum() == next(iter(cmp.checks.values())).customers
+    assert result.likely_gone is None and result.expected_revenue_lost_to_churn is None
+    assert result.churn_note is not None and result.table["p_alive"].isna().all()
+    assert (result.table["predicted_purchases_12m"] > 0).all() and result.table["clv_12m"].sum() > 0
