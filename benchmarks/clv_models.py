@@ -1,11 +1,12 @@
 """Fit time of each lifetime-value model: `run() -> str` returns a markdown section for benchmarks/RESULTS.md.
 
 Data: the real Online Retail (../shared/data/online_retail.parquet, through the pipeline at the default settings:
-every customer after cleaning, the whole year) and the CDNOW sample (../shared/data/cdnow_sample.csv, 2,357 customers, the published 39-week
-calibration); each is skipped with a note when absent. Every fit is timed in this process (the data are read
-once); the figure is the median of ``repeats`` fits. Also timed: the model comparison on the default holdout (three
-fits on the calibration period plus the holdout predictions) and the app's whole first fit (`fit_clv` with auto:
-the comparison, then the best model refitted on the whole history).
+every customer after cleaning, the whole year) and the CDNOW sample (../shared/data/cdnow_sample.csv, 2,357
+customers, the published 39-week calibration); a file that is absent is left out (the section says so when both
+are). Every fit is timed in this process (the data are read once); the figure is the median of ``repeats`` fits.
+Also timed: the model comparison on the default holdout (three fits on the calibration period plus the holdout
+predictions) and the app's whole first fit (`fit_clv` with auto: the comparison, then the best model refitted on
+the whole history).
 
 Run alone: `python benchmarks/clv_models.py [--repeats N]`.
 """
