@@ -22,7 +22,7 @@ from rfm_core import (
     analyze,
 )
 from rfm_core.backtest import backtest
-from tests.conftest import ONLINE_RETAIL, ROOT, SAMPLE, real_data
+from tests.conftest import ONLINE_RETAIL, ROOT, SAMPLE, SharedData
 
 # Backtest date 2024-03-01, 30-day window [Mar 1, Mar 31). Scores: R 2 when the last purchase is at most 30 days
 # before Mar 1, else 1; F 2 from two orders; M always 1. Rules: Loyal (R 2, F 2), Active (R 2), Lapsed (R 1).
@@ -153,10 +153,10 @@ def test_cli_backtest(tmp_path: Path) -> None:
 
 @pytest.mark.realdata
 @pytest.mark.slow
-def test_online_retail_champions_repeat_more_than_lost() -> None:
+def test_online_retail_champions_repeat_more_than_lost(shared_data: SharedData) -> None:
     """On the real Online Retail, segmented on 2011-09-01 at the default settings, Champions buy again in the next
     90 days more often than Lost customers (and more often than average, Lost less often)."""
-    tx = analyze(real_data(ONLINE_RETAIL), warn=False).cleaned.transactions
+    tx = analyze(shared_data.require(ONLINE_RETAIL), warn=False).cleaned.transactions
     t = backtest(tx, dt.date(2011, 9, 1), 90).table.set_index("segment")
     assert t.loc["Champions", "repeat_rate"] > t.loc["Lost", "repeat_rate"]
     assert t.loc["Champions", "repeat_lift"] > 1 > t.loc["Lost", "repeat_lift"]

@@ -1,6 +1,6 @@
 """Golden tests: the published CDNOW estimates through the real reading path, and case 16 (one-time buyers).
 
-CDNOW sample (../shared/data/cdnow_sample.csv, skipped only when ../shared is absent): 2,357 customers who first
+CDNOW sample (cdnow_sample.csv in the shared data, skipped only when it is absent): 2,357 customers who first
 bought in the first quarter of 1997; 39-week calibration period ending 1997-09-30, time in weeks, repeat purchases
 counted per day. Published maximum-likelihood estimates:
 
@@ -29,9 +29,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, SHARED_DATA, real_data
+from tests.conftest import ONLINE_RETAIL, ROOT, SharedData
 
-CDNOW = SHARED_DATA / "cdnow_sample.csv"
+CDNOW = "cdnow_sample.csv"
 CASE16 = ROOT / "tests" / "cases" / "16-one-time-buyers-in-clv" / "input.csv"
 
 
@@ -41,10 +41,11 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def cdnow(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, object], pd.DataFrame, str]:
+def cdnow(tmp_path_factory: pytest.TempPathFactory, shared_data: SharedData
+          ) -> tuple[dict[str, object], pd.DataFrame, str]:
     """The published setting through the CLI: every line kept (the file has no order id, so identical lines on one
     day are separate purchases), calibration to 1997-09-30, weeks."""
-    path = real_data(CDNOW)
+    path = shared_data.require(CDNOW)
     out = tmp_path_factory.mktemp("cdnow")
     proc = _cli("clv", str(path), "--map", "amount=dollar_value", "--keep-duplicates", "--calibration-end",
                 "1997-09-30", "--time-unit", "W", "--out", str(out / "clv.csv"), "--params-out",
@@ -94,9 +95,9 @@ def test_cdnow_params_json_and_summary(cdnow: tuple[dict[str, object], pd.DataFr
     assert any(line.startswith("warning: The 12-month horizon is longer") for line in stderr.splitlines())
 
 
-def test_cdnow_with_default_cleaning_says_why_spend_differs() -> None:
+def test_cdnow_with_default_cleaning_says_why_spend_differs(shared_data: SharedData) -> None:
     """By default exact duplicate lines are dropped; without an order id the CLI says so and how to keep them."""
-    path = real_data(CDNOW)
+    path = shared_data.require(CDNOW)
     proc = _cli("clv", str(path), "--map", "amount=dollar_value", "--calibration-end", "1997-09-30",
                 "--model", "bgnbd")
     assert proc.returncode == 0, proc.stderr
@@ -163,15 +164,14 @@ def test_short_export_gets_a_horizon_warning(tmp_path: Path) -> None:
 
 @pytest.mark.realdata
 @pytest.mark.slow
-def test_online_retail_has_no_measurable_dropout() -> None:
+def test_online_retail_has_no_measurable_dropout(shared_data: SharedData) -> None:
     """DOCUMENTATION §14: on the real Online Retail every model fits, none beats the no-dropout NBD by the 5% point
     of the likelihood-ratio test, so churn is reported as not estimable (not "0 customers likely gone"), while
     purchases and CLV are still predicted; the holdout table adds up to the customers checked."""
     from rfm_core import analyze
     from rfm_core.clv import MODEL_NAMES, clv_table
-    from tests.conftest import ONLINE_RETAIL
 
-    tx = analyze(real_data(ONLINE_RETAIL), warn=False).cleaned.transactions
+    tx = analyze(shared_data.require(ONLINE_RETAIL), warn=False).cleaned.transactions
     result = clv_table(tx)
     cmp = result.comparison
     assert cmp is not None and set(cmp.checks) == set(MODEL_NAMES)
