@@ -35,8 +35,12 @@ scoring = st.builds(ScoringSettings.uniform, st.integers(2, 10),
 
 
 def _has_customers(lines: list[tuple[str, str | None, int, int, str]]) -> bool:
+    """At least one purchase that no documented rule can cancel (DOCUMENTATION §4a): a positive line with a price,
+    on an invoice without negative lines, that no ``C`` line names (only ``C6`` can name one here, invoice 6)."""
+    negative = {inv for inv, _, _, q, _ in lines if q < 0}
+    named = {inv[1:] for inv, *_ in lines if inv.startswith("C")}
     return any(c is not None and not inv.startswith("C") and q > 0 and p not in ("0", "x")
-               for inv, c, _, q, p in lines)
+               and inv not in negative and inv not in named for inv, c, _, q, p in lines)
 
 
 def _analyze(lines: list[tuple[str, str | None, int, int, str]], settings_: AnalysisSettings) -> AnalysisResult | None:
