@@ -262,7 +262,8 @@ def money(x: float) -> str:
 def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
     """The per-segment summary with readable column names (numbers stay numbers for sorting)."""
     return summary.rename(columns={
-        "segment": "Segment", "customers": "Customers", "customer_share": "% customers", "revenue": "Revenue",
+        "segment": "Segment", "role": "Role", "customers": "Customers", "customer_share": "% customers",
+        "revenue": "Revenue",
         "revenue_share": "% revenue", "orders": "Orders", "avg_order_value": "Avg order value",
         "recency_mean": "Recency mean (days)", "recency_median": "Recency median", "frequency_mean": "Frequency mean",
         "frequency_median": "Frequency median", "monetary_mean": "Monetary mean", "monetary_median": "Monetary median",

@@ -1,4 +1,4 @@
-"""Segment migration: the same customers scored at two analysis dates."""
+"""Segment migration: the same customers segmented at two analysis dates."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import streamlit as st
 from pages import common
 from rfm_core import RfmError, charts
 from rfm_core.export import table_csv
-from rfm_core.timeline import migration
+from rfm_core.timeline import MODE_SENTENCES, migration
 
 st.title("Segment migration")
 prep, seg = common.require_data()
@@ -19,9 +19,10 @@ default = max(first_day, prep.as_of - dt.timedelta(days=90))
 c1, c2 = st.columns(2)
 earlier = c1.date_input("Compare with the segments at", value=default, min_value=first_day,
                         max_value=prep.as_of - dt.timedelta(days=1), key="mig_earlier")
-mode = c2.radio("Score edges at the later date", ["frozen", "re-estimated"], key="mig_thresholds", horizontal=True,
-                format_func={"frozen": "Frozen (a move means the customer changed)",
-                             "re-estimated": "Re-estimated (a move is relative to everyone)"}.get)
+mode = c2.radio("Score edges at the later date", ["re-estimated", "frozen"], key="mig_thresholds", horizontal=True,
+                format_func={"re-estimated": "Re-estimated (as Overview shows each date)",
+                             "frozen": "Frozen at the earlier date"}.get)
+st.caption(MODE_SENTENCES[mode])
 try:
     moved = migration(prep.cleaned.transactions, earlier, prep.as_of, st.session_state[common.SCORING],
                       seg.rules, "frozen" if mode == "frozen" else "re-estimated")
@@ -29,10 +30,12 @@ except RfmError as exc:
     st.error(str(exc))
     st.stop()
 counts = moved.customers["moved"].value_counts()
-m1, m2, m3, m4 = st.columns(4)
-for col, key, label in ((m1, "up", "Moved up"), (m2, "stayed", "Stayed"), (m3, "down", "Moved down"),
-                        (m4, "new", "New since then")):
+shown = [("up", "Moved up"), ("stayed", "Stayed"), ("down", "Moved down"), ("new", "New since then")]
+if counts.get("sideways", 0):
+    shown.insert(3, ("sideways", "Moved sideways"))
+for col, (key, label) in zip(st.columns(len(shown)), shown, strict=True):
     col.metric(label, f"{int(counts.get(key, 0)):,}")
+st.info(moved.time_note(), icon=":material/schedule:")
 colors = charts.segment_colors(seg.rules.names)
 st.plotly_chart(charts.migration_sankey(moved.flows, colors, f"{earlier:%d %b %Y}", f"{prep.as_of:%d %b %Y}"),
                 key="chart_sankey")
@@ -42,5 +45,6 @@ down = moved.moved_down
 st.download_button(f"Download the {len(down):,} customers who moved down (CSV)",
                    table_csv(down.rename(columns={"segment_now": "segment"})), "moved-down.csv", "text/csv",
                    key="dl_moved_down", on_click="ignore")
-st.caption("Up and down follow each segment's average R+F+M score cell; revenue on a flow is what those customers "
-           "spent between the two dates.")
+st.caption("Each date sees the purchases on or before it. Up and down follow the segments' roles (best, loyal, ... "
+           "lost; see Settings), not their names; moves between segments of equal or no rank are sideways. Revenue "
+           "on a flow is what those customers spent between the two dates.")

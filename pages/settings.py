@@ -20,8 +20,9 @@ from rfm_core import (
     lint,
 )
 from rfm_core.charts import segment_colors
-from rfm_core.score import METRIC_COLUMNS, score_metric
-from rfm_core.settings import METRICS, help_for
+from rfm_core.score import METHOD_LABELS, METRIC_COLUMNS, suggest_thresholds
+from rfm_core.segment import ROLE_LABELS, ROLES
+from rfm_core.settings import METRICS, SCORING_METHODS, help_for
 
 st.title("Settings")
 prep = common.prepared()
@@ -90,8 +91,9 @@ if prep is None:
 st.header("Scores")
 scoring: ScoringSettings = st.session_state[common.SCORING]
 ids = prep.customers["customer_id"].astype(str).to_numpy()
-method_labels = {"quantile": "Quantiles (ties share a score)", "rank": "Equal-size groups (rank)",
-                 "thresholds": "Custom thresholds"}
+method_labels = {"auto": "Automatic (quantiles, or distinct values when ties collapse them)",
+                 "quantile": "Quantiles", "distinct": "Distinct values (as many scores as the data allows)",
+                 "rank": "Equal-size groups (rank; splits ties)", "thresholds": "Custom thresholds"}
 cols = st.columns(3)
 new_specs: dict[str, MetricScoring] = {}
 for col, metric in zip(cols, METRICS, strict=True):
@@ -99,7 +101,7 @@ for col, metric in zip(cols, METRICS, strict=True):
     with col:
         st.subheader(metric.capitalize())
         bins = st.slider("Bins", 2, 10, spec.bins, key=f"bins_{metric}", help=help_for(MetricScoring, "bins"))
-        method_options = list(method_labels)
+        method_options = list(SCORING_METHODS)
         method = st.selectbox("Method", method_options, index=method_options.index(spec.method),
                               format_func=lambda v: method_labels[v], key=f"method_{metric}",
                               help=help_for(MetricScoring, "method"))
@@ -107,9 +109,8 @@ for col, metric in zip(cols, METRICS, strict=True):
         if method == "thresholds":
             if spec.method == "thresholds" and len(spec.edges) == bins - 1:
                 start_edges = list(spec.edges)
-            else:  # pre-fill from the current quantile edges
-                _, q = score_metric(values, ids, MetricScoring(bins), metric)
-                start_edges = list(q.edges)
+            else:  # pre-fill from the automatic method's effective edges
+                start_edges = list(suggest_thresholds(values, ids, bins, metric))
             st.caption("Upper edges, ascending" + (" (days; low recency scores high)" if metric == "recency" else ""))
             edges = []
             for i, e in enumerate(start_edges):
@@ -132,7 +133,8 @@ cols = st.columns(3)
 for col, metric in zip(cols, METRICS, strict=True):
     info = seg.scored.bins[metric]
     with col:
-        st.caption(f"Effective bins: {info.effective_bins} of {info.bins}")
+        st.caption(f"{metric.capitalize()}: {info.effective_bins} of {info.bins} scores used, by "
+                   f"{METHOD_LABELS[info.method_used]}" + (" (automatic)" if info.method == "auto" else ""))
         st.dataframe(info.describe_bins(), hide_index=True, key=f"bins_table_{metric}")
         if info.warning:
             st.warning(info.warning, icon=":material/warning:")
@@ -158,6 +160,11 @@ range_col = st.column_config.NumberColumn(min_value=1, max_value=scale, step=1, 
 edited = st.data_editor(
     st.session_state["rules_base"], num_rows="dynamic", hide_index=True, key=editor_key,
     column_config={"name": st.column_config.TextColumn("Segment", required=True),
+                   "role": st.column_config.SelectboxColumn(
+                       "Role", options=list(ROLES), required=True, width="small",
+                       help="What kind of customer the segment holds. Insights, revenue at risk and migration's "
+                            "up/down follow the role, so a renamed segment keeps them. "
+                            + "; ".join(f"{r}: {ROLE_LABELS[r]}" for r in ROLES) + "."),
                    **{f"{k}_{b}": range_col for k in "rfm" for b in ("min", "max")},
                    "description": st.column_config.TextColumn(width="medium"),
                    "action": st.column_config.TextColumn("Recommended action", width="large")},
@@ -195,7 +202,7 @@ if a5.button("Add rule", key="rule_add"):
     while f"New segment {n}" in names:
         n += 1
     new_rule = SegmentRule(f"New segment {n}", (1, scale), (1, scale), (1, scale), "Describe who they are.",
-                           "Say what to do.")
+                           "Say what to do.", "other")
     set_rules(RuleSet((new_rule, *rules.rules), rules.fallback, rules.scale))
     st.rerun()
 if a6.button("Reset to defaults", key="rule_reset"):
@@ -216,10 +223,13 @@ if uploaded_rules is not None:
         except ConfigError as exc:
             st.error(f"{uploaded_rules.name}: {exc}")
 
-# Coverage grid from the linter: which rule wins each score cell.
+# Coverage grid from the linter: which rule wins each score cell (the lookup table assignment uses).
 grid_bins = (scoring.recency.bins, scoring.frequency.bins, scoring.monetary.bins)
 report = lint(rules, grid_bins)
 st.subheader(f"Coverage of the {int(np.prod(grid_bins))} score cells")
+st.caption(f"Scores from n bins are read on the rules' 1–{rules.scale} scale keeping both ends (score 1 reads as 1, "
+           f"score n as {rules.scale}); each column and row shows the score and, after the arrow, how the rules read "
+           "it.")
 for msg in report.messages():
     st.warning(msg, icon=":material/warning:")
 if report.ok:
@@ -227,8 +237,10 @@ if report.ok:
 m_pick = st.select_slider("M score", options=list(range(1, grid_bins[2] + 1)), value=grid_bins[2], key="grid_m")
 cells = report.cells[report.cells["m"] == m_pick]
 grid = cells.pivot(index="f", columns="r", values="segment").sort_index(ascending=False)
-grid.index = [f"F{i}" for i in grid.index]
-grid.columns = [f"R{c}" for c in grid.columns]
+read_r = cells.drop_duplicates("r").set_index("r")["r_scale"]
+read_f = cells.drop_duplicates("f").set_index("f")["f_scale"]
+grid.index = [f"F{i} → {read_f[i]}" for i in grid.index]
+grid.columns = [f"R{c} → {read_r[c]}" for c in grid.columns]
 colors = segment_colors(rules.names)
 st.dataframe(grid.style.map(lambda v: f"background-color: {colors.get(v, '#eee')}33"), key="coverage_grid")
 wins = pd.DataFrame({"segment": list(report.wins), "cells won": list(report.wins.values())})

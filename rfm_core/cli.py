@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from .errors import ConfigError, RfmError, RfmWarning
 from .settings import (
     METRICS,
+    SCORING_METHODS,
     AnalysisSettings,
     CleaningPolicy,
     MetricScoring,
@@ -60,7 +61,7 @@ def _build_parser() -> argparse.ArgumentParser:
                         "amount, country, stock_code, description); repeatable.")
     s.add_argument("--as-of", type=_date, help=help_for(AnalysisSettings, "as_of"))
     s.add_argument("--bins", type=int, default=5, help="Scores per metric, 2-10 (default 5).")
-    s.add_argument("--method", choices=["quantile", "rank", "thresholds"], default="quantile",
+    s.add_argument("--method", choices=list(SCORING_METHODS), default="auto",
                    help=help_for(MetricScoring, "method"))
     s.add_argument("--edges", action="append", default=[], metavar="METRIC=E1,E2,...",
                    help="Custom thresholds for one metric (recency, frequency, monetary); bins = edges + 1.")
@@ -139,12 +140,15 @@ def _build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("rules", help="Write the default segment rules as TOML, or lint a rules file.")
     r.add_argument("--out", type=Path, help="Where to write the default rules (default: stdout).")
     r.add_argument("--lint", type=Path, help="A rules file to check.")
-    r.add_argument("--bins", type=int, default=5)
+    r.add_argument("--bins", type=int, default=5, help="Bins of R, F and M to check the rules at (2-10).")
+    r.add_argument("--r-bins", type=int, help="Recency bins, if different from --bins.")
+    r.add_argument("--f-bins", type=int, help="Frequency bins, if different from --bins.")
+    r.add_argument("--m-bins", type=int, help="Monetary bins, if different from --bins.")
     return p
 
 
 def _scoring(args: argparse.Namespace) -> ScoringSettings:
-    scoring = ScoringSettings.uniform(args.bins, "quantile" if args.method == "thresholds" else args.method)
+    scoring = ScoringSettings.uniform(args.bins, "auto" if args.method == "thresholds" else args.method)
     if args.method == "thresholds" and not args.edges:
         raise ConfigError("--method thresholds needs --edges METRIC=E1,E2,... for at least one metric.")
     for spec in args.edges:
@@ -244,11 +248,16 @@ def _segment(args: argparse.Namespace) -> str:
                       else file_sha256(*(Path(p) for p in expand_paths(args.input))))
             prov = provenance(input_name=str(args.input), input_sha256=digest,
                               input_rows=fres.input_rows, settings={**settings.to_dict(), "engine": engine},
-                              rules=rules, as_of=fres.as_of, customers=len(seg.customers))
+                              rules=rules, as_of=fres.as_of, customers=len(seg.customers),
+                              scoring=seg.scored.provenance())
             run = _Run(seg, fres.ledger, prov, str(args.input), fres.as_of, fres.input_rows, None, None)
     for w in caught:
         if issubclass(w.category, RfmWarning):
             print(f"warning: {w.message}", file=sys.stderr)
+    for info in run.seg.scored.bins.values():  # the effective edges and customers per score, one line per metric
+        print(info.summary_line(), file=sys.stderr)
+    for message in run.seg.lint.messages():  # rules that can never win at these bins, and uncovered cells
+        print(f"warning: {message}", file=sys.stderr)
     return _write_outputs(args, run, rules, progress)
 
 
@@ -418,8 +427,14 @@ def _rules(args: argparse.Namespace) -> str:
     from .segment import DEFAULT_RULES, RuleSet, lint
 
     if args.lint:
-        rules = RuleSet.from_toml(args.lint.read_text(encoding="utf-8"))
-        report = lint(rules, (args.bins,) * 3)
+        try:
+            text = args.lint.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the rules file {args.lint}: {exc.strerror}.") from None
+        rules = RuleSet.from_toml(text)
+        bins = tuple(MetricScoring(b).bins for b in (args.r_bins or args.bins, args.f_bins or args.bins,
+                                                       args.m_bins or args.bins))
+        report = lint(rules, (bins[0], bins[1], bins[2]))
         for msg in report.messages():
             print(msg)
         return f"{len(rules.rules)} rules: " + ("no problems" if report.ok else f"{len(report.messages())} problem(s)")

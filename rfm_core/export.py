@@ -73,9 +73,14 @@ def safe_filename(name: str, default: str = "export") -> str:
 
 
 def provenance(*, input_name: str, input_sha256: str, input_rows: int, settings: dict[str, Any],
-               rules: RuleSet, as_of: dt.date, customers: int) -> dict[str, Any]:
-    """What an analysis needs to be reproduced."""
-    return {
+               rules: RuleSet, as_of: dt.date, customers: int,
+               scoring: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What an analysis needs to be reproduced.
+
+    ``scoring`` (from :meth:`rfm_core.score.ScoreResult.provenance`) records, per metric, the method asked and
+    used, the effective edges and the customers per score; it is included when given.
+    """
+    out = {
         "tool": f"rfm_core {__version__}",
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "input_name": input_name,
@@ -86,6 +91,9 @@ def provenance(*, input_name: str, input_sha256: str, input_rows: int, settings:
         "settings": settings,
         "rules_toml": rules.to_toml(),
     }
+    if scoring is not None:
+        out["scoring"] = scoring
+    return out
 
 
 def provenance_json(prov: dict[str, Any]) -> str:

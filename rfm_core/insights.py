@@ -7,12 +7,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .segment import RuleSet
+from .columns import FREQUENCY, MONETARY, RECENCY_DAYS, SEGMENT
+from .segment import AT_RISK_ROLES, RuleSet
 
-__all__ = ["SUMMARY_COLUMNS", "insights", "kpis", "segment_summary", "top_products"]
+__all__ = ["SUMMARY_COLUMNS", "insights", "kpis", "revenue_at_risk", "segment_summary", "top_products"]
 
 SUMMARY_COLUMNS = [
-    "segment", "customers", "customer_share", "revenue", "revenue_share", "orders", "avg_order_value",
+    "segment", "role", "customers", "customer_share", "revenue", "revenue_share", "orders", "avg_order_value",
     "recency_mean", "recency_median", "frequency_mean", "frequency_median", "monetary_mean", "monetary_median",
 ]
 
@@ -20,19 +21,31 @@ SUMMARY_COLUMNS = [
 def segment_summary(segmented: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     """One row per segment in rule order (fallback last), including empty segments with zero customers.
 
-    Revenue is the sum of ``monetary``; orders the sum of ``frequency``; average order value revenue / orders.
+    Parameters
+    ----------
+    segmented : DataFrame
+        One row per customer with ``segment``, ``recency_days``, ``frequency``, ``monetary``.
+    rules : RuleSet
+        Gives the order of the rows and each segment's ``role``.
+
+    Returns
+    -------
+    DataFrame
+        :data:`SUMMARY_COLUMNS`, one row per segment. Revenue is the sum of ``monetary``; orders the sum of
+        ``frequency``; average order value revenue / orders (NaN for an empty segment); shares are of all customers
+        and of all revenue.
     """
-    g = segmented.groupby("segment", observed=False, sort=False)
+    g = segmented.groupby(SEGMENT, observed=False, sort=False)
     out = pd.DataFrame({
         "customers": g.size(),
-        "revenue": g["monetary"].sum(),
-        "orders": g["frequency"].sum(),
-        "recency_mean": g["recency_days"].mean(),
-        "recency_median": g["recency_days"].median(),
-        "frequency_mean": g["frequency"].mean(),
-        "frequency_median": g["frequency"].median(),
-        "monetary_mean": g["monetary"].mean(),
-        "monetary_median": g["monetary"].median(),
+        "revenue": g[MONETARY].sum(),
+        "orders": g[FREQUENCY].sum(),
+        "recency_mean": g[RECENCY_DAYS].mean(),
+        "recency_median": g[RECENCY_DAYS].median(),
+        "frequency_mean": g[FREQUENCY].mean(),
+        "frequency_median": g[FREQUENCY].median(),
+        "monetary_mean": g[MONETARY].mean(),
+        "monetary_median": g[MONETARY].median(),
     }).reindex(list(rules.names))
     out["customers"] = out["customers"].fillna(0).astype("int64")
     out["orders"] = out["orders"].fillna(0).astype("int64")
@@ -41,18 +54,39 @@ def segment_summary(segmented: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     out["customer_share"] = out["customers"] / total_c if total_c else 0.0
     out["revenue_share"] = out["revenue"] / total_r if total_r else 0.0
     out["avg_order_value"] = out["revenue"] / out["orders"].where(out["orders"] > 0)  # NaN for empty segments
-    out.index.name = "segment"
+    out["role"] = [rules.role(name) for name in out.index]
+    out.index.name = SEGMENT
     return out.reset_index()[SUMMARY_COLUMNS]
 
 
 def kpis(segmented: pd.DataFrame) -> dict[str, float]:
     """Headline figures: customers, revenue, orders, average order value, revenue per customer."""
     customers = len(segmented)
-    revenue = float(segmented["monetary"].sum())
-    orders = int(segmented["frequency"].sum())
+    revenue = float(segmented[MONETARY].sum())
+    orders = int(segmented[FREQUENCY].sum())
     return {"customers": customers, "revenue": revenue, "orders": orders,
             "avg_order_value": revenue / orders if orders else 0.0,
             "revenue_per_customer": revenue / customers if customers else 0.0}
+
+
+def revenue_at_risk(summary: pd.DataFrame) -> dict[str, Any]:
+    """Overview's *revenue at risk*: the historical revenue of the customers in segments whose role is at risk or
+    can't lose (:data:`rfm_core.segment.AT_RISK_ROLES`).
+
+    It is money these customers have already spent (the sum of their ``monetary``), not a forecast; the Lifetime
+    value page's *expected revenue lost to churn* is a model-based, different quantity (DOCUMENTATION.md §8).
+
+    Returns
+    -------
+    dict
+        ``revenue`` (float), ``share`` of all revenue, ``customers`` (int), ``segments`` (names with customers, in
+        rule order).
+    """
+    risky = summary[summary["role"].isin(AT_RISK_ROLES) & (summary["customers"] > 0)]
+    total = float(summary["revenue"].sum())
+    revenue = float(risky["revenue"].sum())
+    return {"revenue": revenue, "share": revenue / total if total else 0.0,
+            "customers": int(risky["customers"].sum()), "segments": [str(s) for s in risky[SEGMENT]]}
 
 
 def _pct(x: float) -> str:
@@ -64,41 +98,44 @@ def _money(x: float) -> str:
 
 
 def insights(segmented: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
-    """Plain sentences, each computed from the data; segments that are absent are simply not mentioned."""
+    """Plain sentences, each computed from the data; segments that are absent are simply not mentioned.
+
+    Sentences about kinds of customers follow the segments' ``role`` column, not their names: a segment renamed
+    from Champions to VIP keeps the best-customers sentence, under its new name.
+    """
     out: list[str] = []
     if segmented.empty:
         return out
-    total = float(segmented["monetary"].sum())
-    by: dict[str, dict[str, Any]] = {
-        str(r["segment"]): {str(k): v for k, v in r.items()} for r in summary.to_dict("records")}
-    if "Champions" in by and by["Champions"]["customers"] > 0:
-        c = by["Champions"]
-        out.append(f"Champions are {_pct(c['customer_share'])} of customers ({int(c['customers']):,}) and bring "
-                   f"{_pct(c['revenue_share'])} of revenue ({_money(c['revenue'])}).")
-    risk = [s for s in ("At Risk", "Can't Lose Them") if s in by and by[s]["customers"] > 0]
-    if risk:
-        rev = float(sum(by[s]["revenue"] for s in risk))
-        n = int(sum(by[s]["customers"] for s in risk))
-        out.append(f"Revenue at risk: {n:,} customers in {' and '.join(risk)} spent {_money(rev)} "
-                   f"({_pct(rev / total if total else 0)} of revenue) and have not bought recently.")
+    total = float(segmented[MONETARY].sum())
+    best = summary[(summary["role"] == "best") & (summary["customers"] > 0)]
+    if len(best):
+        names = " and ".join(str(s) for s in best[SEGMENT])
+        n, rev = int(best["customers"].sum()), float(best["revenue"].sum())
+        verb = "are" if len(best) == 1 else "together are"
+        out.append(f"{names} (your best customers) {verb} {_pct(n / len(segmented))} of customers ({n:,}) and "
+                   f"bring {_pct(rev / total if total else 0)} of revenue ({_money(rev)}).")
+    risk = revenue_at_risk(summary)
+    if risk["customers"]:
+        out.append(f"Revenue at risk: {risk['customers']:,} customers in {' and '.join(risk['segments'])} spent "
+                   f"{_money(risk['revenue'])} ({_pct(risk['share'])} of revenue) and have not bought recently.")
     if total > 0 and len(segmented) >= 5:
-        m = np.sort(segmented["monetary"].to_numpy())[::-1]
+        m = np.sort(segmented[MONETARY].to_numpy())[::-1]
         top = max(1, round(len(m) * 0.2))
         share = m[:top].sum() / m.sum() if m.sum() else 0
         out.append(f"The top 20% of customers ({top:,}) bring {_pct(share)} of revenue.")
-    once = float((segmented["frequency"] == 1).mean())
+    once = float((segmented[FREQUENCY] == 1).mean())
     out.append(f"{_pct(once)} of customers have bought only once.")
     biggest = summary.sort_values("customers", ascending=False).iloc[0]
     if biggest["customers"] > 0:
-        out.append(f"The largest segment is {biggest['segment']} with {int(biggest['customers']):,} customers "
+        out.append(f"The largest segment is {biggest[SEGMENT]} with {int(biggest['customers']):,} customers "
                    f"({_pct(biggest['customer_share'])}).")
-    best = summary[summary["customers"] > 0].sort_values("avg_order_value", ascending=False)
-    if len(best):
-        b = best.iloc[0]
-        out.append(f"{b['segment']} have the highest average order value: {_money(b['avg_order_value'])}.")
+    by_aov = summary[summary["customers"] > 0].sort_values("avg_order_value", ascending=False)
+    if len(by_aov):
+        b = by_aov.iloc[0]
+        out.append(f"{b[SEGMENT]} have the highest average order value: {_money(b['avg_order_value'])}.")
     fallback = summary.iloc[-1]
     if fallback["customers"] > 0:
-        out.append(f"{int(fallback['customers']):,} customers match no rule and are in {fallback['segment']}; "
+        out.append(f"{int(fallback['customers']):,} customers match no rule and are in {fallback[SEGMENT]}; "
                    "review the segment rules.")
     return out
 

@@ -13,14 +13,15 @@ import pandas as pd
 
 from .aggregate import Aggregator, aggregate, default_as_of
 from .clean import CleanResult, clean
+from .columns import SEGMENT
 from .insights import insights, kpis, segment_summary
 from .mapping import MappedTable, apply_mapping
 from .read import Progress, RawTable, Source, read_table
 from .score import ScoreResult, score
-from .segment import DEFAULT_RULES, RuleSet, assign_segments
+from .segment import DEFAULT_RULES, LintReport, RuleSet, assign_segments, lint
 from .settings import AnalysisSettings, ScoringSettings
 
-__all__ = ["AnalysisResult", "Segmentation", "analyze", "result_provenance", "segment_customers"]
+__all__ = ["AnalysisResult", "Segmentation", "analyze", "result_provenance", "segment_customers", "segment_scored"]
 
 
 @dataclass(frozen=True)
@@ -41,16 +42,23 @@ class Segmentation:
     def kpis(self) -> dict[str, float]:
         return kpis(self.customers)
 
+    @property
+    def lint(self) -> LintReport:
+        """The rule linter at these bins: rules that can never win, and why (the CLI, Settings and Overview)."""
+        return lint(self.rules, self.scored.bin_counts)
+
+
+def segment_scored(scored: ScoreResult, rules: RuleSet = DEFAULT_RULES) -> Segmentation:
+    """Segment an already scored table (its bins per metric decide how scores are read on the rules' scale)."""
+    scored.table[SEGMENT] = assign_segments(scored.table, rules, scored.bin_counts)
+    summary = segment_summary(scored.table, rules)
+    return Segmentation(scored, rules, summary, tuple(insights(scored.table, summary)))
+
 
 def segment_customers(customers: pd.DataFrame, scoring: ScoringSettings | None = None,
                       rules: RuleSet = DEFAULT_RULES, *, warn: bool = True) -> Segmentation:
     """Score and segment a per-customer table (milliseconds: the app re-runs this on every widget change)."""
-    scoring = scoring or ScoringSettings()
-    scored = score(customers, scoring, warn=warn)
-    bins = (scoring.recency.bins, scoring.frequency.bins, scoring.monetary.bins)
-    scored.table["segment"] = assign_segments(scored.table, rules, bins)
-    summary = segment_summary(scored.table, rules)
-    return Segmentation(scored, rules, summary, tuple(insights(scored.table, summary)))
+    return segment_scored(score(customers, scoring or ScoringSettings(), warn=warn), rules)
 
 
 @dataclass(frozen=True)
@@ -115,4 +123,5 @@ def result_provenance(result: AnalysisResult) -> dict[str, object]:
     return provenance(input_name=result.raw.name, input_sha256=result.raw.sha256,
                       input_rows=result.cleaned.input_rows, settings=result.settings.to_dict(),
                       rules=result.segmentation.rules, as_of=result.as_of,
-                      customers=len(result.segmentation.customers))
+                      customers=len(result.segmentation.customers),
+                      scoring=result.segmentation.scored.provenance())

@@ -16,6 +16,7 @@ from .errors import ConfigError
 
 __all__ = [
     "METRICS",
+    "SCORING_METHODS",
     "AnalysisSettings",
     "CleaningPolicy",
     "MetricScoring",
@@ -27,7 +28,9 @@ __all__ = [
     "settings_to_toml",
 ]
 
-ScoringMethod = Literal["quantile", "rank", "thresholds"]
+ScoringMethod = Literal["auto", "quantile", "distinct", "rank", "thresholds"]
+#: Every scoring method, in the order the CLI and the Settings page offer them.
+SCORING_METHODS: tuple[str, ...] = ("auto", "quantile", "distinct", "rank", "thresholds")
 METRICS: tuple[str, str, str] = ("recency", "frequency", "monetary")
 MIN_BINS, MAX_BINS = 2, 10
 
@@ -100,9 +103,12 @@ class MetricScoring:
 
     bins: int = _help("Number of scores (2-10); for recency the most recent customers get the highest score.", 5)
     method: ScoringMethod = _help(
-        "quantile: equal values always share a score; rank: exact quantile sizes, ties split by customer id; "
-        "thresholds: your own edges.",
-        "quantile",
+        "auto (default): quantiles, unless ties make quantile edges coincide, then distinct values. "
+        "quantile: k/n quantile cut points. distinct: edges on distinct values, as many scores as the data allows. "
+        "All three: equal values share a score, a better value never scores lower, the best value scores n and the "
+        "worst 1. rank: equal-size groups; equal values may get different scores (ties inside the range are split "
+        "by customer id), only the best and worst values are kept whole at n and 1. thresholds: your own edges.",
+        "auto",
     )
     edges: tuple[float, ...] = _help(
         "With method 'thresholds': bins-1 ascending upper edges; a value v scores 1 + the number of edges below v.",
@@ -112,8 +118,8 @@ class MetricScoring:
     def __post_init__(self) -> None:
         if not isinstance(self.bins, int) or not MIN_BINS <= self.bins <= MAX_BINS:
             raise ConfigError(f"Bins must be a whole number from {MIN_BINS} to {MAX_BINS}, not {self.bins!r}.")
-        if self.method not in ("quantile", "rank", "thresholds"):
-            raise ConfigError(f"Scoring method must be quantile, rank or thresholds, not {self.method!r}.")
+        if self.method not in SCORING_METHODS:
+            raise ConfigError(f"Scoring method must be one of {', '.join(SCORING_METHODS)}, not {self.method!r}.")
         edges = tuple(float(e) for e in self.edges)
         object.__setattr__(self, "edges", edges)
         if self.method == "thresholds":
@@ -134,7 +140,7 @@ class ScoringSettings:
     monetary: MetricScoring = MetricScoring()
 
     @classmethod
-    def uniform(cls, bins: int = 5, method: ScoringMethod = "quantile") -> ScoringSettings:
+    def uniform(cls, bins: int = 5, method: ScoringMethod = "auto") -> ScoringSettings:
         """The same bins and method for R, F and M."""
         spec = MetricScoring(bins=bins, method=method)
         return cls(spec, spec, spec)

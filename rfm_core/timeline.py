@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -12,21 +11,36 @@ import pandas as pd
 
 from .aggregate import aggregate
 from .clean import IS_RETURN
-from .columns import AMOUNT, CUSTOMER_ID, INVOICE_DATE
+from .columns import AMOUNT, CUSTOMER_ID, INVOICE_DATE, MONETARY, SEGMENT
 from .errors import RfmError
-from .pipeline import segment_customers
-from .score import MetricBins
-from .segment import DEFAULT_RULES, RuleSet, lint
-from .settings import MetricScoring, ScoringSettings
+from .pipeline import Segmentation, segment_customers, segment_scored
+from .score import rescore
+from .segment import DEFAULT_RULES, RuleSet, role_rank
+from .settings import ScoringSettings
 
-__all__ = ["NEW", "Cohorts", "Migration", "cohorts", "migration", "segment_health", "segments_by_month"]
+__all__ = ["MODE_SENTENCES", "NEW", "Cohorts", "Migration", "cohorts", "migration", "segments_at", "segments_by_month"]
 
 NEW = "(new since then)"
+#: What each migration mode means, in one plain sentence (the Migration page shows it).
+MODE_SENTENCES = {
+    "re-estimated": "Re-estimated edges: each date is scored against the customers of that date, exactly as Overview "
+                    "would show it, so a move means a customer changed relative to everyone else.",
+    "frozen": "Frozen edges: the later date is scored with the earlier date's score ranges, so a move means a "
+              "customer's own recency, frequency or spend crossed a fixed edge, and time passing alone moves "
+              "customers who did not buy down in recency.",
+}
 
 
 @dataclass(frozen=True)
 class Migration:
-    """Customers scored at two dates: their segments then and now, the flows and who moved down."""
+    """Customers segmented at two dates: their segments then and now, the flows and who moved down.
+
+    ``customers`` has one row per customer known at the later date: ``customer_id, segment_now, monetary,
+    segment_then`` (``(new since then)`` for customers first seen after ``earlier``), ``revenue_between`` (what they
+    spent after ``earlier`` up to ``later``), ``bought_between`` (bool) and ``moved`` (``up``, ``down``, ``stayed``,
+    ``sideways``, ``new``). ``matrix`` counts customers from each earlier segment (rows) to each later one (columns);
+    its column sums are the later date's segment sizes. ``gap_days`` is the number of days between the dates.
+    """
 
     customers: pd.DataFrame
     flows: pd.DataFrame
@@ -34,72 +48,120 @@ class Migration:
     earlier: dt.date
     later: dt.date
     thresholds: str
+    then: Segmentation
+    now: Segmentation
 
     @property
     def moved_down(self) -> pd.DataFrame:
         return self.customers[self.customers["moved"] == "down"]
 
+    @property
+    def gap_days(self) -> int:
+        return (self.later - self.earlier).days
 
-def segment_health(rules: RuleSet, bins: tuple[int, int, int]) -> dict[str, float]:
-    """A value order for segments: the mean R+F+M of the score cells each segment wins (fallback: 0)."""
-    cells = lint(rules, bins).cells
-    health = (cells.assign(total=cells["r"] + cells["f"] + cells["m"]).groupby("segment")["total"].mean())
-    out = {name: float(health.get(name, 0.0)) for name in rules.names}
-    return out
+    @property
+    def down_without_buying(self) -> int:
+        """Customers who moved down and bought nothing between the dates: only time (and others) moved them."""
+        down = self.moved_down
+        return int((~down["bought_between"]).sum())
+
+    def time_note(self) -> str:
+        """One sentence on the share of downward moves that reflect only the passage of time."""
+        down = len(self.moved_down)
+        idle = self.down_without_buying
+        if not down:
+            return "Nobody moved down."
+        if self.thresholds == "frozen":
+            return (f"With frozen edges, the recency of every customer grew by the {self.gap_days:,} days between the "
+                    f"dates: {idle:,} of the {down:,} customers who moved down bought nothing in between, so their "
+                    "move reflects only the passage of time.")
+        return (f"{idle:,} of the {down:,} customers who moved down bought nothing between the dates: they fell "
+                "behind customers who did buy, and their recency grew with the days that passed.")
 
 
-def _frozen(settings: ScoringSettings, scored: Mapping[str, MetricBins]) -> ScoringSettings:
-    specs = {}
-    for metric in ("recency", "frequency", "monetary"):
-        info = scored[metric]
-        edges = tuple(sorted(set(info.edges)))
-        spec = settings.for_metric(metric)
-        if len(edges) != spec.bins - 1:  # collapsed quantile edges: keep the bins that were effective
-            specs[metric] = MetricScoring(len(edges) + 1, "thresholds", edges) if edges else MetricScoring(2)
-        else:
-            specs[metric] = MetricScoring(spec.bins, "thresholds", edges)
-    return ScoringSettings(**specs)
+def _upto(transactions: pd.DataFrame, day: dt.date) -> pd.DataFrame:
+    """The purchases dated on or before ``day`` (what an analysis dated ``day`` can see)."""
+    return transactions[transactions[INVOICE_DATE] < pd.Timestamp(day) + pd.Timedelta(days=1)]
+
+
+def segments_at(transactions: pd.DataFrame, day: dt.date, scoring: ScoringSettings | None = None,
+                rules: RuleSet = DEFAULT_RULES) -> Segmentation:
+    """The segmentation Overview shows for analysis date ``day``: purchases on or before ``day``, recency counted to
+    ``day``, scored and segmented with these settings.
+
+    Raises
+    ------
+    RfmError
+        No purchases on or before ``day``.
+    """
+    seen = _upto(transactions, day)
+    purchases = ~seen[IS_RETURN] if IS_RETURN in seen.columns else pd.Series(True, index=seen.index)
+    if seen.empty or not purchases.any():
+        raise RfmError(f"No purchases on or before {day}; choose a later date.")
+    return segment_customers(aggregate(seen, day), scoring, rules, warn=False)
 
 
 def migration(transactions: pd.DataFrame, earlier: dt.date, later: dt.date | None = None,
               scoring: ScoringSettings | None = None, rules: RuleSet = DEFAULT_RULES,
-              thresholds: Literal["frozen", "re-estimated"] = "frozen") -> Migration:
-    """Score customers with the purchases up to ``earlier`` and up to ``later``, and follow each one.
+              thresholds: Literal["frozen", "re-estimated"] = "re-estimated") -> Migration:
+    """Segment customers at ``earlier`` and at ``later`` and follow each one.
 
-    ``earlier`` and ``later`` are analysis dates (recency counts to them; purchases on or after them are not
-    seen). ``frozen`` scores the later date with the earlier date's edges, so a move means the customer changed;
-    ``re-estimated`` recomputes the quantiles, so a move is relative to everyone else. Customers whose first
-    purchase is after ``earlier`` appear as coming from ``(new since then)``. Revenue on a flow is what those
-    customers spent between the two dates.
+    Parameters
+    ----------
+    transactions : DataFrame
+        Cleaned transactions (``customer_id, invoice_id, invoice_date, amount``, optional ``is_return``).
+    earlier, later : date
+        Analysis dates; each sees the purchases dated on or before it and counts recency to it, as Overview does
+        for that analysis date. ``later`` defaults to the day after the last purchase (Overview's default).
+    scoring, rules
+        The same settings as Overview.
+    thresholds : {"re-estimated", "frozen"}
+        ``re-estimated`` (default): the later column is exactly Overview's segmentation at ``later``.
+        ``frozen``: the later date is scored with the earlier date's bins (:func:`rfm_core.score.rescore`).
+
+    Returns
+    -------
+    Migration
+        Up/down compare the segments' roles (:func:`rfm_core.segment.role_rank`): a move to a higher-ranked role is
+        ``up``; between equal or unranked (``other``) roles it is ``sideways``.
+
+    Raises
+    ------
+    RfmError
+        ``earlier`` not before ``later``, or no purchases by ``earlier``.
     """
     scoring = scoring or ScoringSettings()
     tx = transactions
     later = later or (tx[INVOICE_DATE].max().normalize() + pd.Timedelta(days=1)).date()
     if earlier >= later:
         raise RfmError(f"The earlier date ({earlier}) must be before the later one ({later}).")
-    before = tx[tx[INVOICE_DATE] < pd.Timestamp(earlier)]
-    upto = tx[tx[INVOICE_DATE] < pd.Timestamp(later)]
-    if before.empty or (~before.get(IS_RETURN, pd.Series(False, index=before.index))).sum() == 0:
-        raise RfmError(f"No purchases before {earlier}; choose a later earlier date.")
-    then = segment_customers(aggregate(before, earlier), scoring, rules, warn=False)
-    later_scoring = _frozen(scoring, then.scored.bins) if thresholds == "frozen" else scoring
-    now = segment_customers(aggregate(upto, later), later_scoring, rules, warn=False)
-    a = then.customers[[CUSTOMER_ID, "segment"]].rename(columns={"segment": "segment_then"})
-    b = now.customers[[CUSTOMER_ID, "segment", "monetary"]].rename(columns={"segment": "segment_now"})
+    try:
+        then = segments_at(tx, earlier, scoring, rules)
+    except RfmError:
+        raise RfmError(f"No purchases on or before {earlier}; choose a later earlier date.") from None
+    if thresholds == "frozen":
+        now = segment_scored(rescore(aggregate(_upto(tx, later), later), then.scored.bins), rules)
+    else:
+        now = segments_at(tx, later, scoring, rules)
+    a = then.customers[[CUSTOMER_ID, SEGMENT]].rename(columns={SEGMENT: "segment_then"})
+    b = now.customers[[CUSTOMER_ID, SEGMENT, MONETARY]].rename(columns={SEGMENT: "segment_now"})
     merged = b.merge(a, on=CUSTOMER_ID, how="left")
     merged["segment_then"] = merged["segment_then"].astype(object).where(merged["segment_then"].notna(), NEW)
     merged["segment_now"] = merged["segment_now"].astype(str)
-    between = tx[(tx[INVOICE_DATE] >= pd.Timestamp(earlier)) & (tx[INVOICE_DATE] < pd.Timestamp(later))]
+    between = tx[(tx[INVOICE_DATE] >= pd.Timestamp(earlier) + pd.Timedelta(days=1))
+                 & (tx[INVOICE_DATE] < pd.Timestamp(later) + pd.Timedelta(days=1))]
     spent = between.groupby(between[CUSTOMER_ID].astype(str), observed=True)[AMOUNT].sum()
+    bought = between[~between[IS_RETURN]] if IS_RETURN in between.columns else between
     merged["revenue_between"] = merged[CUSTOMER_ID].map(spent).fillna(0.0).to_numpy()
-    bins_then = tuple(then.scored.bins[m].bins for m in ("recency", "frequency", "monetary"))
-    bins_now = tuple(now.scored.bins[m].bins for m in ("recency", "frequency", "monetary"))
-    h_then = segment_health(rules, bins_then)  # type: ignore[arg-type]
-    h_now = segment_health(rules, bins_now)  # type: ignore[arg-type]
-    diff = merged["segment_now"].map(h_now) - merged["segment_then"].map(h_then)
-    merged["moved"] = np.where(merged["segment_then"] == NEW, "new",
-                               np.where(merged["segment_then"] == merged["segment_now"], "stayed",
-                                        np.where(diff < 0, "down", "up")))
+    merged["bought_between"] = merged[CUSTOMER_ID].isin(set(bought[CUSTOMER_ID].astype(str))).to_numpy()
+    rank_then = merged["segment_then"].map(lambda s: role_rank(rules.role(s)) if s != NEW else None)
+    rank_now = merged["segment_now"].map(lambda s: role_rank(rules.role(s)))
+    ranked = rank_then.notna() & rank_now.notna()
+    diff = (rank_now.where(ranked, 0).astype("float64") - rank_then.where(ranked, 0).astype("float64"))
+    merged["moved"] = np.select(
+        [merged["segment_then"] == NEW, merged["segment_then"] == merged["segment_now"], ranked & (diff > 0),
+         ranked & (diff < 0)],
+        ["new", "stayed", "up", "down"], "sideways")
     flows = (merged.groupby(["segment_then", "segment_now"]).agg(customers=(CUSTOMER_ID, "size"),
                                                                   revenue=("revenue_between", "sum"))
              .reset_index())
@@ -107,7 +169,7 @@ def migration(transactions: pd.DataFrame, earlier: dt.date, later: dt.date | Non
     order_then = [s for s in (*rules.names, NEW) if s in matrix.index]
     order_now = [s for s in rules.names if s in matrix.columns]
     matrix = matrix.reindex(index=order_then, columns=order_now, fill_value=0)
-    return Migration(merged, flows, matrix, earlier, later, thresholds)
+    return Migration(merged, flows, matrix, earlier, later, thresholds, then, now)
 
 
 @dataclass(frozen=True)

@@ -60,9 +60,13 @@ def _command(startswith: str) -> list[str]:
     return shlex.split(line, comments=True)[3:]
 
 
+# Before the summary, a successful run prints only warnings and one scoring line per metric (DOCUMENTATION.md §6).
+_CLI_LINES = ("warning: ", "recency (days): ", "frequency (orders): ", "monetary: ")
+
+
 def _stderr_is_warnings_then_summary(stderr: str) -> str:
     *warnings, summary = stderr.splitlines()
-    assert all(w.startswith("warning: ") for w in warnings), stderr
+    assert all(w.startswith(_CLI_LINES) for w in warnings), stderr
     assert not summary.startswith(("warning:", "error:")), stderr
     return summary
 

@@ -240,7 +240,7 @@ def test_migration_and_cohort_pages(at: AppTest) -> None:
     assert len(at.get("plotly_chart")) == 1
     counts = {m.label: m.value for m in at.metric}
     assert sum(int(v.replace(",", "")) for v in counts.values()) == len(analyze(SAMPLE, warn=False).customers)
-    at.radio(key="mig_thresholds").set_value("re-estimated").run()
+    at.radio(key="mig_thresholds").set_value("frozen").run()
     assert not at.exception
     again = {m.label: m.value for m in at.metric}
     assert again["New since then"] == counts["New since then"]  # the same customers, scored another way

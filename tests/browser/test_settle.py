@@ -8,6 +8,7 @@ here; settle() must then still return only after the new run has drawn its resul
 
 from __future__ import annotations
 
+import re
 import time
 
 from playwright.sync_api import Page, expect
@@ -30,7 +31,9 @@ _DELAY_SENDS = """(() => {
 
 
 def _recency_bins_caption(page: Page) -> str:
-    return page.get_by_text("Effective bins:").first.inner_text().strip()
+    """``Recency: 5 of 5`` from the Settings caption ``Recency: 5 of 5 scores used, by quantiles (automatic)``."""
+    text = page.get_by_text(re.compile(r"^Recency: \d+ of \d+ scores used")).first.inner_text().strip()
+    return text.split(" scores used")[0]
 
 
 def test_settle_waits_for_a_run_that_starts_late(page: Page, app_url: str) -> None:
@@ -38,7 +41,7 @@ def test_settle_waits_for_a_run_that_starts_late(page: Page, app_url: str) -> No
     page.goto(app_url)
     settle(page)
     open_page(page, app_url, "Settings")
-    assert _recency_bins_caption(page) == "Effective bins: 5 of 5"
+    assert _recency_bins_caption(page) == "Recency: 5 of 5"
     page.evaluate(f"window.__sendDelay = {DELAY_MS}")
 
     # Control: the old wait returns while the slider's run has not even started.
@@ -47,10 +50,10 @@ def test_settle_waits_for_a_run_that_starts_late(page: Page, app_url: str) -> No
     page.keyboard.press("ArrowLeft")
     time.sleep(0.4)
     expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=1_000)
-    assert _recency_bins_caption(page) == "Effective bins: 5 of 5"  # what the old helper let a test read
+    assert _recency_bins_caption(page) == "Recency: 5 of 5"  # what the old helper let a test read
 
     settle(page)
-    assert _recency_bins_caption(page) == "Effective bins: 4 of 4"  # read once, no retry: settle alone made it so
+    assert _recency_bins_caption(page) == "Recency: 4 of 4"  # read once, no retry: settle alone made it so
     assert runs_seen(page) > before
 
     # Twice more, each settle waiting for its own run (the counter must move on, not reuse the run above).
@@ -59,7 +62,7 @@ def test_settle_waits_for_a_run_that_starts_late(page: Page, app_url: str) -> No
         page.get_by_role("slider").first.focus()
         page.keyboard.press("ArrowLeft")
         settle(page)
-        assert _recency_bins_caption(page) == f"Effective bins: {bins} of {bins}"
+        assert _recency_bins_caption(page) == f"Recency: {bins} of {bins}"
         assert runs_seen(page) > before
 
 

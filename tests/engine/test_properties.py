@@ -30,7 +30,8 @@ def _raw(lines: list[tuple[str, str | None, int, int, str]]) -> RawTable:
     return RawTable(frame, "gen.csv", "csv", "0" * 64)
 
 
-scoring = st.builds(ScoringSettings.uniform, st.integers(2, 10), st.sampled_from(["quantile", "rank"]))
+scoring = st.builds(ScoringSettings.uniform, st.integers(2, 10),
+                    st.sampled_from(["auto", "quantile", "distinct", "rank"]))
 
 
 def _has_customers(lines: list[tuple[str, str | None, int, int, str]]) -> bool:
@@ -58,7 +59,7 @@ def test_invariants(lines, scoring_settings, returns) -> None:  # type: ignore[n
     n = scoring_settings.recency.bins
     for col in ("r_score", "f_score", "m_score"):
         assert customers[col].between(1, n).all()
-    if scoring_settings.recency.method == "quantile":
+    if scoring_settings.recency.method != "rank":
         for metric, col in (("recency_days", "r_score"), ("frequency", "f_score"), ("monetary", "m_score")):
             assert (customers.groupby(metric)[col].nunique() == 1).all()
     # segment sizes add up

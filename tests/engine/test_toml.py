@@ -130,7 +130,7 @@ def test_settings_written_by_hand_and_by_the_old_writer_still_load() -> None:
     ("[scoring.recency]\nwidth = 3\n", r"Unknown keys in \[scoring\.recency\]: width\. Known: bins, edges, method"),
     ("[read]\nall_sheets = \"yes\"\n", r"read\.all_sheets must be true or false"),
     ("[scoring.recency]\nbins = 3.5\n", r"scoring\.recency\.bins must be a whole number"),
-    ("[scoring.recency]\nmethod = \"magic\"\n", r"scoring\.recency\.method must be one of 'quantile'"),
+    ("[scoring.recency]\nmethod = \"magic\"\n", r"scoring\.recency\.method must be one of 'auto', 'quantile'"),
     ("as_of = \"next week\"\n", r"as_of must be a date \(YYYY-MM-DD\)"),
     ("as_of = 2011-12-10T10:00:00\n", r"as_of must be a date"),
     ("[cleaning]\ncountries = \"France\"\n", r"cleaning\.countries must be a list"),
