@@ -115,4 +115,4 @@ def result_provenance(result: AnalysisResult) -> dict[str, object]:
     return provenance(input_name=result.raw.name, input_sha256=result.raw.sha256,
                       input_rows=result.cleaned.input_rows, settings=result.settings.to_dict(),
                       rules=result.segmentation.rules, as_of=result.as_of,
-                      customers=len(result.segmentation.customers))
+                      customers=len(result.segmentation.customers), reading=result.mapped.reading)

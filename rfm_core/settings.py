@@ -83,7 +83,10 @@ class CleaningPolicy:
     drop_future: bool = _help(
         "Drop rows dated after today (typos such as 2031 would otherwise move the analysis date).", True
     )
-    today: dt.date | None = _help("The date 'future' is measured from; None: the day of the analysis.", None)
+    today: dt.date | None = _help(
+        "The shop's date today, for 'dated after today' (reproducible runs). None: the clock, comparing instants "
+        "where a timestamp states its offset and allowing for time zones up to UTC+14 where it does not.", None
+    )
 
     def __post_init__(self) -> None:
         if self.returns not in ("exclude", "net"):
@@ -210,7 +213,7 @@ def settings_to_toml(settings: AnalysisSettings) -> str:
     lines += ["", "[cleaning]", f"drop_missing_customer = {val(c.drop_missing_customer)}",
               f"drop_duplicates = {val(c.drop_duplicates)}", f"returns = {val(c.returns)}",
               f"drop_nonpositive_price = {val(c.drop_nonpositive_price)}", f"countries = {val(c.countries)}"]
-    lines += [f"{k} = {val(getattr(c, k))}" for k in ("start", "end", "dayfirst") if getattr(c, k) is not None]
+    lines += [f"{k} = {val(getattr(c, k))}" for k in ("start", "end", "dayfirst", "today") if getattr(c, k) is not None]
     for metric in METRICS:
         spec = settings.scoring.for_metric(metric)
         lines += ["", f"[scoring.{metric}]", f"bins = {spec.bins}", f"method = {val(spec.method)}"]

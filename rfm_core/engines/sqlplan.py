@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..clean import MAX_ABS_NUMBER, REASONS, UNKNOWN_CUSTOMER, USED, USED_RETURN, future_from
+from ..clean import MAX_ABS_NUMBER, REASONS, UNKNOWN_CUSTOMER, USED, USED_RETURN, future_rule
 from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID, QUANTITY, UNIT_PRICE
 from ..settings import CleaningPolicy
 
@@ -115,6 +115,30 @@ class SqlPlan:
             return f"timestamp_micros(CAST(floor({col} / 1000) AS BIGINT))"
         return f"CAST({col} AS TIMESTAMP)"
 
+    def _offset(self) -> str:
+        """Minutes east of UTC stated after the time in a text timestamp (``Z``, ``UTC``, ``+13:00``, ``-0400``), else
+        NULL: the same reading as :func:`rfm_core.mapping.read_dates`, for the "dated after today" rule only."""
+        if self.mapping[INVOICE_DATE] not in self.text_columns:
+            return "NULL"
+        text = f"upper(trim(CAST({self._col(INVOICE_DATE)} AS {self.dialect.text})))"
+        zone = (f"regexp_extract({text}, '[0-9]:[0-9]{{2}}(:[0-9]{{2}}([.,][0-9]+)?)?[ ]*(Z|UTC|GMT|[+-][0-9]{{2}}"
+                f"(:?[0-9]{{2}})?)$', 3)")
+        minutes = ("(CASE WHEN substr(z, 1, 1) = '-' THEN -1 ELSE 1 END) * (CAST(substr(z, 2, 2) AS INT) * 60 + "
+                   "COALESCE(CAST(NULLIF(replace(substr(z, 4), ':', ''), '') AS INT), 0))")
+        return (f"(SELECT CASE WHEN z IS NULL OR z = '' THEN NULL WHEN z IN ('Z', 'UTC', 'GMT') THEN 0 "
+                f"ELSE {minutes} END FROM (SELECT {zone} AS z))")
+
+    def _future(self) -> str:
+        """The "dated after today" test of :class:`rfm_core.clean.FutureRule` on ``ts`` (local) and ``off``."""
+        d, rule = self.dialect, future_rule(self.policy)
+        naive = f"CAST({d.date_literal(rule.first_future_day())} AS TIMESTAMP)"
+        steps = rule.offset_steps()
+        if len(steps) == 1:
+            return f"ts >= {naive}"
+        by_offset = " ".join(f"WHEN off >= {at!r} THEN CAST({d.date_literal(day)} AS TIMESTAMP)"
+                             for at, day in reversed(steps))
+        return f"ts >= CASE WHEN off IS NULL THEN {naive} {by_offset} END"
+
     def reasoned(self) -> str:
         """A query with one row per distinct line: ``n_rows`` copies, typed canonical values and a reason code."""
         d, p, m = self.dialect, self.policy, self.mapping
@@ -130,16 +154,16 @@ class SqlPlan:
         ts = self._timestamp()
         inv = self._text(INVOICE_ID) if INVOICE_ID in m else f"concat({cid}, '|', CAST({ts} AS {d.text}))"
         country = self._text(COUNTRY) if COUNTRY in m else "NULL"
+        off = self._offset() if p.drop_future and p.today is None else "NULL"
         typed = (f"SELECT n_rows, {cid} AS cid, {inv} AS inv, {ts} AS ts, {qty} AS qty, {price} AS price, "
-                 f"{amount} AS amount, {country} AS country FROM grouped")
+                 f"{amount} AS amount, {country} AS country, {off} AS off FROM grouped")
 
         limit = f"{MAX_ABS_NUMBER:.0e}"
         needed = [f"{c} IS NULL OR NOT ({c} BETWEEN -{limit} AND {limit})"
                   for c, k in (("amount", AMOUNT), ("qty", QUANTITY), ("price", UNIT_PRICE)) if k in m or c == "amount"]
         cases = [f"WHEN ts IS NULL THEN {CODE['date missing or unreadable']}"]
         if p.drop_future:
-            future = d.date_literal(future_from(p))
-            cases.append(f"WHEN ts >= CAST({future} AS TIMESTAMP) THEN {CODE['dated after today']}")
+            cases.append(f"WHEN {self._future()} THEN {CODE['dated after today']}")
         cases.append(f"WHEN {' OR '.join(needed)} THEN {CODE['quantity, price or amount missing or not a number']}")
         if p.drop_missing_customer:
             cases.append(f"WHEN cid IS NULL THEN {CODE['no customer id']}")
