@@ -344,8 +344,6 @@ def _clv(args: argparse.Namespace) -> str:
     settings = AnalysisSettings(read=ReadOptions(sheet=args.sheet), mapping=tuple(sorted(_mapping(args.map).items())),
                                 cleaning=CleaningPolicy(today=args.today))
     result = analyze(Path(args.input), settings, warn=False)
-    for line in _reading_lines(result.mapped.mapping, result.mapped.guessed, result.mapped.warnings):
-        print(line, file=sys.stderr)
     tx = result.cleaned.transactions
     messages = []
     if args.calibration_end:
@@ -367,6 +365,8 @@ def _clv(args: argparse.Namespace) -> str:
     if args.params_out:
         _write(args.params_out, json.dumps(clv.params_json(), indent=2).encode())
         messages.append(f"wrote {args.params_out}")
+    for reading_line in _reading_lines(result.mapped.mapping, result.mapped.guessed, result.mapped.warnings):
+        print(reading_line, file=sys.stderr)  # after the steps that can fail: an error stays one line
     bg = clv.bgnbd
     line = (f"{len(table):,} customers; BG/NBD r={bg.r:.3f} alpha={bg.alpha:.3f} a={bg.a:.3f} b={bg.b:.3f} "
             f"(per {_UNIT_NAMES[args.time_unit]})")

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .columns import (
     AMOUNT,
@@ -142,6 +144,21 @@ def _sample_positions(n: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, min(n, _SAMPLE_ROWS)).astype(np.int64)) if n else np.zeros(0, np.int64)
 
 
+def _looks_numeric(text: str) -> float | None:
+    """The value of a number as :func:`read_numbers` would accept it (decimal mark left open), else None."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    m = _NUMBER_TEXT.match(text)
+    if m is None:
+        return None
+    kind, digits = _classify(re.sub(r"[ '’\u00a0\u202f]", "", m.group("num")))
+    if kind == "bad":
+        return None
+    return float(digits.replace(",", "")) if kind == "ambiguous" else float(digits)
+
+
 def _evidence(series: pd.Series) -> _Evidence:
     rows = len(series)
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
@@ -156,21 +173,24 @@ def _evidence(series: pd.Series) -> _Evidence:
         serial = ok & (values >= 20_000) & (values <= 80_000)  # 1954..2119 as Excel day numbers
         return _Evidence(rows, int(ok.sum()), serials=int(serial.sum()), numbers=int(ok.sum()),
                          integers=int(whole.sum()), distinct=int(series.nunique()))
-    text = series.astype("string").str.strip()
-    blank = text.isna() | text.str.lower().isin(["", "nan", "none", "null"])
-    text = text[~blank]
-    if text.empty:
-        return _Evidence(rows)
-    emails = text.str.match(_EMAIL)
-    numbers = read_numbers(text).values
-    ok = numbers.notna().to_numpy()
-    whole = ok & (np.mod(numbers.fillna(0).to_numpy(), 1) == 0)
-    serial = ok & numbers.between(20_000, 80_000).to_numpy()
-    return _Evidence(
-        rows, len(text), dates=int(text.str.match(_DATE_LIKE).sum()), serials=int(serial.sum()),
-        numbers=int(ok.sum()), integers=int(whole.sum()), emails=int(emails.sum()),
-        distinct=int(text.where(~emails, text.str.lower()).nunique()),  # e-mail ids are compared without case
-    )
+    # Distinct values with their counts: a sample of 1,000 rows rarely holds 1,000 different values.
+    counts = series.astype("string").str.strip().value_counts()
+    filled = dates = serials = numbers = integers = emails = 0
+    keys: set[str] = set()
+    for value, n in zip(counts.index.tolist(), counts.tolist(), strict=True):
+        if value.lower() in ("", "nan", "none", "null"):
+            continue
+        filled += n
+        number = _looks_numeric(value)
+        if number is not None and np.isfinite(number):
+            numbers += n
+            integers += n if number.is_integer() else 0
+            serials += n if 20_000 <= number <= 80_000 else 0
+        dates += n if _DATE_LIKE.match(value) else 0
+        email = _EMAIL.match(value) is not None
+        emails += n if email else 0
+        keys.add(value.lower() if email else value)  # e-mail ids are compared without case
+    return _Evidence(rows, filled, dates, serials, numbers, integers, emails, len(keys))
 
 
 def _share(part: int, whole: int) -> str:
@@ -195,6 +215,8 @@ def _judge(role: str, base: float, ev: _Evidence | None) -> tuple[float, str]:
     if role in _MONEY_COLUMNS:
         if ev.dates >= 0.5 * f:
             return base * 0.2, f"{_share(ev.dates, f)} are dates, not numbers"
+        if ev.numbers < 0.5 * f:  # mapped, every row would be dropped as "not a number"
+            return 0.0, f"only {_share(ev.numbers, f)} are numbers"
         if ev.numbers < 0.8 * f:
             return base * 0.2, f"only {_share(ev.numbers, f)} are numbers"
         if role == QUANTITY and ev.integers < 0.5 * ev.numbers:
@@ -254,8 +276,6 @@ def detect_columns(
     pairs under 5 points are dropped. A file with a price but neither a quantity nor an amount uses the price as
     the line amount.
     """
-    from scipy.optimize import linear_sum_assignment
-
     frame = table if isinstance(table, pd.DataFrame) else None
     headers = [str(c) for c in (frame.columns if frame is not None else table)]
     prior = {r: h for r, h in (prior or {}).items() if r in CANONICAL and h in headers}
@@ -266,7 +286,7 @@ def detect_columns(
     if frame is not None:
         pos = _sample_positions(len(frame))
         sample = frame.iloc[pos]
-    scores = np.zeros((len(roles), len(free)))
+    scores = np.zeros((len(roles), len(free)), dtype="float64")
     why: dict[tuple[int, int], str] = {}
     for j, header in enumerate(free):
         match = match_header(header)
@@ -284,11 +304,9 @@ def detect_columns(
     mapping = dict(prior)
     notes: list[str] = []
     if scores.size:
-        rows, cols = linear_sum_assignment(-scores)
-        for i, j in zip(rows, cols, strict=True):
-            if scores[i, j] > 0:
-                mapping[roles[i]] = free[j]
-                reasons[roles[i]] = why[(i, j)]
+        for i, j in _best_assignment(scores):
+            mapping[roles[i]] = free[j]
+            reasons[roles[i]] = why[(i, j)]
         taken = set(mapping.values())
         for i, role in enumerate(roles):
             if role not in mapping or role not in (CUSTOMER_ID, INVOICE_ID, INVOICE_DATE, *_MONEY_COLUMNS):
@@ -305,6 +323,38 @@ def detect_columns(
         reasons[AMOUNT] = reasons.pop(UNIT_PRICE) + "; there is no quantity column, so it is taken as the line amount"
     ordered = {r: mapping[r] for r in CANONICAL if r in mapping}
     return Detection(ordered, {r: reasons[r] for r in ordered}, tuple(notes))
+
+
+def _best_assignment(scores: np.ndarray) -> list[tuple[int, int]]:
+    """Pairs (role, header) with positive scores, each header at most once, maximising the total score.
+
+    An exact branch-and-bound search (pruned by the best total still reachable). Each role needs only its best
+    ``n_roles`` headers: the other roles take at most ``n_roles - 1`` of them, so an optimum never needs a worse
+    one. On equal totals the earlier header wins. Used instead of
+    ``scipy.optimize.linear_sum_assignment`` because importing SciPy's optimiser costs the command line about a
+    second and 40 MB on every run, and here the answer is found in microseconds.
+    """
+    options = []
+    for row in scores:
+        order = [j for j in np.argsort(-row, kind="stable") if row[j] > 0][: len(scores)]
+        options.append([(int(j), float(row[j])) for j in order])
+    remaining = [sum(opts[0][1] for opts in options[k:] if opts) for k in range(len(options) + 1)]
+    best: tuple[float, list[tuple[int, int]]] = (-1.0, [])
+
+    def search(k: int, used: frozenset[int], total: float, chosen: list[tuple[int, int]]) -> None:
+        nonlocal best
+        if total + remaining[k] <= best[0]:
+            return
+        if k == len(options):
+            best = (total, list(chosen))
+            return
+        for j, value in options[k]:
+            if j not in used:
+                search(k + 1, used | {j}, total + value, [*chosen, (k, j)])
+        search(k + 1, used, total, chosen)
+
+    search(0, frozenset(), 0.0, [])
+    return best[1]
 
 
 def detect_mapping(columns: Sequence[str]) -> dict[str, str]:
@@ -395,9 +445,10 @@ def _examples(values: pd.Series | pd.Index, n: int = 5) -> str:
     return ", ".join(repr(v[:40]) for v in uniq)
 
 
-_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|\s?[A-Z]{3,4})$")
+#: A zone after a time (``Z``, ``+05:30``, ``-0400``, ``+05``, ``UTC``, ``CET``): stripped, the local clock is kept.
+_TZ_SUFFIX = re.compile(r"(\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?)\s*(?:Z|[+-]\d{2}(?::?\d{2})?|[A-Za-z]{3,4})\s*$")
 #: A stated offset after a time: ``Z``, ``UTC``, ``GMT``, ``+13:00``, ``-0400``, ``+05``.
-_OFFSET = re.compile(r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)\s*$", re.IGNORECASE)
+_OFFSET_RE2 = r"(?i)\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?P<zone>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)\s*$"
 _DMY = re.compile(r"^\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{2}|\d{4})(?:[ T](.*))?$")
 _ISO = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}")
 _NUMERIC = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
@@ -411,6 +462,29 @@ def _excel_serial(values: np.ndarray) -> pd.DatetimeIndex:
     # 1 = 1900-01-01 .. 109,574 = 2199-12-31: beyond that no transaction date, and beyond 2262 no datetime64[ns]
     days[(days < 1) | (days > 109_574)] = np.nan
     return pd.DatetimeIndex(_EXCEL_EPOCH + pd.to_timedelta(days, unit="D")).round("s")
+
+
+def _iso_dates(text: pd.Series) -> pd.Series:
+    """ISO 8601 text to naive datetimes; a value that still carries a zone the suffix rule missed is NaT."""
+    try:
+        return pd.to_datetime(text, format="ISO8601", errors="coerce")
+    except ValueError:  # "Mixed timezones": parse one by one, keeping only naive results
+        return pd.Series([_one_date(v, "ISO8601", False) for v in text], dtype="datetime64[ns]")
+
+
+def _mixed_dates(text: pd.Series, dayfirst: bool) -> pd.Series:
+    try:
+        return pd.to_datetime(text, format="mixed", dayfirst=dayfirst, errors="coerce")
+    except ValueError:
+        return pd.Series([_one_date(v, "mixed", dayfirst) for v in text], dtype="datetime64[ns]")
+
+
+def _one_date(value: str, fmt: str, dayfirst: bool) -> pd.Timestamp:
+    try:
+        ts = pd.to_datetime(value, format=fmt, dayfirst=dayfirst, errors="coerce")
+    except (ValueError, OverflowError):
+        return pd.NaT
+    return pd.NaT if pd.isna(ts) or ts.tzinfo is not None else ts
 
 
 def _offset_minutes(zone: str) -> float:
@@ -484,14 +558,15 @@ def read_dates(series: pd.Series, dayfirst: bool | None = None) -> DateReading:
             found["format"] = "Excel serial numbers"
             out[:] = _excel_serial(strs.to_numpy())
             return out.to_numpy()
-        zones = strs.str.extract(_OFFSET)[0]
-        has_zone = zones.notna().to_numpy()
-        if has_zone.any():
-            offs[has_zone] = [_offset_minutes(z) for z in zones[has_zone]]
+        # RE2 in Arrow: about ten times faster than Python's re over 23,000 distinct timestamps.
+        zones = pc.extract_regex(pa.array(strs.to_numpy(dtype=object), type=pa.string()), _OFFSET_RE2)
+        matched = zones.is_valid().to_numpy(zero_copy_only=False)
+        for k in np.flatnonzero(matched).tolist():
+            offs[k] = _offset_minutes(zones[k]["zone"].as_py())
         iso = strs.str.match(_ISO.pattern)
         if iso.any():
-            cleaned = strs[iso].str.replace(_TZ_SUFFIX, "", regex=True).str.strip()
-            parsed = pd.to_datetime(pd.Series(cleaned), format="ISO8601", errors="coerce")
+            cleaned = strs[iso].str.replace(_TZ_SUFFIX, r"\1", regex=True).str.strip()
+            parsed = _iso_dates(pd.Series(cleaned))
             out[np.flatnonzero(iso)] = parsed.to_numpy()
             found["format"] = "ISO 8601 (YYYY-MM-DD)"
         rest = ~iso
@@ -531,8 +606,8 @@ def read_dates(series: pd.Series, dayfirst: bool | None = None) -> DateReading:
                         found_dates[todo] = attempt.to_numpy(dtype="datetime64[ns]")
             todo = np.isnat(found_dates)
             if todo.any():  # anything else (e.g. "1 Dec 2010"): the general parser, on the leftovers only
-                attempt = pd.to_datetime(pd.Series(sub.to_numpy()[todo]).str.replace(_TZ_SUFFIX, "", regex=True),
-                                         format="mixed", dayfirst=bool(order), errors="coerce")
+                leftovers = pd.Series(sub.to_numpy()[todo]).str.replace(_TZ_SUFFIX, r"\1", regex=True)
+                attempt = _mixed_dates(leftovers, bool(order))
                 found_dates[todo] = attempt.to_numpy(dtype="datetime64[ns]")
             out[np.flatnonzero(rest)] = found_dates
             if dmy.any():
@@ -747,12 +822,13 @@ def _customer_keys(ids: pd.Series, column: str) -> tuple[pd.Series, list[str], l
         folded = cats.where(~email, cats.str.lower())
         merged = int(email.sum()) - int(folded[email].nunique())
         info["emails"] = int(email.sum())
+        info["email_spellings_merged"] = merged
         if merged:
             groups = cats[email].groupby(folded[email]).agg(list)
             example = next(v for v in groups if len(v) > 1)
             notes.append(f"Customer ids in {column!r} that are e-mail addresses are compared without letter case: "
                          f"{merged:,} spelling(s) merged into another (e.g. {', '.join(map(repr, example[:3]))}).")
-            info["email_spellings_merged"] = merged
+        if (folded != cats).any():  # one spelling per customer, in lower case, whichever the file used
             ids = _recode(ids, folded)
             cats = pd.Series(ids.cat.categories.astype(str))
             email = cats.str.contains("@", regex=False) & cats.str.match(_EMAIL)
