@@ -479,12 +479,13 @@ def _mixed_dates(text: pd.Series, dayfirst: bool) -> pd.Series:
         return pd.Series([_one_date(v, "mixed", dayfirst) for v in text], dtype="datetime64[ns]")
 
 
-def _one_date(value: str, fmt: str, dayfirst: bool) -> pd.Timestamp:
+def _one_date(value: str, fmt: str, dayfirst: bool) -> pd.Timestamp | None:
+    """One value that the vectorised parse refused; None (NaT) unless it is a valid date without a zone."""
     try:
         ts = pd.to_datetime(value, format=fmt, dayfirst=dayfirst, errors="coerce")
     except (ValueError, OverflowError):
-        return pd.NaT
-    return pd.NaT if pd.isna(ts) or ts.tzinfo is not None else ts
+        return None
+    return None if pd.isna(ts) or ts.tzinfo is not None else ts
 
 
 def _offset_minutes(zone: str) -> float:
