@@ -13,15 +13,19 @@ from rfm_core.export import safe_filename, table_csv
 from rfm_core.read import RawTable
 
 NOT_MAPPED = "(not in file)"
+MAPPING_GENERATION = "mapping_generation"
 AUTO_SHEET = "(first sheet with transactions)"
 
 
 
 def fresh_mapping() -> None:
-    """Forget every mapping choice: a new file (or sheet) gets fresh detection, not the last file's dropdowns."""
+    """Forget every mapping choice: a new file (or sheet) gets fresh detection, not the last file's dropdowns.
+
+    The dropdowns are keyed by a generation number, so a new file gets new widgets: with the same keys, the browser
+    would keep showing (and send back) the previous file's choices.
+    """
     st.session_state[common.MAPPING] = {}
-    for canonical in CANONICAL:
-        st.session_state.pop(f"map_{canonical}", None)
+    st.session_state[MAPPING_GENERATION] = st.session_state.get(MAPPING_GENERATION, 0) + 1
 
 
 st.title("Data")
@@ -89,7 +93,9 @@ if raw is not None:
             current_col = overrides.get(canonical, detected.get(canonical))
             index = options.index(current_col) if current_col in options else 0
             with cols[i % 3]:
-                picked = st.selectbox(canonical.replace("_", " "), options, index=index, key=f"map_{canonical}")
+                generation = st.session_state.get(MAPPING_GENERATION, 0)
+                picked = st.selectbox(canonical.replace("_", " "), options, index=index,
+                                      key=f"map_{canonical}_{generation}")
                 value = None if picked == NOT_MAPPED else picked
                 if value is None and detected.get(canonical) is None:
                     st.caption("Not found in this file.")
