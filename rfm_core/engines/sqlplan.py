@@ -76,7 +76,10 @@ class SparkDialect(Dialect):
     def timestamp(self, expr: str, dayfirst: bool | None) -> str:
         order = "d/M/yyyy" if dayfirst else "M/d/yyyy"
         tries = ", ".join(f"try_to_timestamp({expr}, '{order}{t}')" for t in (" H:mm", " H:mm:ss", ""))
-        return f"COALESCE(try_cast({expr} AS TIMESTAMP), {tries})"
+        # Spark would turn "09:30+13:00" into the session's clock; the shop's local clock is kept, as in pandas.
+        local = (f"regexp_replace({expr}, '(?i)([0-9]:[0-9]{{2}}(:[0-9]{{2}}([.,][0-9]+)?)?)[ ]*"
+                 "(Z|UTC|GMT|[+-][0-9]{2}(:?[0-9]{2})?)[ ]*$', '$1')")
+        return f"COALESCE(try_cast({local} AS TIMESTAMP), {tries})"
 
     def days_between(self, start_date: str, end_date: str) -> str:
         return f"datediff({end_date}, {start_date})"

@@ -29,6 +29,7 @@ from rfm_core.cli import main
 from rfm_core.engines.duckdb_engine import duckdb_customers_from_files
 from rfm_core.settings import AnalysisSettings
 from tests.conftest import ROOT
+from tests.engine.test_engines import spark  # noqa: F401  (the session fixture)
 
 CASES = ROOT / "tests" / "cases"
 CLEAN_MODULE = sys.modules["rfm_core.clean"]  # rfm_core.clean as an attribute is the function clean()
@@ -169,3 +170,21 @@ def test_case15b_today_makes_the_run_reproducible(tmp_path: Path, monkeypatch: p
     # The shop's date one day earlier: the orders written 2026-12-01 are after it.
     earlier = analyze(path, AnalysisSettings(cleaning=CleaningPolicy(today=dt.date(2026, 11, 30))), warn=False)
     assert earlier.cleaned.ledger.set_index("reason")["rows"].to_dict() == {"used": 2, "dated after today": 2}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["input_nz_shop.csv", "input_offsets.csv"])
+def test_case15_spark_keeps_the_local_clock_and_the_same_future_rule(
+        name: str, spark: object, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from rfm_core.engines.spark_engine import spark_customers_from_files
+
+    _set_clock(monkeypatch, dt.datetime(2026, 11, 30, 21, 0, tzinfo=dt.UTC))
+    path = CASES / "15-time-zones" / name
+    ref = analyze(path, warn=False)
+    got = spark_customers_from_files(str(path), session=spark)
+    assert got.as_of == ref.as_of and _rfm(got.customers) == _rfm(ref.customers)
+    assert got.ledger.set_index("reason")["rows"].to_dict() == ref.cleaned.ledger.set_index("reason")["rows"].to_dict()
+    _set_clock(monkeypatch, dt.datetime(2026, 11, 30, 2, 36, tzinfo=dt.UTC))
+    if name == "input_nz_shop.csv":  # earlier that day two orders are ahead, in Spark as in pandas
+        late = spark_customers_from_files(str(path), session=spark).ledger.set_index("reason")["rows"].to_dict()
+        assert late == {"used": 2, "dated after today": 2}
