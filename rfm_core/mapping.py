@@ -215,9 +215,9 @@ def _judge(role: str, base: float, ev: _Evidence | None) -> tuple[float, str]:
     if role in _MONEY_COLUMNS:
         if ev.dates >= 0.5 * f:
             return base * 0.2, f"{_share(ev.dates, f)} are dates, not numbers"
-        if ev.numbers < 0.5 * f:  # mapped, every row would be dropped as "not a number"
-            return 0.0, f"only {_share(ev.numbers, f)} are numbers"
-        if ev.numbers < 0.8 * f:
+        if ev.numbers == 0:  # mapped, every row would be dropped as "not a number"
+            return 0.0, f"none of {f:,} sampled values is a number"
+        if ev.numbers < 0.8 * f:  # still the column, if nothing better: its bad rows go to the ledger
             return base * 0.2, f"only {_share(ev.numbers, f)} are numbers"
         if role == QUANTITY and ev.integers < 0.5 * ev.numbers:
             return base * 0.5, f"{_share(ev.numbers - ev.integers, f)} are not whole numbers"

@@ -171,3 +171,14 @@ def test_assignment_is_the_maximum_total_score(n_roles: int, n_headers: int, dat
                                     "Cancelled at", "Updated at", "Paid at", "Currency"])
 def test_fields_that_are_not_purchases_name_no_role(header: str) -> None:
     assert match_header(header).best()[1] < 5
+
+
+def test_a_known_price_column_with_some_text_is_still_used_and_its_rows_are_filed() -> None:
+    """Found by tests/engine/test_properties.py: a price column with 1 number in 4 was dropped from the mapping,
+    so the file was refused instead of filing its three unreadable rows in the ledger."""
+    data = b"InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n1,a,2020-01-01,1,1.5\n2,b,2020-01-02,1,x\n" \
+           b"3,c,2020-01-03,2,x\n4,d,2020-01-04,3,x\n"
+    result = analyze(data, warn=False)
+    assert result.mapped.mapping["unit_price"] == "UnitPrice"
+    ledger = result.cleaned.ledger.set_index("reason")["rows"].to_dict()
+    assert ledger == {"used": 1, "quantity, price or amount missing or not a number": 3}
