@@ -23,12 +23,16 @@ import pyarrow.compute as pc
 
 from .columns import (
     AMOUNT,
+    CANCELLED_AT,
     CANONICAL,
     COUNTRY,
     CUSTOMER_ID,
     DESCRIPTION,
     INVOICE_DATE,
     INVOICE_ID,
+    ORDER_ROLES,
+    ORDER_STATUS,
+    PAYMENT_STATUS,
     QUANTITY,
     REQUIRED_HELP,
     ROLE_LABELS,
@@ -38,6 +42,8 @@ from .columns import (
     match_header,
 )
 from .errors import ConfigError, MappingError
+from .orders import DUPLICATE, prepare_orders
+from .platforms import PlatformMatch, recognise
 from .read import RawTable
 
 __all__ = [
@@ -59,13 +65,13 @@ __all__ = [
     "resolve_mapping",
 ]
 
-DUPLICATE = "_duplicate"
 #: Minutes east of UTC of each row's timestamp where the file states it (``+13:00``, ``Z``); NaN where it does not.
 #: Present only when at least one row states an offset. Used for "dated after today", never for recency.
 UTC_OFFSET = "_utc_offset_min"
 PROBLEM_COLUMNS = ["column", "source_column", "problem", "rows", "examples", "what_to_do"]
 _TEXT_COLUMNS = (CUSTOMER_ID, INVOICE_ID, COUNTRY, STOCK_CODE, DESCRIPTION)
 _MONEY_COLUMNS = (QUANTITY, UNIT_PRICE, AMOUNT)
+_ALL_ROLES = CANONICAL + ORDER_ROLES
 
 
 @dataclass(frozen=True)
@@ -101,7 +107,7 @@ class MappedTable:
 
 def describe_mapping(mapping: Mapping[str, str]) -> str:
     """``customer_id<-Email, invoice_date<-Created at, ...`` in canonical order (the CLI's ``mapped:`` line)."""
-    return ", ".join(f"{role}<-{mapping[role]}" for role in CANONICAL if role in mapping)
+    return ", ".join(f"{role}<-{mapping[role]}" for role in _ALL_ROLES if role in mapping)
 
 
 # ------------------------------------------------------------------------------------------------ detection
@@ -255,8 +261,10 @@ def detect_columns(
     table : DataFrame or sequence of headers
         The raw table (values are checked on up to 1,000 evenly spread rows) or only its headers.
     prior : mapping, optional
-        ``{role: header}`` already decided (e.g. by a recognised platform export); these are kept and their
-        headers are not offered to other roles.
+        ``{role: header}`` already decided; these are kept and their headers are not offered to other roles.
+        Without it, a recognised shop platform's export (:func:`rfm_core.platforms.recognise`) gets the
+        platform's mapping as the whole answer, order-level roles included (Shopify's order-level ``Total`` is not
+        line revenue).
     prior_reasons : mapping, optional
         The reasons for the ``prior`` roles.
 
@@ -278,7 +286,12 @@ def detect_columns(
     """
     frame = table if isinstance(table, pd.DataFrame) else None
     headers = [str(c) for c in (frame.columns if frame is not None else table)]
-    prior = {r: h for r, h in (prior or {}).items() if r in CANONICAL and h in headers}
+    if prior is None:
+        platform = recognise(headers)
+        if platform is not None:  # the platform's mapping is the whole answer: its headers mean what it says
+            said = f"the {platform.name}'s column for it"
+            return Detection(dict(platform.mapping), dict.fromkeys(platform.mapping, said), platform.reasons)
+    prior = {r: h for r, h in (prior or {}).items() if r in _ALL_ROLES and h in headers}
     reasons = {r: (prior_reasons or {}).get(r, "given by the recognised export format") for r in prior}
     roles = [r for r in CANONICAL if r not in prior]
     free = [h for h in dict.fromkeys(headers) if h not in prior.values()]
@@ -321,7 +334,7 @@ def detect_columns(
         # A price with nothing to multiply it by is what the line cost.
         mapping[AMOUNT] = mapping.pop(UNIT_PRICE)
         reasons[AMOUNT] = reasons.pop(UNIT_PRICE) + "; there is no quantity column, so it is taken as the line amount"
-    ordered = {r: mapping[r] for r in CANONICAL if r in mapping}
+    ordered = {r: mapping[r] for r in _ALL_ROLES if r in mapping}
     return Detection(ordered, {r: reasons[r] for r in ordered}, tuple(notes))
 
 
@@ -370,8 +383,8 @@ def _apply_overrides(mapping: dict[str, str], columns: list[str],
     mapping = dict(mapping)
     given: list[str] = []
     for canonical, col in (overrides or {}).items():
-        if canonical not in CANONICAL:
-            raise ConfigError(f"Unknown column role {canonical!r}; use one of {', '.join(CANONICAL)}.")
+        if canonical not in _ALL_ROLES:
+            raise ConfigError(f"Unknown column role {canonical!r}; use one of {', '.join(_ALL_ROLES)}.")
         if not col:
             mapping.pop(canonical, None)
             continue
@@ -909,7 +922,10 @@ def apply_mapping(
     detection = detect_columns(raw.frame, prior, prior_reasons)
     mapping, given = _apply_overrides(detection.mapping, columns, overrides)
     _check_required(mapping, columns)
-    mapping = {r: mapping[r] for r in CANONICAL if r in mapping}
+    mapping = {r: mapping[r] for r in _ALL_ROLES if r in mapping}
+    platform: PlatformMatch | None = recognise(columns) if prior is None else None
+    if platform is not None and dayfirst is None:
+        dayfirst = platform.platform.dayfirst
     reasons = {r: ("chosen by you" if r in given else detection.reasons.get(r, "")) for r in mapping}
     src = raw.frame
     out: dict[str, pd.Series] = {}
@@ -919,11 +935,14 @@ def apply_mapping(
     reading: dict[str, Any] = {
         "format": raw.fmt, "encoding": raw.encoding, "delimiter": raw.delimiter, "sheet": raw.sheet,
         "header_line": raw.header_row + 1, "lines_decoded_as_cp1252": raw.fallback_lines,
+        "platform": platform.name if platform is not None else None,
         "mapping": {r: {"column": c, "chosen_by": "user" if r in given else "detection", "reason": reasons[r]}
                     for r, c in mapping.items()},
     }
-    notes += [f"{ROLE_LABELS[r].capitalize()} from {mapping[r]!r}: {reasons[r]}." for r in mapping if r not in given]
-    notes += list(detection.notes)
+    if platform is None:
+        notes += [f"{ROLE_LABELS.get(r, r.replace('_', ' ')).capitalize()} from {mapping[r]!r}: {reasons[r]}."
+                  for r in mapping if r not in given]
+    notes += list(detection.notes)  # a platform's: "Recognised as a Shopify orders export: ..."
 
     for canonical in _TEXT_COLUMNS:
         if canonical in mapping:
@@ -972,10 +991,6 @@ def apply_mapping(
     if bad_date.any():
         problems.append(_problem(INVOICE_DATE, mapping, "not a date", int(bad_date.sum()), date_src[bad_date],
                                  "Check the date format; these rows are dropped."))
-    missing_date = date_src.isna()
-    if missing_date.any():
-        problems.append(_problem(INVOICE_DATE, mapping, "empty", int(missing_date.sum()), pd.Series(["(blank)"]),
-                                 "These rows have no date and are dropped."))
 
     readings = {c: read_numbers(src[mapping[c]]) for c in _MONEY_COLUMNS if c in mapping}
     proven = {r.decimal for r in readings.values() if r.decided_by == "column"}
@@ -1015,25 +1030,35 @@ def apply_mapping(
         if bad.any():
             problems.append(_problem(canonical, mapping, "not a number", int(bad.sum()), col[bad],
                                      "Remove text from this column or map another column; these rows are dropped."))
-        if col.isna().any():
+        if col.isna().any() and not (platform and canonical in platform.platform.order_level):
             problems.append(_problem(canonical, mapping, "empty", int(col.isna().sum()), pd.Series(["(blank)"]),
                                      "These rows have no value and are dropped."))
     reading["numbers"] = numbers_info
-
-    if AMOUNT not in out:
-        out[AMOUNT] = out[QUANTITY] * out[UNIT_PRICE]
-        notes.append("Line revenue is quantity x unit price.")
-    else:
-        notes.append(f"Line revenue taken from {mapping[AMOUNT]!r}.")
 
     frame = pd.DataFrame(out, index=src.index)
     if INVOICE_ID not in mapping:
         frame[INVOICE_ID] = _orders_from_timestamps(frame)
         notes.append("No invoice column: each distinct customer and timestamp counts as one order.")
+    # Order-level roles (rfm_core.orders): statuses as text, money as numbers; orders decides line revenue.
+    texts = {r: src[mapping[r]].rename(mapping[r]) for r in (ORDER_STATUS, PAYMENT_STATUS, CANCELLED_AT)
+             if r in mapping}
+    order_numbers = {r: read_numbers(src[mapping[r]], fallback).values for r in ORDER_ROLES
+                     if r in mapping and r not in texts}
     frame[DUPLICATE] = _duplicated(src)
     if dates.offsets is not None:
         frame[UTC_OFFSET] = dates.offsets.to_numpy()
+    frame, order_notes = prepare_orders(frame, order_numbers, texts, mapping,
+                                        platform.platform if platform else None)
+    notes += order_notes
+    if UTC_OFFSET in frame.columns and platform is not None and INVOICE_DATE in platform.platform.order_level:
+        # The date is written on an order's first line only and spread to the others: so is its offset.
+        first = frame.groupby(INVOICE_ID, observed=True, sort=False)[UTC_OFFSET].transform("first")
+        frame[UTC_OFFSET] = frame[UTC_OFFSET].fillna(first)
 
+    missing_date = frame[INVOICE_DATE].isna() & date_src.isna()  # after a platform's order-level dates are spread
+    if missing_date.any():
+        problems.append(_problem(INVOICE_DATE, mapping, "empty", int(missing_date.sum()), pd.Series(["(blank)"]),
+                                 "These rows have no date and are dropped."))
     missing_ids = int(frame[CUSTOMER_ID].isna().sum())
     if missing_ids:
         problems.append(_problem(CUSTOMER_ID, mapping, "empty", missing_ids, pd.Series(["(blank)"]),

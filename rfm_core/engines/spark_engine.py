@@ -17,7 +17,15 @@ from ..errors import RfmError
 from ..mapping import resolve_mapping
 from ..settings import CleaningPolicy
 from .files import decide_dayfirst, expand_paths, file_format
-from .sqlplan import FileResult, SparkDialect, SqlPlan, finish_customers, ledger_frame
+from .sqlplan import (
+    FileResult,
+    SparkDialect,
+    SqlPlan,
+    apply_order_level_check,
+    finish_customers,
+    ledger_frame,
+    refuse_order_rules,
+)
 
 __all__ = ["spark_customers_from_files", "spark_session"]
 
@@ -71,7 +79,9 @@ def spark_customers_from_files(
         dayfirst = decide_dayfirst(sample["d"], policy.dayfirst)
     nanos = frozenset(name for name, kind in frame.dtypes if kind == "bigint" and fmt == "parquet"
                       and name == resolved[INVOICE_DATE])
+    refuse_order_rules(columns, resolved, "spark")
     plan = SqlPlan("rfm_src", columns, text_columns, resolved, policy, dialect, dayfirst, nanos)
+    plan, notes = apply_order_level_check(plan, tuple(spark.sql(plan.order_level_check()).collect()[0]))
     reasoned = spark.sql(plan.reasoned()).cache()
     try:
         reasoned.createOrReplaceTempView("rfm_reasoned")
@@ -83,4 +93,4 @@ def spark_customers_from_files(
     finally:
         reasoned.unpersist()
     return FileResult(finish_customers(customers), ledger_frame(counts, input_rows), as_of, input_rows, "spark",
-                      resolved, (f"{len(paths)} {fmt} file(s) read by Spark ({master}).",))
+                      plan.mapping, (f"{len(paths)} {fmt} file(s) read by Spark ({master}).", *notes))
