@@ -6,7 +6,8 @@ import streamlit as st
 
 from pages import common
 
-st.set_page_config(page_title="RFM Segments", page_icon=":material/donut_large:", layout="wide")
+# An emoji favicon is drawn by the browser; a Material icon name would be fetched from fonts.gstatic.com.
+st.set_page_config(page_title="RFM Segments", page_icon="📊", layout="wide")
 common.init_state()
 
 nav = st.navigation({

@@ -101,7 +101,9 @@ def test_every_export_carries_the_reading(tmp_path: Path, capsys: pytest.Capture
     assert reading["mapping"]["customer_id"]["reason"].startswith("a known column name")
     about = {r[0].value: r[1].value for r in openpyxl.load_workbook(io.BytesIO(book.read_bytes()))["About"]
              .iter_rows(min_row=2)}
-    assert json.loads(about["reading"])["numbers"]["unit_price"]["decimal_mark"] == ","
+    assert about["How the file was read: numbers: unit price: decimal mark"] == ","
+    assert about["How the file was read: dates: day first evidence"] == "'13.02.2024' (row 1)"
+    assert about["How the file was read: column mapping: customer id: column"] == "Kundennummer"
     # by hand: K1 2 x 12.50 = 25.00, K2 1 x 1299.00
     assert pd.read_csv(out).set_index("customer_id")["monetary"].to_dict() == {"K1": 25.0, "K2": 1299.0}
 

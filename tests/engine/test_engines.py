@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rfm_core import CleaningPolicy, analyze, segment_customers
+from rfm_core import CleaningPolicy, RfmError, analyze, segment_customers
 from rfm_core.engines import choose_engine
 from rfm_core.engines.duckdb_engine import DuckDBAggregator, duckdb_customers_from_files
 from rfm_core.sample import generate
@@ -125,8 +125,12 @@ def spark() -> Iterator[Any]:
         if IN_CI:
             pytest.fail("PySpark is not installed; CI installs it from requirements-spark.txt")
         pytest.skip("PySpark is not installed: pip install -r requirements-spark.txt (needs Java 17)")
-    from rfm_core.engines.spark_engine import spark_session
+    from rfm_core.engines.spark_engine import java_available, spark_session
 
+    if not java_available():
+        if IN_CI:
+            pytest.fail("Java is not installed; CI must install Java 17 (.ci/run does on Debian)")
+        pytest.skip("the Spark tests need Java 17: apt-get install -y openjdk-17-jre-headless (or set JAVA_HOME)")
     session = spark_session("local[2]")
     yield session
     session.stop()
@@ -274,3 +278,14 @@ def test_every_engine_refuses_an_analysis_date_before_the_last_purchase() -> Non
         analyze(SAMPLE, AnalysisSettings(as_of=dt.date(2011, 6, 1)), warn=False)
     with pytest.raises(RfmError, match="before the latest purchase"):
         duckdb_customers_from_files(str(SAMPLE), as_of=dt.date(2011, 6, 1))
+
+
+@pytest.mark.slow
+def test_a_spark_read_error_is_one_line(spark: Any) -> None:
+    from rfm_core.engines.spark_engine import spark_log_path
+
+    with pytest.raises(RfmError) as caught:
+        _spark_run(spark)("file:///nonexistent-rfm-folder/part-*.parquet")
+    message = str(caught.value)
+    assert "\n" not in message and "Spark failed while reading" in message
+    assert "nonexistent-rfm-folder" in message and str(spark_log_path()) in message

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import ONLINE_RETAIL, ONLINE_RETAIL_II, ROOT, real_data
+from tests.conftest import ONLINE_RETAIL, ONLINE_RETAIL_II, ROOT, SharedData
 from tests.engine.test_duckdb_reference import REFERENCE_SQL, assert_same_customers
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
@@ -41,8 +41,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def online_retail_csv(cache_dir: Path) -> Path:
-    return _cached(real_data(ONLINE_RETAIL), cache_dir, ".csv")
+def online_retail_csv(cache_dir: Path, shared_data: SharedData) -> Path:
+    return _cached(shared_data.require(ONLINE_RETAIL), cache_dir, ".csv")
 
 
 @pytest.fixture(scope="module")
@@ -73,19 +73,20 @@ def test_online_retail_csv_cli_equals_duckdb(tmp_path: Path, online_retail_csv: 
     assert "4,327 customers" in proc.stderr
 
 
-def test_online_retail_xlsx_cli_equals_duckdb(tmp_path: Path, cache_dir: Path,
+def test_online_retail_xlsx_cli_equals_duckdb(tmp_path: Path, cache_dir: Path, shared_data: SharedData,
                                               reference_customers: pd.DataFrame) -> None:
-    xlsx = _cached(real_data(ONLINE_RETAIL), cache_dir, ".xlsx")
+    xlsx = _cached(shared_data.require(ONLINE_RETAIL), cache_dir, ".xlsx")
     proc = _cli("segment", str(xlsx), "--out", str(tmp_path / "seg.csv"), "--ledger", str(tmp_path / "ledger.csv"))
     _check_cli_output(tmp_path, proc, reference_customers)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
-def test_online_retail_ii_without_map(tmp_path: Path, cache_dir: Path, suffix: str) -> None:
+def test_online_retail_ii_without_map(tmp_path: Path, cache_dir: Path, shared_data: SharedData, suffix: str) -> None:
     import duckdb
 
-    csv = _cached(real_data(ONLINE_RETAIL_II), cache_dir, ".csv")
-    source = csv if suffix == ".csv" else _cached(ONLINE_RETAIL_II, cache_dir, ".xlsx")
+    parquet = shared_data.require(ONLINE_RETAIL_II)
+    csv = _cached(parquet, cache_dir, ".csv")
+    source = csv if suffix == ".csv" else _cached(parquet, cache_dir, ".xlsx")
     proc = _cli("segment", str(source), "--out", str(tmp_path / "seg.csv"), "--ledger", str(tmp_path / "ledger.csv"))
     assert proc.returncode == 0, proc.stderr
     sql = (REFERENCE_SQL.replace("CustomerID", '"Customer ID"').replace("InvoiceNo", "Invoice")
