@@ -62,6 +62,8 @@ def _command(startswith: str) -> list[str]:
 
 def _stderr_is_warnings_then_summary(stderr: str) -> str:
     *warnings, summary = stderr.splitlines()
+    if warnings and warnings[0].startswith("mapped: "):  # the columns the CLI detected, when it detected any
+        warnings = warnings[1:]
     assert all(w.startswith("warning: ") for w in warnings), stderr
     assert not summary.startswith(("warning:", "error:")), stderr
     return summary
