@@ -34,7 +34,7 @@ from rfm_core import (
     segment_customers,
 )
 from rfm_core.clean import CleanResult
-from rfm_core.mapping import MappedTable
+from rfm_core.mapping import Detection, MappedTable, detect_columns
 from rfm_core.read import RawTable
 from rfm_core.sample import SAMPLE_PATH
 
@@ -107,6 +107,12 @@ def sheets_of(digest: str, _data: bytes) -> tuple[str, ...]:
 @st.cache_resource(show_spinner=False, max_entries=6)
 def load_raw(digest: str, name: str, options: ReadOptions, _data: bytes) -> RawTable:
     return read_table(_data, name, options)
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def detection_of(digest: str, options: ReadOptions, _raw: RawTable) -> Detection:
+    """Column detection for the Data page's dropdowns (the digest and read options determine ``_raw``)."""
+    return detect_columns(_raw.frame)
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)

@@ -6,14 +6,26 @@ import pandas as pd
 import streamlit as st
 
 from pages import common
-from rfm_core import RfmError, detect_mapping
+from rfm_core import RfmError
 from rfm_core.clean import dropped_rows, rows_used
 from rfm_core.columns import CANONICAL
 from rfm_core.export import safe_filename, table_csv
 from rfm_core.read import RawTable
 
 NOT_MAPPED = "(not in file)"
+MAPPING_GENERATION = "mapping_generation"
 AUTO_SHEET = "(first sheet with transactions)"
+
+
+def fresh_mapping() -> None:
+    """Forget every mapping choice: a new file (or sheet) gets fresh detection, not the last file's dropdowns.
+
+    The dropdowns are keyed by a generation number, so a new file gets new widgets: with the same keys, the browser
+    would keep showing (and send back) the previous file's choices.
+    """
+    st.session_state[common.MAPPING] = {}
+    st.session_state[MAPPING_GENERATION] = st.session_state.get(MAPPING_GENERATION, 0) + 1
+
 
 st.title("Data")
 st.caption("Upload a transaction export (CSV, Excel or Parquet), or explore the bundled sample.")
@@ -27,7 +39,7 @@ with right:
     st.write("")
     if st.button("Use the bundled sample", key="use_sample"):
         st.session_state[common.SOURCE] = common.sample_source()
-        st.session_state[common.MAPPING] = {}
+        fresh_mapping()
         st.session_state[common.SHEET] = None
 
 if upload is not None:
@@ -36,7 +48,7 @@ if upload is not None:
     current: common.Source | None = st.session_state[common.SOURCE]
     if current is None or current.digest != candidate.digest:
         st.session_state[common.SOURCE] = candidate
-        st.session_state[common.MAPPING] = {}
+        fresh_mapping()
         st.session_state[common.SHEET] = None
 
 src: common.Source = st.session_state[common.SOURCE]
@@ -56,7 +68,7 @@ if sheets:
     new_sheet = None if sheet == AUTO_SHEET else sheet
     if new_sheet != st.session_state[common.SHEET]:
         st.session_state[common.SHEET] = new_sheet
-        st.session_state[common.MAPPING] = {}
+        fresh_mapping()
 
 # Column mapping: detected choices pre-selected, every one editable.
 raw: RawTable | None
@@ -67,21 +79,33 @@ except RfmError as exc:
     st.error(f"**{src.name}:** {exc}", icon=":material/error:")
 if raw is not None:
     columns = [str(c) for c in raw.frame.columns]
-    detected = detect_mapping(columns)
+    detection = common.detection_of(src.digest, common.read_options(), raw)
+    detected = detection.mapping
     overrides: dict[str, str | None] = dict(st.session_state[common.MAPPING])
     with st.expander("Column mapping", expanded=False):
-        st.caption("Detected from the headers; change any choice. Required: customer id, invoice date, and amount "
-                   "or quantity with unit price.")
+        st.caption("Detected from the headers and the values; change any choice. Required: customer id, invoice "
+                   "date, and amount or quantity with unit price.")
         cols = st.columns(3)
         new_overrides: dict[str, str | None] = {}
         for i, canonical in enumerate(CANONICAL):
             options = [NOT_MAPPED, *columns]
             current_col = overrides.get(canonical, detected.get(canonical))
             index = options.index(current_col) if current_col in options else 0
-            picked = cols[i % 3].selectbox(canonical.replace("_", " "), options, index=index, key=f"map_{canonical}")
-            value = None if picked == NOT_MAPPED else picked
+            with cols[i % 3]:
+                generation = st.session_state.get(MAPPING_GENERATION, 0)
+                picked = st.selectbox(canonical.replace("_", " "), options, index=index,
+                                      key=f"map_{canonical}_{generation}")
+                value = None if picked == NOT_MAPPED else picked
+                if value is None and detected.get(canonical) is None:
+                    st.caption("Not found in this file.")
+                elif value == detected.get(canonical):
+                    st.caption(f"Detected: {detection.reasons.get(canonical, '')}.")
+                else:
+                    st.caption("Chosen by you." if value else "Left out by you.")
             if value != detected.get(canonical):
                 new_overrides[canonical] = value
+        for note in detection.notes:
+            st.caption(note)
         if new_overrides != overrides:
             st.session_state[common.MAPPING] = new_overrides
         st.caption("Preview of the first rows as read:")
@@ -126,9 +150,13 @@ with rc:
     else:
         st.dataframe(problems, hide_index=True, key="problems_table")
     st.markdown("**How the file was read**")
+    for warning in prep.mapped.warnings:
+        st.warning(warning, icon=":material/warning:")
     notes = [f"Format: {prep.raw.fmt.upper()}" + (f", sheet {prep.raw.sheet!r}" if prep.raw.sheet else "")
              + (f", encoding {prep.raw.encoding}, delimiter {prep.raw.delimiter!r}" if prep.raw.encoding else ""),
              *prep.mapped.notes]
     st.markdown("\n".join(f"- {n}" for n in notes))
-    mapping = pd.DataFrame(sorted(prep.mapped.mapping.items()), columns=["column", "from file column"])
+    rows = [(role, col, prep.mapped.reasons.get(role, "")) for role, col in prep.mapped.mapping.items()]
+    mapping = pd.DataFrame(rows,
+                           columns=["column", "from file column", "why"])
     st.dataframe(mapping, hide_index=True)

@@ -24,7 +24,7 @@ settings = AnalysisSettings(read=common.read_options(), mapping=tuple(sorted(st.
                             as_of=st.session_state[common.AS_OF])
 prov = provenance(input_name=prep.source_name, input_sha256=prep.digest, input_rows=prep.cleaned.input_rows,
                   settings=settings.to_dict(), rules=seg.rules, as_of=prep.as_of, customers=len(seg.customers),
-                  scoring=seg.scored.provenance())
+                  scoring=seg.scored.provenance(), reading=prep.mapped.reading)
 base = safe_filename(prep.source_name.rsplit(".", 1)[0], "rfm")
 tag = prep.digest[:8]
 

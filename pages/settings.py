@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import numpy as np
@@ -47,6 +48,10 @@ with c1:
         st.session_state[common.AS_OF] = st.date_input("Analysis date", value=prep.as_of, key="as_of")
     use_window = st.checkbox("Only use a date window", value=policy.start is not None or policy.end is not None,
                              key="use_window")
+    use_clock = st.checkbox("'Dated after today' measured from the clock", value=policy.today is None,
+                            key="today_clock", help=help_for(CleaningPolicy, "today"))
+    today = None if use_clock else st.date_input("Today (the shop's date)", value=policy.today or dt.date.today(),
+                                                 key="today")
     start, end = None, None
     if use_window:
         window = st.date_input("Date window", value=(policy.start or first_day, policy.end or last_day),
@@ -77,7 +82,7 @@ try:
     new_policy = CleaningPolicy(drop_missing_customer=drop_missing, drop_duplicates=drop_dupes,
                                 returns="net" if returns == "net" else "exclude",
                                 drop_nonpositive_price=drop_price, start=start, end=end, countries=tuple(countries),
-                                dayfirst=dayfirst)
+                                dayfirst=dayfirst, drop_future=policy.drop_future, today=today)
     if new_policy != policy:
         st.session_state[common.CLEANING] = new_policy
 except ConfigError as exc:

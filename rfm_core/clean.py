@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, IS_RETURN, QUANTITY, STOCK_CODE, UNIT_PRICE
-from .mapping import DUPLICATE, MappedTable
+from .mapping import DUPLICATE, UTC_OFFSET, MappedTable
 from .orders import CANCELLATION, OUTCOME, cancelled_in_full
 from .settings import CleaningPolicy
 
@@ -28,8 +28,10 @@ __all__ = [
     "USED",
     "USED_REASONS",
     "CleanResult",
+    "FutureRule",
     "clean",
     "dropped_rows",
+    "future_rule",
     "rows_used",
 ]
 
@@ -114,7 +116,7 @@ def clean(mapped: MappedTable, policy: CleaningPolicy | None = None) -> CleanRes
 
     mark(f[INVOICE_DATE].isna(), "date missing or unreadable")
     if policy.drop_future:
-        mark(f[INVOICE_DATE] >= pd.Timestamp(future_from(policy)), "dated after today")
+        mark(future_rule(policy).mask(f[INVOICE_DATE], f.get(UTC_OFFSET)), "dated after today")
     numeric = [c for c in (QUANTITY, UNIT_PRICE, AMOUNT) if c in f.columns]
     # Usable numbers lie within +-1e300: this excludes missing, NaN, +-inf and overflowed products alike (the SQL
     # engines use the same test, so every engine files the same rows here).
@@ -172,7 +174,7 @@ def clean(mapped: MappedTable, policy: CleaningPolicy | None = None) -> CleanRes
     code[code == -1] = REASONS.index(USED)
 
     used = (code == REASONS.index(USED)) | (code == REASONS.index(USED_RETURN))
-    keep = [c for c in f.columns if c not in (DUPLICATE, OUTCOME, CANCELLATION)]
+    keep = [c for c in f.columns if c not in (DUPLICATE, OUTCOME, CANCELLATION, UTC_OFFSET)]
     tx = f.loc[used, keep].copy()
     tx[CUSTOMER_ID] = customers[used].cat.remove_unused_categories()
     tx[IS_RETURN] = code[used] == REASONS.index(USED_RETURN)
@@ -196,9 +198,66 @@ def rows_used(ledger: pd.DataFrame) -> int:
     return int(ledger.loc[ledger["reason"].isin(USED_REASONS), "rows"].sum())
 
 
+#: The easternmost time zone in use (Kiribati, UTC+14): where no offset is stated, a shop could be there.
+EASTMOST = dt.timedelta(hours=14)
+
+
+def _utc_now() -> dt.datetime:
+    """The clock (a function of its own so tests can set it)."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class FutureRule:
+    """When a row is "dated after today".
+
+    With ``today`` given (``CleaningPolicy.today``, ``--today``) it is the shop's own date: a row is in the future
+    when its date, as written, is after it. Without it, ``now`` (an instant, UTC) decides: a row whose timestamp
+    states an offset is in the future when its date is after the date at that offset at ``now`` (the instants
+    are compared, at day resolution); a row without an offset is in the future only when its date is after the
+    date in the easternmost time zone (UTC+14), so no shop anywhere loses an order already placed today.
+    """
+
+    today: dt.date | None
+    now: dt.datetime
+
+    def first_future_day(self, offset_minutes: float | None = None) -> dt.date:
+        """The first date that counts as the future for rows at this offset (None: offset not stated)."""
+        if self.today is not None:
+            return self.today + dt.timedelta(days=1)
+        shift = EASTMOST if offset_minutes is None else dt.timedelta(minutes=float(offset_minutes))
+        return (self.now + shift).date() + dt.timedelta(days=1)
+
+    def mask(self, dates: pd.Series, offsets: pd.Series | None = None) -> np.ndarray:
+        """True for the rows dated after today; ``dates`` are local timestamps, ``offsets`` minutes east of UTC."""
+        cutoff = np.full(len(dates), np.datetime64(self.first_future_day(), "ns"))
+        if offsets is not None and self.today is None:
+            offs = offsets.to_numpy(dtype="float64")
+            for value in np.unique(offs[~np.isnan(offs)]):
+                cutoff[offs == value] = np.datetime64(self.first_future_day(value), "ns")
+        return (dates.to_numpy(dtype="datetime64[ns]") >= cutoff) & dates.notna().to_numpy()
+
+    def offset_steps(self) -> list[tuple[float, dt.date]]:
+        """``(from_offset_minutes, first_future_day)`` pairs, ascending, covering offsets -24 h..+24 h, for SQL."""
+        if self.today is not None:
+            return [(-24 * 60.0, self.first_future_day())]
+        steps = [(-24 * 60.0, self.first_future_day(-24 * 60.0))]
+        midnight = dt.datetime.combine(self.now.date(), dt.time(), tzinfo=dt.UTC)
+        for k in (0, 1, 2):  # the offsets at which the date at that offset turns over
+            at = (midnight + dt.timedelta(days=k) - self.now).total_seconds() / 60
+            if -24 * 60 < at <= 24 * 60:
+                steps.append((at, self.first_future_day(at)))
+        return steps
+
+
+def future_rule(policy: CleaningPolicy, now: dt.datetime | None = None) -> FutureRule:
+    """The "dated after today" rule for a policy: its ``today``, or the clock (see :class:`FutureRule`)."""
+    return FutureRule(policy.today, now or _utc_now())
+
+
 def future_from(policy: CleaningPolicy) -> dt.date:
-    """The first day that counts as the future: the day after ``policy.today`` (default: today)."""
-    return (policy.today or dt.date.today()) + dt.timedelta(days=1)
+    """The first day that counts as the future for rows without a stated offset (see :class:`FutureRule`)."""
+    return future_rule(policy).first_future_day()
 
 
 def dropped_rows(mapped: MappedTable, result: CleanResult) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import sys
 import time
 import warnings
@@ -56,10 +57,12 @@ def _build_parser() -> argparse.ArgumentParser:
     g = s.add_mutually_exclusive_group()
     g.add_argument("--sheet", help=help_for(ReadOptions, "sheet"))
     g.add_argument("--all-sheets", action="store_true", help=help_for(ReadOptions, "all_sheets"))
+    # One value per flag: main() splits "--map a=X b=Y" into repeated flags first (nargs="+" would take INPUT too).
     s.add_argument("--map", action="append", default=[], metavar="CANONICAL=COLUMN",
                    help="Use COLUMN as CANONICAL (customer_id, invoice_id, invoice_date, quantity, unit_price, "
-                        "amount, country, stock_code, description); repeatable.")
+                        "amount, country, stock_code, description); several pairs after one --map, or repeat it.")
     s.add_argument("--as-of", type=_date, help=help_for(AnalysisSettings, "as_of"))
+    s.add_argument("--today", type=_date, help=help_for(CleaningPolicy, "today"))
     s.add_argument("--bins", type=int, default=5, help="Scores per metric, 2-10 (default 5).")
     s.add_argument("--method", choices=list(SCORING_METHODS), default="auto",
                    help=help_for(MetricScoring, "method"))
@@ -92,7 +95,9 @@ def _build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("clv", help="Customer lifetime value: BG/NBD, MBG/NBD or Pareto/NBD (best on a holdout) and "
                                    "Gamma-Gamma, with a holdout check.")
     c.add_argument("input", help="CSV, XLSX/XLSM or Parquet file.")
-    c.add_argument("--map", action="append", default=[], metavar="CANONICAL=COLUMN")
+    c.add_argument("--map", action="append", default=[], metavar="CANONICAL=COLUMN",
+                   help="Use COLUMN as CANONICAL; several pairs after one --map, or repeat it.")
+    c.add_argument("--today", type=_date, help=help_for(CleaningPolicy, "today"))
     c.add_argument("--sheet")
     c.add_argument("--keep-duplicates", action="store_true",
                    help="Keep exact duplicate lines: in a file without an order id they can be separate purchases "
@@ -163,6 +168,34 @@ def _scoring(args: argparse.Namespace) -> ScoringSettings:
     return scoring
 
 
+_PAIR = re.compile(r"^\w+=")
+
+
+def _group_map_pairs(argv: Sequence[str]) -> list[str]:
+    """``--map a=X b=Y INPUT`` -> ``--map a=X --map b=Y INPUT``: argparse would take INPUT as one more pair.
+
+    After ``--map``, a word continues the list only when it looks like ``role=column`` and is not a path or
+    glob that exists or matches (``year=2024/*.parquet``); anything else ends the list.
+    """
+    out: list[str] = []
+    in_map = first = False
+    for arg in argv:
+        if arg == "--map":
+            in_map, first = True, True
+            continue
+        if in_map and not arg.startswith("-") and (first or (_PAIR.match(arg) and not _is_path(arg))):
+            out += ["--map", arg]
+            first = False
+            continue
+        in_map = False
+        out.append(arg)
+    return out
+
+
+def _is_path(arg: str) -> bool:
+    return os.path.exists(arg) or any(ch in arg for ch in "*?[") or "/" in arg.split("=", 1)[0]
+
+
 def _mapping(items: Sequence[str]) -> dict[str, str]:
     out = {}
     for item in items:
@@ -199,7 +232,7 @@ def _segment(args: argparse.Namespace) -> str:
         cleaning=CleaningPolicy(
             drop_missing_customer=not args.keep_missing_customers, drop_duplicates=not args.keep_duplicates,
             returns=args.returns, drop_nonpositive_price=not args.keep_nonpositive_prices, start=args.start,
-            end=args.end, countries=tuple(args.country), dayfirst=args.dayfirst),
+            end=args.end, countries=tuple(args.country), dayfirst=args.dayfirst, today=args.today),
         scoring=_scoring(args),
         as_of=args.as_of,
     )
@@ -221,6 +254,7 @@ def _segment(args: argparse.Namespace) -> str:
             run = _Run(result.segmentation, result.cleaned.ledger, result_provenance(result), result.raw.name,
                        result.as_of, result.cleaned.input_rows,
                        lambda: dropped_rows(result.mapped, result.cleaned), result.cleaned.transactions)
+            reading = _reading_lines(result.mapped.mapping, result.mapped.guessed, result.mapped.warnings)
         else:
             if args.sheet or args.all_sheets:
                 raise ConfigError("--sheet and --all-sheets apply to workbooks, which only the pandas engine reads.")
@@ -246,11 +280,18 @@ def _segment(args: argparse.Namespace) -> str:
             seg = segment_customers(fres.customers, settings.scoring, rules)
             digest = ("(remote: not hashed)" if "://" in str(args.input)
                       else file_sha256(*(Path(p) for p in expand_paths(args.input))))
+            given = {r for r, c in mapping.items() if c}
+            reading_block = {"engine": engine, "mapping": {
+                r: {"column": c, "chosen_by": "user" if r in given else "detection (headers only)"}
+                for r, c in fres.mapping.items()}}
             prov = provenance(input_name=str(args.input), input_sha256=digest,
                               input_rows=fres.input_rows, settings={**settings.to_dict(), "engine": engine},
                               rules=rules, as_of=fres.as_of, customers=len(seg.customers),
-                              scoring=seg.scored.provenance())
+                              scoring=seg.scored.provenance(), reading=reading_block)
             run = _Run(seg, fres.ledger, prov, str(args.input), fres.as_of, fres.input_rows, None, None)
+            reading = _reading_lines(fres.mapping, not set(fres.mapping) <= given, ())
+    for line in reading:
+        print(line, file=sys.stderr)
     for w in caught:
         if issubclass(w.category, RfmWarning):
             print(f"warning: {w.message}", file=sys.stderr)
@@ -259,6 +300,15 @@ def _segment(args: argparse.Namespace) -> str:
     for message in run.seg.lint.messages():  # rules that can never win at these bins, and uncovered cells
         print(f"warning: {message}", file=sys.stderr)
     return _write_outputs(args, run, rules, progress)
+
+
+def _reading_lines(mapping: dict[str, str], guessed: bool, warnings_: Sequence[str]) -> list[str]:
+    """The ``mapped:`` line (when any column was detected rather than given by --map) and ``warning:`` lines for
+    reading decisions the data could not prove."""
+    from .mapping import describe_mapping
+
+    lines = [f"mapped: {describe_mapping(mapping)}"] if guessed else []
+    return lines + [f"warning: {w}" for w in warnings_]
 
 
 @dataclass(frozen=True)
@@ -335,7 +385,7 @@ def _clv(args: argparse.Namespace) -> str:
     from .pipeline import analyze
 
     settings = AnalysisSettings(read=ReadOptions(sheet=args.sheet), mapping=tuple(sorted(_mapping(args.map).items())),
-                                cleaning=CleaningPolicy(drop_duplicates=not args.keep_duplicates))
+                                cleaning=CleaningPolicy(drop_duplicates=not args.keep_duplicates, today=args.today))
     result = analyze(Path(args.input), settings, warn=False)
     _warn_duplicates(result)
     tx = result.cleaned.transactions
@@ -366,6 +416,8 @@ def _clv(args: argparse.Namespace) -> str:
     if args.params_out:
         _write(args.params_out, json.dumps(clv.params_json(), indent=2).encode())
         messages.append(f"wrote {args.params_out}")
+    for reading_line in _reading_lines(result.mapped.mapping, result.mapped.guessed, result.mapped.warnings):
+        print(reading_line, file=sys.stderr)  # after the steps that can fail: an error stays one line
     fits = "; ".join(f"{MODEL_LABELS[n]} " + " ".join(f"{k}={v:.4g}" for k, v in m.params().items())
                      for n, m in clv.models.items())
     line = (f"{len(table):,} customers; model {clv.choice_note}; {fits} (per {_UNIT_NAMES[args.time_unit]})")
@@ -448,7 +500,7 @@ def _rules(args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_group_map_pairs(sys.argv[1:] if argv is None else argv))
     # A one-shot process: the system allocator returns Arrow's freed read buffers to the OS instead of pooling
     # them (measured on the 541,909-line CSV: peak RSS 318 MB instead of 354 MB, and no slower).
     import pyarrow as pa

@@ -38,6 +38,7 @@ __all__ = [
     "excel_workbook",
     "html_report",
     "neutralise",
+    "neutralise_text",
     "provenance",
     "provenance_json",
     "safe_filename",
@@ -50,18 +51,32 @@ CUSTOMER_EXPORT_COLUMNS = [
     "segment", "first_purchase", "last_purchase", "tenure_days", "avg_order_value", "country",
 ]
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets skip leading spaces (and some full-width forms) before deciding that a cell is a formula.
+_LEADING = re.compile(r"^[ \u00a0\u3000]*[=+\-@\uff1d\uff0b\uff0d\uff20]|^[\t\r]")
+
+
+def neutralise_text(value: object) -> object:
+    """One string as :func:`neutralise` writes it: ``'`` in front when a spreadsheet would run it as a formula."""
+    if isinstance(value, str) and _LEADING.match(value):
+        return "'" + value
+    return value
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy in which every text cell that a spreadsheet would run as a formula starts with ``'``."""
+    """A copy in which every text cell and every header that a spreadsheet would run as a formula starts with ``'``.
+
+    The one neutraliser for everything that reaches a CSV or a workbook (OWASP CSV injection): cells that start
+    with ``= + - @`` (also after spaces, and their full-width forms), tab or carriage return. Numbers are untouched.
+    """
     out = frame.copy()
     for col in out.columns:
         s = out[col]
         if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
             text = s.astype("string")
-            mask = text.str.startswith(_DANGEROUS).fillna(False)
+            mask = text.str.match(_LEADING).fillna(False)
             if mask.any():
                 out[col] = text.where(~mask, "'" + text)
+    out.columns = [neutralise_text(c) for c in out.columns]
     return out
 
 
@@ -74,11 +89,14 @@ def safe_filename(name: str, default: str = "export") -> str:
 
 def provenance(*, input_name: str, input_sha256: str, input_rows: int, settings: dict[str, Any],
                rules: RuleSet, as_of: dt.date, customers: int,
-               scoring: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What an analysis needs to be reproduced.
+               scoring: dict[str, Any] | None = None, reading: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What an analysis needs to be reproduced, and how the file was read.
 
     ``scoring`` (from :meth:`rfm_core.score.ScoreResult.provenance`) records, per metric, the method asked and
     used, the effective edges and the customers per score; it is included when given.
+    ``reading`` (:attr:`rfm_core.mapping.MappedTable.reading`) records the format, encoding, delimiter, lines
+    decoded as cp1252, the decimal mark per number column, the date format and order with its evidence, time-zone
+    offsets, and the mapping with the reason for each column.
     """
     out = {
         "tool": f"rfm_core {__version__}",
@@ -93,6 +111,8 @@ def provenance(*, input_name: str, input_sha256: str, input_rows: int, settings:
     }
     if scoring is not None:
         out["scoring"] = scoring
+    if reading is not None:
+        out["reading"] = reading
     return out
 
 
@@ -293,6 +313,7 @@ _PROVENANCE_LABELS = {
     "input_rows": "Input rows", "as_of": "Analysis date", "customers": "Customers", "settings": "Settings",
     "rules_toml": "Segment rules (TOML)", "engine": "Engine", "read": "Reading", "mapping": "Column mapping",
     "cleaning": "Cleaning", "scoring": "Scoring", "as_of_setting": "Analysis date setting",
+    "reading": "How the file was read",
 }
 
 

@@ -124,4 +124,4 @@ def result_provenance(result: AnalysisResult) -> dict[str, object]:
                       input_rows=result.cleaned.input_rows, settings=result.settings.to_dict(),
                       rules=result.segmentation.rules, as_of=result.as_of,
                       customers=len(result.segmentation.customers),
-                      scoring=result.segmentation.scored.provenance())
+                      scoring=result.segmentation.scored.provenance(), reading=result.mapped.reading)

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .columns import SYNONYMS, normalise_header
+from .columns import HEAD_SCORE, SYNONYMS, match_header, normalise_header
 from .errors import InputFileError
 from .settings import ReadOptions
 
@@ -50,6 +50,8 @@ class RawTable:
     delimiter: str | None = None
     header_row: int = 0
     notes: tuple[str, ...] = field(default=())
+    #: Lines of a text file that were not valid UTF-8 and were decoded as cp1252 instead.
+    fallback_lines: int = 0
 
     @property
     def decimal_comma(self) -> bool:
@@ -224,6 +226,32 @@ def _sniff_encoding(head: bytes, utf8_valid: bool) -> tuple[str, str]:
         return "latin-1", head.decode("latin-1")
 
 
+def _decode_lines(data: bytes) -> tuple[bytes, int, int]:
+    """Text that is not valid UTF-8 as a whole, decoded line by line and re-encoded as UTF-8.
+
+    A line that is valid UTF-8 is read as UTF-8 (so valid UTF-8 never becomes mojibake); any other line as cp1252
+    (Windows-1252, what Excel and most Western shop tools write), or latin-1 for the five bytes cp1252 leaves
+    undefined. Returns the UTF-8 bytes, the number of lines that needed the fallback, and the number of lines that
+    held non-ASCII UTF-8.
+    """
+    out: list[str] = []
+    fallback = utf8_lines = 0
+    for line in data.split(b"\n"):
+        if line.isascii():
+            out.append(line.decode("ascii"))
+            continue
+        try:
+            out.append(line.decode("utf-8"))
+            utf8_lines += 1
+        except UnicodeDecodeError:
+            fallback += 1
+            try:
+                out.append(line.decode("cp1252"))
+            except UnicodeDecodeError:
+                out.append(line.decode("latin-1"))
+    return "\n".join(out).encode("utf-8"), fallback, utf8_lines
+
+
 def _sniff_delimiter(text: str) -> str:
     lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
     if not lines:
@@ -237,7 +265,9 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _header_score(cells: list[object]) -> int:
-    return sum(1 for c in cells if normalise_header(c) in _KNOWN_HEADERS)
+    """How many cells read as column names: a known spelling, or words that name a role (``Order Date (UTC)``)."""
+    return sum(1 for c in cells if c is not None and (normalise_header(c) in _KNOWN_HEADERS
+                                                       or match_header(str(c).strip()).best()[1] >= HEAD_SCORE))
 
 
 def _find_header_row(rows: list[list[object]]) -> int:
@@ -252,8 +282,18 @@ def _read_csv(data: bytes | Path, name: str, digest: str, utf8: bool | None = No
     """Parse delimited text; ``utf8`` is the whole file's UTF-8 validity when the caller already knows it."""
     head_bytes = data[:65536] if isinstance(data, bytes) else _load(data, head_only=True)[0]
     is_bom = head_bytes.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    is_utf16 = head_bytes.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     if utf8 is None:
         utf8 = _utf8_valid(data) if isinstance(data, bytes) else _scan([data])[1]
+    fallback = 0
+    label: str | None = None
+    if not utf8 and not is_utf16 and b"\x00" not in head_bytes:
+        # Not UTF-8 as a whole: decide per line (one cp1252 line must not turn every other line's "ü" into "Ã¼").
+        whole = data if isinstance(data, bytes) else _load(data)[0]
+        data, fallback, utf8_lines = _decode_lines(whole[3:] if whole.startswith(codecs.BOM_UTF8) else whole)
+        head_bytes = data[:65536]
+        utf8, is_bom = True, False
+        label = "utf8+cp1252" if utf8_lines else "cp1252"
     encoding, head = _sniff_encoding(head_bytes, not is_bom and b"\x00" not in head_bytes and utf8)
     delimiter = _sniff_delimiter(head)
     try:
@@ -293,8 +333,11 @@ def _read_csv(data: bytes | Path, name: str, digest: str, utf8: bool | None = No
     notes = []
     if header_row:
         notes.append(f"Header found on line {header_row + 1}; the {header_row} line(s) above it were skipped.")
-    return RawTable(frame, name, "csv", digest, encoding=encoding, delimiter=delimiter, header_row=header_row,
-                    notes=tuple(notes))
+    if fallback:
+        notes.append(f"{fallback:,} line(s) are not valid UTF-8 and were read as cp1252 (Windows-1252)"
+                     + ("; the other lines as UTF-8." if label == "utf8+cp1252" else "."))
+    return RawTable(frame, name, "csv", digest, encoding=label or encoding, delimiter=delimiter,
+                    header_row=header_row, notes=tuple(notes), fallback_lines=fallback)
 
 
 def _delim_name(d: str) -> str:

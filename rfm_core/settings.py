@@ -86,7 +86,10 @@ class CleaningPolicy:
     drop_future: bool = _help(
         "Drop rows dated after today (typos such as 2031 would otherwise move the analysis date).", True
     )
-    today: dt.date | None = _help("The date 'future' is measured from; None: the day of the analysis.", None)
+    today: dt.date | None = _help(
+        "The shop's date today, for 'dated after today' (reproducible runs). None: the clock, comparing instants "
+        "where a timestamp states its offset and allowing for time zones up to UTC+14 where it does not.", None
+    )
 
     def __post_init__(self) -> None:
         if self.returns not in ("exclude", "net"):

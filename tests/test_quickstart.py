@@ -66,6 +66,8 @@ _CLI_LINES = ("warning: ", "recency (days): ", "frequency (orders): ", "monetary
 
 def _stderr_is_warnings_then_summary(stderr: str) -> str:
     *warnings, summary = stderr.splitlines()
+    if warnings and warnings[0].startswith("mapped: "):  # the columns the CLI detected, when it detected any
+        warnings = warnings[1:]
     assert all(w.startswith(_CLI_LINES) for w in warnings), stderr
     assert not summary.startswith(("warning:", "error:")), stderr
     return summary

@@ -27,7 +27,7 @@ from ..clean import (
     UNKNOWN_CUSTOMER,
     USED,
     USED_RETURN,
-    future_from,
+    future_rule,
 )
 from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID, QUANTITY, STOCK_CODE, UNIT_PRICE
 from ..orders import TOLERANCE
@@ -95,7 +95,10 @@ class SparkDialect(Dialect):
     def timestamp(self, expr: str, dayfirst: bool | None) -> str:
         order = "d/M/yyyy" if dayfirst else "M/d/yyyy"
         tries = ", ".join(f"try_to_timestamp({expr}, '{order}{t}')" for t in (" H:mm", " H:mm:ss", ""))
-        return f"COALESCE(try_cast({expr} AS TIMESTAMP), {tries})"
+        # Spark would turn "09:30+13:00" into the session's clock; the shop's local clock is kept, as in pandas.
+        local = (f"regexp_replace({expr}, '(?i)([0-9]:[0-9]{{2}}(:[0-9]{{2}}([.,][0-9]+)?)?)[ ]*"
+                 "(Z|UTC|GMT|[+-][0-9]{2}(:?[0-9]{2})?)[ ]*$', '$1')")
+        return f"COALESCE(try_cast({local} AS TIMESTAMP), {tries})"
 
     def days_between(self, start_date: str, end_date: str) -> str:
         return f"datediff({end_date}, {start_date})"
@@ -140,6 +143,30 @@ class SqlPlan:
             return f"timestamp_micros(CAST(floor({col} / 1000) AS BIGINT))"
         return f"CAST({col} AS TIMESTAMP)"
 
+    def _offset(self) -> str:
+        """Minutes east of UTC stated after the time in a text timestamp (``Z``, ``UTC``, ``+13:00``, ``-0400``), else
+        NULL: the same reading as :func:`rfm_core.mapping.read_dates`, for the "dated after today" rule only."""
+        if self.mapping[INVOICE_DATE] not in self.text_columns:
+            return "NULL"
+        text = f"upper(trim(CAST({self._col(INVOICE_DATE)} AS {self.dialect.text})))"
+        zone = (f"regexp_extract({text}, '[0-9]:[0-9]{{2}}(:[0-9]{{2}}([.,][0-9]+)?)?[ ]*(Z|UTC|GMT|[+-][0-9]{{2}}"
+                f"(:?[0-9]{{2}})?)$', 3)")
+        minutes = ("(CASE WHEN substr(z, 1, 1) = '-' THEN -1 ELSE 1 END) * (CAST(substr(z, 2, 2) AS INT) * 60 + "
+                   "COALESCE(CAST(NULLIF(replace(substr(z, 4), ':', ''), '') AS INT), 0))")
+        return (f"(SELECT CASE WHEN z IS NULL OR z = '' THEN NULL WHEN z IN ('Z', 'UTC', 'GMT') THEN 0 "
+                f"ELSE {minutes} END FROM (SELECT {zone} AS z))")
+
+    def _future(self) -> str:
+        """The "dated after today" test of :class:`rfm_core.clean.FutureRule` on ``ts`` (local) and ``off``."""
+        d, rule = self.dialect, future_rule(self.policy)
+        naive = f"CAST({d.date_literal(rule.first_future_day())} AS TIMESTAMP)"
+        steps = rule.offset_steps()
+        if len(steps) == 1:
+            return f"ts >= {naive}"
+        by_offset = " ".join(f"WHEN off >= {at!r} THEN CAST({d.date_literal(day)} AS TIMESTAMP)"
+                             for at, day in reversed(steps))
+        return f"ts >= CASE WHEN off IS NULL THEN {naive} {by_offset} END"
+
     def typed(self, dedup: bool | None = None) -> str:
         """``WITH grouped AS (...), typed AS (...)``: one row per distinct line (``n_rows`` copies), typed values.
 
@@ -159,8 +186,9 @@ class SqlPlan:
         inv = self._text(INVOICE_ID) if INVOICE_ID in m else f"concat({cid}, '|', CAST({ts} AS {d.text}))"
         country = self._text(COUNTRY) if COUNTRY in m else "NULL"
         stock = self._text(STOCK_CODE) if STOCK_CODE in m else f"CAST(NULL AS {d.text})"
+        off = self._offset() if p.drop_future and p.today is None else "NULL"
         typed = (f"SELECT n_rows, {cid} AS cid, {inv} AS inv, {ts} AS ts, {qty} AS qty, {price} AS price, "
-                 f"{amount} AS amount, {country} AS country, {stock} AS stock FROM grouped")
+                 f"{amount} AS amount, {country} AS country, {stock} AS stock, {off} AS off FROM grouped")
         return f"WITH grouped AS ({grouped}), typed AS ({typed})"
 
     def order_level_check(self) -> str:
@@ -191,8 +219,7 @@ class SqlPlan:
                   for c, k in (("amount", AMOUNT), ("qty", QUANTITY), ("price", UNIT_PRICE)) if k in m or c == "amount"]
         early = [f"WHEN ts IS NULL THEN {CODE['date missing or unreadable']}"]
         if p.drop_future:
-            future = d.date_literal(future_from(p))
-            early.append(f"WHEN ts >= CAST({future} AS TIMESTAMP) THEN {CODE['dated after today']}")
+            early.append(f"WHEN {self._future()} THEN {CODE['dated after today']}")
         early.append(f"WHEN {' OR '.join(needed)} THEN {CODE['quantity, price or amount missing or not a number']}")
         if p.drop_missing_customer:
             early.append(f"WHEN cid IS NULL THEN {CODE['no customer id']}")
@@ -212,13 +239,13 @@ class SqlPlan:
             c_number = d.matches("t.inv", "^[Cc][0-9]+$")
             names_original = "named.inv IS NOT NULL"
             neg = negative.replace("qty", "t.qty").replace("amount", "t.amount")
-            flagged = (f"SELECT t.n_rows, t.cid, t.inv, t.ts, t.qty, t.price, t.country, t.stock, "
+            flagged = (f"SELECT t.n_rows, t.cid, t.inv, t.ts, t.off, t.qty, t.price, t.country, t.stock, "
                        f"CASE WHEN {c_number} AND NOT ({neg}) AND {names_original} THEN -abs(t.amount) "
                        f"ELSE t.amount END AS amount, "
                        f"COALESCE({c_number} AND (({neg}) OR {names_original}), FALSE) AS cancel "
                        f"FROM typed t LEFT JOIN invoices named ON substr(t.inv, 2) = named.inv")
         else:
-            flagged = "SELECT n_rows, cid, inv, ts, qty, price, country, stock, amount, FALSE AS cancel FROM typed"
+            flagged = "SELECT n_rows, cid, inv, ts, off, qty, price, country, stock, amount, FALSE AS cancel FROM typed"
         coded0 = (f"SELECT *, COALESCE({negative}, FALSE) AS ret, CASE {' '.join(early)} ELSE NULL END AS pre, "
                   f"{' AND '.join(scope)} AS in_scope FROM flagged")
         match = (

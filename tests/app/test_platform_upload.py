@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.app.test_pages import at, segment_counts, upload  # noqa: F401  (the fixture is used by name)
+from tests.app.test_pages import at, mapping_box, segment_counts, upload  # noqa: F401  (the fixture)
 from tests.conftest import ROOT
 
 
@@ -16,7 +16,7 @@ def test_shopify_export_is_recognised_and_its_mapping_shown(at: AppTest) -> None
     # by hand in tests/engine/test_platforms.py: ann and bob buy, cat's orders are voided or cancelled
     assert {m.label: m.value for m in at.metric}["Customers"] == "2"
     # the mapping panel pre-selects the platform's columns, not the synonym guess (Total is not line revenue)
-    assert at.selectbox(key="map_amount").value == "(not in file)"
-    assert at.selectbox(key="map_unit_price").value == "Lineitem price"
-    assert at.selectbox(key="map_customer_id").value == "Email"
+    assert mapping_box(at, "amount").value == "(not in file)"
+    assert mapping_box(at, "unit_price").value == "Lineitem price"
+    assert mapping_box(at, "customer_id").value == "Email"
     assert sum(segment_counts(at).values()) == 2

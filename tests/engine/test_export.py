@@ -62,3 +62,12 @@ def test_safe_filename() -> None:
 def test_neutralise_categorical_text_keeps_missing_values() -> None:
     frame = pd.DataFrame({"c": pd.Categorical(["=x", None, "ok", "'=x"])})
     assert neutralise(frame)["c"].tolist() == ["'=x", pd.NA, "ok", "'=x"]
+
+
+def test_neutralise_headers_and_formulas_behind_spaces() -> None:
+    frame = pd.DataFrame({"=HYPERLINK(\"x\")": [" =1+1", "\u00a0@x", "\uff1dSUM(A1)", "a=b", "ok"],
+                          "+n": [1, 2, 3, 4, 5]})
+    out = neutralise(frame)
+    assert list(out.columns) == ["'=HYPERLINK(\"x\")", "'+n"]
+    assert out.iloc[:, 0].tolist() == ["' =1+1", "'\u00a0@x", "'\uff1dSUM(A1)", "a=b", "ok"]
+    assert out.iloc[:, 1].tolist() == [1, 2, 3, 4, 5]

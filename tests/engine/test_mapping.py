@@ -26,11 +26,11 @@ def test_detect_mapping(headers: list[str], expected: dict[str, str]) -> None:
 
 
 def test_missing_required_columns_lists_found_and_closest() -> None:
-    data = b"Invoice,Client Ref,Date,Qty,Price\n1,A,2011-01-01,1,2\n"
+    data = b"Invoice,Clientele,Date,Qty,Price\n1,A,2011-01-01,1,2\n"
     with pytest.raises(MappingError) as err:
         analyze(data)
     msg = str(err.value)
-    assert "customer_id" in msg and "Client Ref" in msg and "--map" in msg
+    assert "customer_id" in msg and "Clientele" in msg and "--map" in msg
 
 
 def test_explicit_mapping_overrides_detection() -> None:

@@ -102,7 +102,8 @@ def test_a_successful_spark_run_keeps_stderr_to_warnings_and_the_summary(tmp_pat
     proc = _cli(["segment", str(SAMPLE), "--engine", "spark", "--spark-master", "local[2]", "--out",
                  str(tmp_path / "seg.csv")])
     assert proc.returncode == 0, proc.stderr
-    *warnings, summary = proc.stderr.splitlines()
+    mapped, *warnings, summary = proc.stderr.splitlines()
+    assert mapped.startswith("mapped: customer_id<-CustomerID, "), proc.stderr  # detected from the headers
     # no Java banner, log lines, progress bars: only warnings and the scoring line of each metric (DOCUMENTATION §6)
     assert all(w.startswith(("warning: ", "recency (days): ", "frequency (orders): ", "monetary: "))
                for w in warnings), proc.stderr

@@ -1,0 +1,190 @@
+"""Cases 04, 08, 09, 14 and 15 (tests/cases/, copied from the field cases), each with its hand-worked answer.
+
+Every expected figure below comes from the case's CASE.md, worked out by hand from the rows:
+- 04: K1 buys 2 x 12,50 and 1 x 3,99 = 28.99, K2 1 x 1.299,00 = 1299.00, K3 4 x 0,75 = 3.00; last purchases
+  2024-03-05, 03-04, 03-06, so the analysis date is 2024-03-07 and recency K1 2, K2 3, K3 1.
+- 08: three spellings of dana.lee@example.com (30 + 45 + 25 = 100, last 2024-04-20) and eli (50, 2024-04-21);
+  analysis date 2024-04-22, so R 2 and 1.
+- 14: jürgen 10 + 20 + 30 = 60 (last 2024-01-09), zoe 7 (2024-01-06); analysis date 2024-01-10, R 1 and 4.
+- 15A: local clocks as written: T1 07-01, T2..T3 06-30, T4 06-29, T5 06-30; analysis date 2024-07-02.
+- 15B: NZ1 40 + 35 = 75 (F 2), NZ2 25, NZ3 60; last local purchase 2026-12-01 09:30, analysis date 2026-12-02;
+  recency NZ1 1 and NZ3 1 (2026-12-01), NZ2 2 (2026-11-30).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from rfm_core import CleaningPolicy, analyze
+from rfm_core.cli import main
+from rfm_core.engines.duckdb_engine import duckdb_customers_from_files
+from rfm_core.settings import AnalysisSettings
+from tests.conftest import ROOT
+from tests.engine.test_engines import spark  # noqa: F401  (the session fixture)
+
+CASES = ROOT / "tests" / "cases"
+CLEAN_MODULE = sys.modules["rfm_core.clean"]  # rfm_core.clean as an attribute is the function clean()
+
+
+def _rfm(result_customers: pd.DataFrame) -> dict[str, tuple[int, int, float]]:
+    by = result_customers.set_index("customer_id")
+    return {str(k): (int(r["recency_days"]), int(r["frequency"]), round(float(r["monetary"]), 2))
+            for k, r in by.iterrows()}
+
+
+def _set_clock(monkeypatch: pytest.MonkeyPatch, when: dt.datetime) -> None:
+    monkeypatch.setattr(CLEAN_MODULE, "_utc_now", lambda: when)
+
+
+@pytest.mark.parametrize("name", ["control_semicolon.csv", "input_comma_quoted.csv", "input_tab.tsv"])
+def test_case04_decimal_commas_in_any_delimiter(name: str) -> None:
+    result = analyze(CASES / "04-decimal-commas" / name, warn=False)
+    assert result.as_of == dt.date(2024, 3, 7)
+    assert _rfm(result.customers) == {"K1": (2, 2, 28.99), "K2": (3, 1, 1299.00), "K3": (1, 1, 3.00)}
+    assert result.mapped.reading["numbers"]["unit_price"]["decimal_mark"] == ","
+    assert result.mapped.reading["numbers"]["unit_price"]["decided_by"] == "column"
+    assert any("decimal comma" in n and "'12,50'" in n for n in result.mapped.notes)
+    assert not result.mapped.warnings  # 12,50 proves the format: nothing is guessed
+
+
+def test_case04_through_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "seg.csv"
+    assert main(["segment", str(CASES / "04-decimal-commas" / "input_tab.tsv"), "--out", str(out)]) == 0
+    seg = pd.read_csv(out).set_index("customer_id")
+    assert seg["monetary"].to_dict() == {"K1": 28.99, "K2": 1299.0, "K3": 3.0}
+
+
+def test_case08_email_ids_without_letter_case(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = analyze(CASES / "08-email-letter-case" / "input.csv", warn=False)
+    assert result.as_of == dt.date(2024, 4, 22)
+    assert _rfm(result.customers) == {"dana.lee@example.com": (2, 3, 100.0), "eli@example.com": (1, 1, 50.0)}
+    assert result.mapped.reading["customer_ids"]["email_spellings_merged"] == 2
+    out = tmp_path / "seg.csv"
+    assert main(["segment", str(CASES / "08-email-letter-case" / "input.csv"), "--out", str(out)]) == 0
+    assert pd.read_csv(out)["customer_id"].tolist() == ["dana.lee@example.com", "eli@example.com"]
+    assert "mapped: customer_id<-Email, invoice_id<-Order ID, invoice_date<-Created at, amount<-Total" in (
+        capsys.readouterr().err)
+
+
+def _dangerous(text: str) -> bool:
+    return text.lstrip(" ").startswith(("=", "+", "-", "@")) or text.startswith(("\t", "\r"))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+@pytest.mark.parametrize("with_rules", [False, True], ids=["default-rules", "formula-named-rules"])
+def test_case09_no_input_text_reaches_a_spreadsheet_unneutralised(tmp_path: Path, with_rules: bool) -> None:
+    case = CASES / "09-formula-in-a-header"
+    outputs = {k: tmp_path / f"{k}.csv" for k in ("out", "summary", "dropped", "ledger")}
+    args = ["segment", str(case / "input.csv"), "--xlsx", str(tmp_path / "book.xlsx")]
+    args += [a for k, p in outputs.items() for a in (f"--{k}", str(p))]
+    if with_rules:
+        args += ["--rules", str(case / "rules.toml")]
+    assert main(args) == 0
+    for path in outputs.values():
+        for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8"))):
+            bad = [c for c in row if _dangerous(c) and not _is_number(c)]
+            assert not bad, (path.name, bad)
+    header = next(csv.reader(io.StringIO(outputs["dropped"].read_text(encoding="utf-8"))))
+    assert header[-1] == "'=HYPERLINK(\"http://x.invalid/\",\"open\")"  # the formula header, neutralised
+    book = openpyxl.load_workbook(tmp_path / "book.xlsx")
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+                if isinstance(cell.value, str):
+                    assert not _dangerous(cell.value) or _is_number(cell.value), (ws.title, cell.value)
+    if with_rules:
+        assert any(c.value == "'=HYPERLINK(\"http://x.invalid/\",\"VIP\")" for row in book["Rules"].iter_rows()
+                   for c in row)
+
+
+def test_case14_mixed_encodings_line_by_line() -> None:
+    result = analyze(CASES / "14-mixed-encodings" / "input.csv", warn=False)
+    assert result.as_of == dt.date(2024, 1, 10)
+    assert _rfm(result.customers) == {"jürgen@example.de": (1, 3, 60.0), "zoe@example.com": (4, 1, 7.0)}
+    assert result.raw.fallback_lines == 1 and result.raw.encoding == "utf8+cp1252"
+    assert any("1 line(s) are not valid UTF-8 and were read as cp1252" in n for n in result.mapped.notes)
+    assert result.mapped.reading["lines_decoded_as_cp1252"] == 1
+
+
+def test_case15a_offsets_keep_the_local_clock() -> None:
+    result = analyze(CASES / "15-time-zones" / "input_offsets.csv", warn=False)
+    assert result.as_of == dt.date(2024, 7, 2)
+    recency = {k: v[0] for k, v in _rfm(result.customers).items()}
+    assert recency == {"T1": 1, "T2": 2, "T3": 2, "T4": 3, "T5": 2}
+    assert result.mapped.reading["dates"]["time_zone_offsets"] == {
+        "rows": 5, "offsets": ["+00:00", "+02:00", "+05:30", "-04:00"]}
+
+
+NZ_ANSWER = {"NZ1": (1, 2, 75.0), "NZ2": (2, 1, 25.0), "NZ3": (1, 1, 60.0)}
+
+
+def test_case15b_auckland_shop_on_a_utc_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's clock reads 2026-11-30 21:00 UTC = 2026-12-01 10:00 in Auckland: every order is past."""
+    _set_clock(monkeypatch, dt.datetime(2026, 11, 30, 21, 0, tzinfo=dt.UTC))
+    path = CASES / "15-time-zones" / "input_nz_shop.csv"
+    result = analyze(path, warn=False)
+    assert result.cleaned.ledger.set_index("reason")["rows"].to_dict() == {"used": 4}
+    assert result.as_of == dt.date(2026, 12, 2)
+    assert _rfm(result.customers) == NZ_ANSWER
+    files = duckdb_customers_from_files(str(path))  # the SQL engines apply the same rule
+    assert files.ledger.set_index("reason")["rows"].to_dict() == {"used": 4}
+    assert _rfm(files.customers) == NZ_ANSWER
+
+
+def test_case15b_earlier_the_same_day_the_later_orders_are_in_the_future(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 02:36 UTC it is 15:36 on 30 November in Auckland: the two orders dated 1 December local are ahead."""
+    _set_clock(monkeypatch, dt.datetime(2026, 11, 30, 2, 36, tzinfo=dt.UTC))
+    path = CASES / "15-time-zones" / "input_nz_shop.csv"
+    for ledger in (analyze(path, warn=False).cleaned.ledger, duckdb_customers_from_files(str(path)).ledger):
+        assert ledger.set_index("reason")["rows"].to_dict() == {"used": 2, "dated after today": 2}
+
+
+def test_case15b_today_makes_the_run_reproducible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    _set_clock(monkeypatch, dt.datetime(2020, 1, 1, tzinfo=dt.UTC))  # a clock that would drop everything
+    path = CASES / "15-time-zones" / "input_nz_shop.csv"
+    result = analyze(path, AnalysisSettings(cleaning=CleaningPolicy(today=dt.date(2026, 12, 1))), warn=False)
+    assert _rfm(result.customers) == NZ_ANSWER
+    out = tmp_path / "seg.csv"
+    assert main(["segment", str(path), "--today", "2026-12-01", "--out", str(out)]) == 0
+    assert "from 4 rows (4 used), as of 2026-12-02" in capsys.readouterr().err
+    assert json.loads((tmp_path / "seg.csv.provenance.json").read_text())["settings"]["cleaning"]["today"] == (
+        "2026-12-01")
+    # The shop's date one day earlier: the orders written 2026-12-01 are after it.
+    earlier = analyze(path, AnalysisSettings(cleaning=CleaningPolicy(today=dt.date(2026, 11, 30))), warn=False)
+    assert earlier.cleaned.ledger.set_index("reason")["rows"].to_dict() == {"used": 2, "dated after today": 2}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["input_nz_shop.csv", "input_offsets.csv"])
+def test_case15_spark_keeps_the_local_clock_and_the_same_future_rule(
+        name: str, spark: object, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from rfm_core.engines.spark_engine import spark_customers_from_files
+
+    _set_clock(monkeypatch, dt.datetime(2026, 11, 30, 21, 0, tzinfo=dt.UTC))
+    path = CASES / "15-time-zones" / name
+    ref = analyze(path, warn=False)
+    got = spark_customers_from_files(str(path), session=spark)
+    assert got.as_of == ref.as_of and _rfm(got.customers) == _rfm(ref.customers)
+    assert got.ledger.set_index("reason")["rows"].to_dict() == ref.cleaned.ledger.set_index("reason")["rows"].to_dict()
+    _set_clock(monkeypatch, dt.datetime(2026, 11, 30, 2, 36, tzinfo=dt.UTC))
+    if name == "input_nz_shop.csv":  # earlier that day two orders are ahead, in Spark as in pandas
+        late = spark_customers_from_files(str(path), session=spark).ledger.set_index("reason")["rows"].to_dict()
+        assert late == {"used": 2, "dated after today": 2}
