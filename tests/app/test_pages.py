@@ -262,20 +262,21 @@ def test_progress_bar_is_gone_after_an_error_in_preparation(at: AppTest, bars: l
     """Regression: an RfmError raised inside _prepare left the progress bar on screen under the error."""
     upload(at, "nocust.csv", b"InvoiceNo,InvoiceDate,Quantity,UnitPrice\n1,2011-01-01,1,2\n")
     assert not at.exception
-    assert bars and bars[-1].startswith("Reading nocust.csv")  # the bar was up when mapping failed
+    assert bars == ["Reading nocust.csv…", "Mapping and cleaning…"]  # the second was up when mapping failed
     assert any("customer_id" in e.value for e in at.error)
     assert len(at.get("progress")) == 0
 
 
 def test_progress_bar_only_for_steps_that_compute(at: AppTest, bars: list[str]) -> None:
     upload(at, "hand.csv", HAND_CSV.encode())
-    assert bars == ["Reading hand.csv…"] and len(at.get("progress")) == 0  # shown while working, then gone
+    first = ["Reading hand.csv…", "Mapping and cleaning…"]  # the Data page's read, then the preparation
+    assert bars == first and len(at.get("progress")) == 0  # shown while working, then gone
     go(at, "overview")
     go(at, "settings")
     at.slider(key="bins_recency").set_value(3).run()  # scoring only: every prepared step is a cache hit
-    assert not at.exception and bars == ["Reading hand.csv…"]
+    assert not at.exception and bars == first
     at.checkbox(key="drop_missing").uncheck().run()  # cleaning changed: map + clean and aggregate compute again
-    assert not at.exception and bars == ["Reading hand.csv…", "Mapping and cleaning…"]
+    assert not at.exception and bars == [*first, "Mapping and cleaning…"]
     assert len(at.get("progress")) == 0
 
 
