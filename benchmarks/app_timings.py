@@ -49,8 +49,8 @@ PAGES = ["Settings", "Overview", "Charts", "Customers", "Lifetime value", "Migra
 # Installed before any page script: the clock, armed by Python before each interaction.
 CLOCK_JS = r"""
 (() => {
-  const b = window.__bench = {armed: false, t0: null, t1: null, sawRun: false, sawProgress: false, until: null,
-                              done: false};
+  const b = window.__bench = {armed: false, t0: null, t1: null, tScript: null, sawRun: false, sawProgress: false,
+                              until: null, done: false};
   const app = () => document.querySelector('[data-testid="stApp"]');
   const state = () => (app() ? app().getAttribute('data-test-script-state') : null);
   const stale = () => document.querySelector('[data-testid="stElementContainer"][data-stale="true"]') !== null;
@@ -67,6 +67,7 @@ CLOCK_JS = r"""
     }
     if (state() === 'running') b.sawRun = true;
     if (document.querySelector('[data-testid="stProgress"]')) b.sawProgress = true;
+    if (b.sawRun && b.tScript === null && state() === 'notRunning') b.tScript = performance.now();
     if (b.sawRun && state() === 'notRunning' && !stale() && plotsDrawn() && (!b.until || b.until())) {
       b.done = true;
       requestAnimationFrame(() => { b.t1 = performance.now(); });
@@ -76,7 +77,7 @@ CLOCK_JS = r"""
       {subtree: true, childList: true, attributes: true, attributeOldValue: true, characterData: true});
   if (document.documentElement) observe(); else document.addEventListener('DOMContentLoaded', observe);
   b.arm = (until) => {
-    Object.assign(b, {armed: true, t0: null, t1: null, sawRun: false, sawProgress: false, done: false,
+    Object.assign(b, {armed: true, t0: null, t1: null, tScript: null, sawRun: false, sawProgress: false, done: false,
                       until: until ? new Function('return (' + until + ');') : null});
   };
 })();
@@ -93,32 +94,31 @@ def _free_port() -> int:
 def server() -> Iterator[str]:
     """A fresh `streamlit run` of the app (TESTING.md's recipe); yields its URL."""
     port = _free_port()
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            log.seek(0)
-            raise RuntimeError(f"streamlit did not start: {log.read().decode()[-2000:]}")
-        yield url
-    finally:
-        proc.terminate()
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            deadline = time.time() + 90
+            while time.time() < deadline:
+                try:
+                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                        break
+                except OSError:
+                    time.sleep(0.3)
+            else:
+                log.seek(0)
+                raise RuntimeError(f"streamlit did not start: {log.read().decode()[-2000:]}")
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def _settle(page: Any, timeout: float = 180_000) -> None:
@@ -134,11 +134,13 @@ def _timed(page: Any, action: Any, until: str | None = None, timeout: float = 30
     page.evaluate("(u) => window.__bench.arm(u)", until)
     action()
     page.wait_for_function("window.__bench.t1 !== null", timeout=timeout, polling=50)
-    got = page.evaluate("({t0: window.__bench.t0, t1: window.__bench.t1, p: window.__bench.sawProgress})")
+    got = page.evaluate("({t0: window.__bench.t0, t1: window.__bench.t1, ts: window.__bench.tScript, "
+                        "p: window.__bench.sawProgress})")
     page.evaluate("window.__bench.armed = false")
     if page.get_by_test_id("stException").count():
         raise RuntimeError("the app showed an exception")
-    return {"seconds": (got["t1"] - got["t0"]) / 1000, "progress": bool(got["p"])}
+    return {"seconds": (got["t1"] - got["t0"]) / 1000, "after_script": (got["t1"] - got["ts"]) / 1000,
+            "progress": bool(got["p"])}
 
 
 def _has_metric(label: str, value: str) -> str:
@@ -159,7 +161,7 @@ def _cli_seconds(path: Path) -> float:
 
 
 def one_repetition(browser: Any, xlsx: Path, rows: str, settings_changes: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"pages": {}}
+    out: dict[str, Any] = {"pages": {}, "after_script": {}}
     with server() as url:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         context.add_init_script(CLOCK_JS)
@@ -170,12 +172,16 @@ def one_repetition(browser: Any, xlsx: Path, rows: str, settings_changes: int) -
             "Rows read", rows)
         up = _timed(page, lambda: _upload(page, xlsx), done)
         out["upload"], out["upload_progress"] = up["seconds"], up["progress"]
+        out["after_script"]["upload"] = up["after_script"]
         for name in PAGES:
             link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=name, exact=True)
             title = "document.querySelector('h1') !== null"
-            out["pages"][name] = _timed(page, link.click, title)["seconds"]
+            got = _timed(page, link.click, title)
+            out["pages"][name], out["after_script"][name] = got["seconds"], got["after_script"]
         link = page.get_by_test_id("stSidebarNav").get_by_role("link", name="Lifetime value", exact=True)
-        out["pages"]["Lifetime value (second visit)"] = _timed(page, link.click)["seconds"]
+        got = _timed(page, link.click)
+        out["pages"]["Lifetime value (second visit)"] = got["seconds"]
+        out["after_script"]["Lifetime value (second visit)"] = got["after_script"]
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Settings", exact=True).click()
         _settle(page)
         slider = page.get_by_role("slider").first  # recency bins
@@ -228,6 +234,8 @@ def measure(xlsx: Path, bad: Path | None, rows: str, repeats: int, settings_chan
         "upload_progress": [r["upload_progress"] for r in reps],
         "cli": cli, "cli_median": statistics.median(cli),
         "pages": pages, "pages_median": {k: statistics.median(v) for k, v in pages.items()},
+        "after_script_median": {k: statistics.median(r["after_script"][k] for r in reps)
+                                for k in reps[0]["after_script"]},
         "settings_change": changes, "settings_change_median": statistics.median(changes),
         "error_check": err,
     }
