@@ -129,11 +129,20 @@ def _settle(page: Any, timeout: float = 180_000) -> None:
     expect(page.locator("[data-testid=stElementContainer][data-stale=true]")).to_have_count(0, timeout=timeout)
 
 
-def _timed(page: Any, action: Any, until: str | None = None, timeout: float = 300_000) -> dict[str, Any]:
+def _timed(page: Any, label: str, action: Any, until: str | None = None, timeout: float = 300_000) -> dict[str, Any]:
     """Arm the page clock, do the action, wait for the finished frame; seconds by the browser's clock."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.evaluate("(u) => window.__bench.arm(u)", until)
     action()
-    page.wait_for_function("window.__bench.t1 !== null", timeout=timeout, polling=50)
+    try:
+        page.wait_for_function("window.__bench.t1 !== null", timeout=timeout, polling=50)
+    except PlaywrightTimeout:
+        state = page.evaluate("({t0: window.__bench.t0, sawRun: window.__bench.sawRun, done: window.__bench.done, "
+                              "script: document.querySelector('[data-testid=stApp]')?.getAttribute("
+                              "'data-test-script-state'), stale: document.querySelectorAll("
+                              "'[data-testid=stElementContainer][data-stale=true]').length})")
+        raise RuntimeError(f"{label}: no finished frame within {timeout / 1000:.0f} s; page state {state}") from None
     got = page.evaluate("({t0: window.__bench.t0, t1: window.__bench.t1, ts: window.__bench.tScript, "
                         "p: window.__bench.sawProgress})")
     page.evaluate("window.__bench.armed = false")
@@ -170,16 +179,16 @@ def one_repetition(browser: Any, xlsx: Path, rows: str, settings_changes: int) -
         _settle(page)
         done = f"document.body.innerText.includes({json.dumps('Current file: ' + xlsx.name)}) && " + _has_metric(
             "Rows read", rows)
-        up = _timed(page, lambda: _upload(page, xlsx), done)
+        up = _timed(page, "upload", lambda: _upload(page, xlsx), done)
         out["upload"], out["upload_progress"] = up["seconds"], up["progress"]
         out["after_script"]["upload"] = up["after_script"]
         for name in PAGES:
             link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=name, exact=True)
             title = "document.querySelector('h1') !== null"
-            got = _timed(page, link.click, title)
+            got = _timed(page, f"page {name}", link.click, title)
             out["pages"][name], out["after_script"][name] = got["seconds"], got["after_script"]
         link = page.get_by_test_id("stSidebarNav").get_by_role("link", name="Lifetime value", exact=True)
-        got = _timed(page, link.click)
+        got = _timed(page, "Lifetime value again", link.click)
         out["pages"]["Lifetime value (second visit)"] = got["seconds"]
         out["after_script"]["Lifetime value (second visit)"] = got["after_script"]
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Settings", exact=True).click()
@@ -189,7 +198,8 @@ def one_repetition(browser: Any, xlsx: Path, rows: str, settings_changes: int) -
         for i in range(settings_changes):
             slider.focus()
             key = "ArrowRight" if i % 2 == 0 else "ArrowLeft"
-            changes.append(_timed(page, lambda key=key: page.keyboard.press(key))["seconds"])
+            got = _timed(page, f"settings change {i + 1}", lambda key=key: page.keyboard.press(key))
+            changes.append(got["seconds"])
         out["settings_change"] = changes
         context.close()
     return out
@@ -204,7 +214,7 @@ def error_check(browser: Any, bad: Path) -> dict[str, Any]:
         page.goto(url)
         _settle(page)
         error = "document.querySelector('[data-testid=\"stAlertContentError\"]') !== null"
-        got = _timed(page, lambda: _upload(page, bad), error)
+        got = _timed(page, "failing upload", lambda: _upload(page, bad), error)
         _settle(page)
         result = {"seconds": got["seconds"], "bar_shown": got["progress"],
                   "bar_left_after_error": page.locator("[data-testid=stProgress]").count(),

@@ -380,7 +380,7 @@ def main() -> None:
                 run_measured(cmd)
                 res["app"] = json.loads(Path(tmp.name).read_text())
             except RuntimeError as exc:
-                res["app_error"] = str(exc)[-1500:]
+                res["app_error"] = str(exc).strip().splitlines()[-1][:300]
     clv = "" if args.no_clv else clv_section()
     sampler.stop.set()
     sampler.join()
