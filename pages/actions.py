@@ -40,4 +40,4 @@ for i, rec in enumerate(seg.summary.to_dict("records")):
                          column_config={"revenue": st.column_config.NumberColumn(format="localized")})
         st.download_button(f"Download {row.customers:,} {name} customers (CSV)",
                            segments_csv(customers, [name]), f"{safe_filename(name)}-customers.csv", "text/csv",
-                           key=f"dl_segment_{i}")
+                           key=f"dl_segment_{i}", on_click="ignore")

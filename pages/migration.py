@@ -41,6 +41,6 @@ st.dataframe(moved.matrix, key="migration_matrix")
 down = moved.moved_down
 st.download_button(f"Download the {len(down):,} customers who moved down (CSV)",
                    table_csv(down.rename(columns={"segment_now": "segment"})), "moved-down.csv", "text/csv",
-                   key="dl_moved_down")
+                   key="dl_moved_down", on_click="ignore")
 st.caption("Up and down follow each segment's average R+F+M score cell; revenue on a flow is what those customers "
            "spent between the two dates.")

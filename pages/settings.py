@@ -203,7 +203,8 @@ if a6.button("Reset to defaults", key="rule_reset"):
     st.rerun()
 
 t1, t2 = st.columns(2)
-t1.download_button("Save rules (TOML)", rules.to_toml(), "segment-rules.toml", "application/toml", key="dl_rules")
+t1.download_button("Save rules (TOML)", rules.to_toml(), "segment-rules.toml", "application/toml", key="dl_rules",
+                   on_click="ignore")
 uploaded_rules = t2.file_uploader("Load rules (TOML)", type=["toml"], key="rules_upload")
 if uploaded_rules is not None:
     digest = hashlib.sha256(uploaded_rules.getvalue()).hexdigest()

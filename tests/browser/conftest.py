@@ -102,3 +102,47 @@ def app_server() -> Iterator[Server]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+# ---- No server traceback during normal use (issue 16). Self-contained: the fixtures above are another's to edit.
+SERVER_LOG = ROOT / "test-artifacts" / "streamlit-server.log"
+TRACEBACK = "Traceback (most recent call last)"
+
+
+@dataclass
+class _LogCursor:
+    """How far into the server log the traceback check has read."""
+
+    offset: int = 0
+
+    def new_text(self) -> str:
+        with open(SERVER_LOG, "rb") as log:
+            log.seek(self.offset)
+            data = log.read()
+        self.offset += len(data)
+        return data.decode("utf-8", errors="replace")
+
+
+def _fail_on_traceback(text: str, where: str) -> None:
+    if TRACEBACK in text:
+        start = text.index(TRACEBACK)
+        excerpt = text[max(0, text.rfind("\n", 0, start - 1) - 300):start + 3000]
+        pytest.fail(f"the streamlit server logged a traceback {where} (test-artifacts/streamlit-server.log):\n"
+                    f"{excerpt}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def _server_log(app_server: Server) -> Iterator[_LogCursor]:
+    cursor = _LogCursor(SERVER_LOG.stat().st_size)  # the server's own start-up lines are not a test's doing
+    yield cursor
+    time.sleep(1.0)  # a request handled after the last test ends (a late download) logs here
+    _fail_on_traceback(cursor.new_text(), "after the last browser test")
+
+
+@pytest.fixture(autouse=True)
+def _no_server_traceback(_server_log: _LogCursor) -> Iterator[None]:
+    """Fail the test during which the server logged a traceback (an error a user would have met)."""
+    _server_log.new_text()  # skip what an earlier, already failed test left
+    yield
+    time.sleep(0.2)  # the server writes the log from other threads; give the last lines time to land
+    _fail_on_traceback(_server_log.new_text(), "during this test")
