@@ -395,8 +395,9 @@ def _load_sheet(reader, sheet: str, name: str) -> tuple[pa.Table, int] | None:  
     try:
         batch = reader.load_sheet(sheet, header_row=None, skip_rows=0, dtypes="string", eager=True)
     except Exception as exc:  # fastexcel raises its own hierarchy; all mean "cannot parse this sheet"
-        raise _SheetUnreadableError(f"Sheet {sheet!r} of {name} could not be read ({type(exc).__name__}: "
-                               f"{str(exc)[:120]})") from None
+        raise _SheetUnreadableError(
+            f"Sheet {sheet!r} of {name} could not be read ({type(exc).__name__}: {str(exc)[:120]})"
+        ) from None
     head = batch.slice(0, _HEADER_SCAN_ROWS).to_pydict()
     rows = [list(cells) for cells in zip(*head.values(), strict=True)]
     header_row = _find_header_row(rows)
