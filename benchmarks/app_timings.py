@@ -205,6 +205,12 @@ def one_repetition(browser: Any, xlsx: Path, rows: str, settings_changes: int) -
     return out
 
 
+def _alert_text(text: str) -> str:
+    """An st.error's message without its icon's name (Material icons render as the word, e.g. 'error')."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return next((ln for ln in lines if ln != "error"), "")[:200]
+
+
 def error_check(browser: Any, bad: Path) -> dict[str, Any]:
     """A file that fails inside the preparation, big enough to get a bar: was the bar shown, is it gone?"""
     with server() as url:
@@ -218,7 +224,7 @@ def error_check(browser: Any, bad: Path) -> dict[str, Any]:
         _settle(page)
         result = {"seconds": got["seconds"], "bar_shown": got["progress"],
                   "bar_left_after_error": page.locator("[data-testid=stProgress]").count(),
-                  "error": page.get_by_test_id("stAlertContentError").first.inner_text()[:200]}
+                  "error": _alert_text(page.get_by_test_id("stAlertContentError").first.inner_text())}
         context.close()
     return result
 

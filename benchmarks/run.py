@@ -192,8 +192,12 @@ class LoadSampler(threading.Thread):
 
 # ------------------------------------------------------------------------------------------------- measuring
 
-def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MB, stdout) of one process, from its own rusage."""
+def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str, float]:
+    """(wall seconds, peak RSS MB, stdout, CPU seconds) of one process, from its own rusage.
+
+    CPU seconds (user + system, of the process and the children it waited for) show what the run cost whatever
+    the load; the targets are judged on wall time.
+    """
     t = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT, env={**os.environ, **(env or {})})
@@ -204,22 +208,24 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[flo
         text, errors = out.read().decode(), err.read().decode()
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {errors[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, text
+    return wall, usage.ru_maxrss / 1024, text, usage.ru_utime + usage.ru_stime
 
 
 def side_by_side(cmds: dict[str, list[str]], n: int) -> dict[str, Result]:
     """Each command n times, interleaved (a, b, c, a, b, c, ...); median wall and peak RSS per command."""
     walls: dict[str, list[float]] = {k: [] for k in cmds}
     peaks: dict[str, list[float]] = {k: [] for k in cmds}
+    cpus: dict[str, list[float]] = {k: [] for k in cmds}
     outs: dict[str, list[str]] = {k: [] for k in cmds}
     for _ in range(n):
         for key, cmd in cmds.items():
-            wall, peak, text = run_measured(cmd)
+            wall, peak, text, cpu = run_measured(cmd)
             walls[key].append(wall)
             peaks[key].append(peak)
+            cpus[key].append(cpu)
             outs[key].append(text)
     return {k: {"wall": statistics.median(walls[k]), "walls": walls[k], "peak": statistics.median(peaks[k]),
-                "out": outs[k]} for k in cmds}
+                "cpu": statistics.median(cpus[k]), "out": outs[k]} for k in cmds}
 
 
 def cli_cmd(key: str, path: str, *extra: str) -> list[str]:
@@ -251,14 +257,23 @@ def same_output(a: str, b: str) -> tuple[bool, str]:
         frame = pd.read_csv(OUTPUTS / key / name, dtype={"customer_id": str})
         return frame.sort_values(by).reset_index(drop=True)
 
-    try:
-        pd.testing.assert_frame_equal(load(a, "segments.csv", "customer_id"), load(b, "segments.csv", "customer_id"),
-                                      check_exact=False, rtol=1e-9, check_dtype=False)
-        pd.testing.assert_frame_equal(load(a, "ledger.csv", "reason"), load(b, "ledger.csv", "reason"),
-                                      check_exact=False, rtol=1e-12, check_dtype=False)
-    except AssertionError as exc:
-        return False, " ".join(str(exc).split())[:300]
-    return True, ""
+    seg_a, seg_b = load(a, "segments.csv", "customer_id"), load(b, "segments.csv", "customer_id")
+    led_a, led_b = load(a, "ledger.csv", "reason"), load(b, "ledger.csv", "reason")
+    problems = []
+    if not led_a[["reason", "rows"]].equals(led_b[["reason", "rows"]]):
+        problems.append("the ledgers differ")
+    if list(seg_a.columns) != list(seg_b.columns) or not seg_a["customer_id"].equals(seg_b["customer_id"]):
+        problems.append(f"different customers or columns ({len(seg_a):,} vs {len(seg_b):,} rows)")
+    else:
+        for col in seg_a.columns:
+            x, y = seg_a[col], seg_b[col]
+            if pd.api.types.is_float_dtype(x) and pd.api.types.is_float_dtype(y):
+                differ = ~((x - y).abs() <= 1e-9 * x.abs().clip(lower=1.0)) & ~(x.isna() & y.isna())
+            else:
+                differ = (x.astype(str) != y.astype(str))
+            if differ.any():
+                problems.append(f"{col} differs for {int(differ.sum()):,} of {len(seg_a):,} customers")
+    return not problems, "; ".join(problems)
 
 
 # ---------------------------------------------------------------------------------------------------- report
@@ -299,7 +314,19 @@ def main() -> None:
     ap.add_argument("--no-browser", action="store_true", help="skip the app timings in Chromium")
     ap.add_argument("--no-clv", action="store_true", help="skip benchmarks/clv_models.py's section")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--from-json", type=Path, help="only write the report again from a results.json of an earlier "
+                                                    "run (its outputs in benchmarks/.data/outputs are compared anew)")
     args = ap.parse_args()
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        res, load, meta = saved["res"], saved["load"], saved["meta"]
+        checks = {(a, b): same_output(a, b) for a, b in _PAIRS
+                  if (OUTPUTS / a / "segments.csv").exists() and (OUTPUTS / b / "segments.csv").exists()}
+        out = args.out or ROOT / "benchmarks" / "RESULTS.md"
+        write_report(out, meta["files"], res, checks, load, meta["clv"], meta["fast"], meta["slow"], meta["quick"],
+                     meta["when"])
+        log(f"wrote {out} from {args.from_json}")
+        return
     quick = args.quick
     R = args.repeats or (2 if quick else 5)
     S = args.slow_repeats or (1 if quick else 3)
@@ -364,13 +391,8 @@ def main() -> None:
     res["steps_parquet_1x"] = child("pipeline", files["parquet_1x"], R)
     res["steps_csv_10x"] = child("pipeline", files["csv_10x"], S)
     res["naive_steps_csv_1x"] = child("naive", files["csv_1x"], 1)
-    checks = {}
-    for a, b in [("pandas_parquet_1x", "duck_parquet_1x"), ("pandas_parquet_1x", "spark_parquet_1x"),
-                 ("pandas_parquet_10x", "duck_parquet_10x"), ("pandas_parquet_10x", "spark_parquet_10x"),
-                 ("pandas_csv_1x", "pandas_xlsx_1x"), ("pandas_csv_10x", "auto_csv_10x"),
-                 ("duck_parquet_100x", "spark_parquet_100x")]:
-        if (OUTPUTS / a / "segments.csv").exists() and (OUTPUTS / b / "segments.csv").exists():
-            checks[(a, b)] = same_output(a, b)
+    checks = {(a, b): same_output(a, b) for a, b in _PAIRS
+              if (OUTPUTS / a / "segments.csv").exists() and (OUTPUTS / b / "segments.csv").exists()}
     if browser:
         log("app timings in Chromium")
         with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
@@ -387,12 +409,22 @@ def main() -> None:
     load = sampler.summary()
     load["start"] = start_load[0]
     load["minutes"] = (time.perf_counter() - t_start) / 60
-    write_report(out, files, res, checks, load, clv, R, S, quick)
+    when = f"{dt.datetime.now():%Y-%m-%d %H:%M}"
+    (DATA / ("results-quick.json" if quick else "results.json")).write_text(json.dumps(
+        {"res": res, "load": load, "meta": {"files": files, "clv": clv, "fast": R, "slow": S, "quick": quick,
+                                            "when": when}}, indent=1, default=str))
+    write_report(out, files, res, checks, load, clv, R, S, quick, when)
     log(f"wrote {out}")
 
 
+_PAIRS = [("pandas_parquet_1x", "duck_parquet_1x"), ("pandas_parquet_1x", "spark_parquet_1x"),
+          ("pandas_parquet_10x", "duck_parquet_10x"), ("pandas_parquet_10x", "spark_parquet_10x"),
+          ("pandas_csv_1x", "pandas_xlsx_1x"), ("pandas_csv_10x", "auto_csv_10x"),
+          ("duck_parquet_100x", "spark_parquet_100x")]
+
+
 def write_report(out: Path, files: dict[str, str], res: dict[str, Any], checks: dict[tuple[str, str], tuple[bool, str]],
-                 load: dict[str, float], clv: str, fast: int, slow: int, quick: bool) -> None:
+                 load: dict[str, float], clv: str, fast: int, slow: int, quick: bool, when: str) -> None:
     import psutil
 
     def wall(key: str) -> float:
@@ -406,7 +438,7 @@ def write_report(out: Path, files: dict[str, str], res: dict[str, Any], checks: 
 
     lines = [
         "# Benchmark results" + (" (quick run: fewer repeats, not the record)" if quick else ""), "",
-        f"Written by `python benchmarks/run.py{' --quick' if quick else ''}` on {dt.datetime.now():%Y-%m-%d %H:%M}. "
+        f"Written by `python benchmarks/run.py{' --quick' if quick else ''}` on {when}. "
         f"Data: {files['label']}.",
         f"Machine: {platform.platform()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
         f"Python {platform.python_version()}; pandas {_version('pandas')}, numpy {_version('numpy')}, "
@@ -430,8 +462,11 @@ def write_report(out: Path, files: dict[str, str], res: dict[str, Any], checks: 
         verdict = "not measured" if ok is None else ("yes" if ok else "**no**")
         lines.append(f"| {name} | {goal} | {shown} | {verdict} |")
 
+    def cpu(key: str) -> str:
+        return f" (CPU {fmt_s(float(res[key]['cpu']))})" if "cpu" in res[key] else ""
+
     x_cli = wall("cli_xlsx_1x")
-    target("CLI end to end, 1x XLSX (issue 13)", "≤ 2.8 s", fmt_s(x_cli), x_cli <= 2.8)
+    target("CLI end to end, 1x XLSX (issue 13)", "≤ 2.8 s", fmt_s(x_cli) + cpu("cli_xlsx_1x"), x_cli <= 2.8)
     if "naive_xlsx_1x" in res:
         ratio = wall("naive_xlsx_1x") / x_cli
         target("CLI 1x XLSX vs naive openpyxl + pandas, same run (issue 13)", "≥ 10x faster",
@@ -449,8 +484,8 @@ def write_report(out: Path, files: dict[str, str], res: dict[str, Any], checks: 
     if "duck_parquet_100x" in res:
         d = wall("duck_parquet_100x")
         target("DuckDB, 100x Parquet data set (issue 13, phase 2)", f"≥ 3x faster than {DUCKDB_100X_BEFORE_S:.0f} s "
-               f"(≤ {DUCKDB_100X_BEFORE_S / 3:.1f} s)", f"{fmt_s(d)} ({DUCKDB_100X_BEFORE_S / d:.2f}x)",
-               d <= DUCKDB_100X_BEFORE_S / 3)
+               f"(≤ {DUCKDB_100X_BEFORE_S / 3:.1f} s)",
+               f"{fmt_s(d)} ({DUCKDB_100X_BEFORE_S / d:.2f}x){cpu('duck_parquet_100x')}", d <= DUCKDB_100X_BEFORE_S / 3)
         p = peak("duck_parquet_100x")
         target("DuckDB, 100x Parquet data set: peak RSS", "< 2 GB", f"{p:.0f} MB", p < 2048)
     else:
@@ -458,8 +493,8 @@ def write_report(out: Path, files: dict[str, str], res: dict[str, Any], checks: 
     spark_pairs = [(a, b) for a, b in checks if "spark" in b]
     if spark_pairs:
         ok = all(checks[p][0] for p in spark_pairs)
-        shown = "; ".join(f"{b.replace('spark_', '')}: {'same' if checks[(a, b)][0] else 'DIFFERENT'}"
-                          for a, b in spark_pairs)
+        shown = "; ".join(f"{b.replace('spark_', '')} vs {a.split('_')[0]}: "
+                          f"{'identical' if checks[(a, b)][0] else checks[(a, b)][1]}" for a, b in spark_pairs)
         if "spark_parquet_100x" in res:
             shown += (f". 100x: Spark {fmt_s(wall('spark_parquet_100x'))} (1 run) beside DuckDB "
                       f"{fmt_s(wall('duck_parquet_100x'))}")
@@ -495,7 +530,7 @@ def write_report(out: Path, files: dict[str, str], res: dict[str, Any], checks: 
            f"(< {EXCEL_10X_BEFORE_S / 2:.1f} s)", fmt_s(excel10), excel10 < EXCEL_10X_BEFORE_S / 2)
     steps1 = res["steps_csv_1x"]
     target("CLI end to end, 1x CSV, including interpreter start and imports (first release)", "≤ 1.5 s",
-           fmt_s(wall("cli_csv_1x")), wall("cli_csv_1x") <= 1.5)
+           fmt_s(wall("cli_csv_1x")) + cpu("cli_csv_1x"), wall("cli_csv_1x") <= 1.5)
     rescore = steps1["steps"]["re-score after a threshold change"]
     target("Re-score after a threshold change (score, segment, summary, insights)", "≤ 50 ms", fmt_s(rescore),
            rescore <= 0.05)
@@ -507,18 +542,23 @@ def write_report(out: Path, files: dict[str, str], res: dict[str, Any], checks: 
            f"{fmt_s(t1)} → {fmt_s(t10)}, ratio {t10 / t1:.1f}", t10 / t1 <= 12)
 
     lines += ["", "## End to end, beside the naive way (interleaved, same run)", "",
-              "| input | this project (CLI) | peak RSS | naive way | naive peak RSS | speed-up | runs (this / naive) |",
-              "|---|---|---|---|---|---|---|"]
+              "| input | this project (CLI) | peak RSS | CPU | naive way | naive peak RSS | naive CPU | speed-up "
+              "| runs (this / naive) |",
+              "|---|---|---|---|---|---|---|---|---|"]
 
     def vs(label: str, ours: str, naive: str, naive_label: str = "") -> None:
         if ours in res and naive in res:
-            lines.append(f"| {label} | {fmt_s(wall(ours))} | {peak(ours):.0f} MB | {fmt_s(wall(naive))}{naive_label} "
-                         f"| {peak(naive):.0f} MB | {wall(naive) / wall(ours):.1f}x | {runs(ours)} / {runs(naive)} |")
+            lines.append(f"| {label} | {fmt_s(wall(ours))} | {peak(ours):.0f} MB | {cpu(ours).strip(' ()CPU')} | "
+                         f"{fmt_s(wall(naive))}{naive_label} | {peak(naive):.0f} MB | "
+                         f"{cpu(naive).strip(' ()CPU')} | {wall(naive) / wall(ours):.1f}x | "
+                         f"{runs(ours)} / {runs(naive)} |")
 
     vs("1x CSV", "cli_csv_1x", "naive_csv_1x")
     vs("1x XLSX", "cli_xlsx_1x", "naive_xlsx_1x", " (openpyxl)")
     vs("10x CSV", "cli_csv_10x", "naive_csv_10x")
     vs("10x CSV, `--engine auto`", "auto_csv_10x", "naive_csv_10x")
+    lines.append("\nCPU is the process's own user + system time (median); pyarrow and DuckDB use both cores, so it can "
+                 "exceed the wall time.")
     naive = res["naive_steps_csv_1x"]
     lines.append(f"\nThe naive way: `pd.read_excel` (openpyxl) or `pd.read_csv`, object strings, `groupby().agg` with "
                  f"lambdas (benchmarks/_child.py). Its transaction table after cleaning: {naive['tx_mb']:.1f} MB, vs "
@@ -544,7 +584,13 @@ def write_report(out: Path, files: dict[str, str], res: dict[str, Any], checks: 
     if checks:
         lines += ["", "Same output (customers with every column, and the ledger) between runs of this benchmark:", ""]
         for (a, b), (ok, why) in checks.items():
-            lines.append(f"- {a} vs {b}: {'identical' if ok else 'DIFFERENT: ' + why}")
+            lines.append(f"- {a} vs {b}: {'identical' if ok else 'different: ' + why}")
+        if any(not ok and all("_score differs" in part for part in why.split("; ")) for ok, why in checks.values()):
+            lines.append("\nWhere only scores differ, the monetary values agree to 1e-9 (and as exported): the engines "
+                         "add the same amounts in a different order, so customers with equal spend get sums that "
+                         "differ in the last bits (DuckDB: 2055.51 for some copies of a customer, 2055.5099999999993 "
+                         "for others) and fall on different sides of a quantile edge. Not a benchmark artefact; "
+                         "see the report to the lead.")
     if "app" in res:
         app = res["app"]
         lines += ["", "## The app in Chromium (browser clock)", "",
@@ -589,9 +635,6 @@ def write_report(out: Path, files: dict[str, str], res: dict[str, Any], checks: 
     if clv:
         lines += [clv]
     out.write_text("\n".join(lines))
-    (DATA / ("results-quick.json" if quick else "results.json")).write_text(
-        json.dumps({"res": res, "load": load, "checks": {f"{a} vs {b}": v for (a, b), v in checks.items()}},
-                   indent=1, default=str))
 
 
 _CORE = {"read", "map (types, validation)", "clean (ledger)", "aggregate", "score + segment + summary"}
