@@ -6,7 +6,8 @@ import streamlit as st
 
 from pages import common
 
-st.set_page_config(page_title="RFM Segments", page_icon=":material/donut_large:", layout="wide")
+# An emoji favicon is drawn by the browser; a Material icon name would be fetched from fonts.gstatic.com.
+st.set_page_config(page_title="RFM Segments", page_icon="📊", layout="wide")
 common.init_state()
 
 nav = st.navigation({
@@ -22,10 +23,12 @@ nav = st.navigation({
     "Predict": [
         st.Page("pages/clv.py", title="Lifetime value", icon=":material/savings:"),
         st.Page("pages/migration.py", title="Migration", icon=":material/swap_horiz:"),
+        st.Page("pages/segments_over_time.py", title="Segments over time", icon=":material/stacked_line_chart:"),
         st.Page("pages/cohorts.py", title="Cohorts", icon=":material/grid_on:"),
     ],
     "Act": [
         st.Page("pages/actions.py", title="Actions", icon=":material/campaign:"),
+        st.Page("pages/audiences.py", title="Audiences", icon=":material/group_add:"),
         st.Page("pages/export.py", title="Export", icon=":material/download:"),
     ],
 })

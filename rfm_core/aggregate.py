@@ -71,9 +71,15 @@ def resolve_as_of(latest: pd.Timestamp | None, as_of: dt.date | None = None) -> 
     return as_of
 
 
+def _latest_purchase(transactions: pd.DataFrame) -> pd.Timestamp | None:
+    """The latest date of a purchase line (netted returns are not purchases, as in the SQL engines)."""
+    tx = transactions[~transactions[IS_RETURN]] if IS_RETURN in transactions.columns else transactions
+    return tx[INVOICE_DATE].max() if len(tx) else None
+
+
 def default_as_of(transactions: pd.DataFrame) -> dt.date:
-    """The day after the latest purchase date in ``transactions``."""
-    return resolve_as_of(transactions[INVOICE_DATE].max() if len(transactions) else None)
+    """The day after the latest purchase date in ``transactions`` (a netted return dated later does not count)."""
+    return resolve_as_of(_latest_purchase(transactions))
 
 
 def _days_to(as_of: dt.date, dates: np.ndarray) -> np.ndarray:
@@ -164,5 +170,5 @@ def aggregate(
     engine : Aggregator, optional
         Default :class:`PandasAggregator`.
     """
-    latest = transactions[INVOICE_DATE].max() if len(transactions) else None
+    latest = _latest_purchase(transactions)
     return (engine or PandasAggregator()).customers(transactions, resolve_as_of(latest, as_of))

@@ -29,6 +29,7 @@ __all__ = [
     "segment_colors",
     "segment_share_bars",
     "segment_treemap",
+    "segments_over_time",
     "value_by_segment",
 ]
 
@@ -278,3 +279,53 @@ def cohort_revenue(revenue: pd.DataFrame) -> go.Figure:
         fig.add_trace(go.Scatter(x=[int(c) for c in row.index], y=row.to_numpy(), mode="lines", name=str(cohort)))
     fig.update_layout(xaxis_title="months since first purchase", yaxis_title="revenue")
     return _layout(fig, "Revenue per cohort by month since acquisition", 420)
+
+
+def segments_over_time(timeline: pd.DataFrame, colors: dict[str, str], *, share: bool = False) -> go.Figure:
+    """Stacked areas of segment sizes at each month end (from :func:`rfm_core.timeline.segments_by_month`).
+
+    Partial months (the data covers only part of them) are labelled "(partial)" on the axis and shaded, so a
+    short last month does not read as a collapse. ``share`` plots each segment's share of the customers known at
+    that date instead of counts. Empty segments are left out of the legend.
+    """
+    import plotly.graph_objects as go
+
+    months = timeline.drop_duplicates("month")
+    labels = {m: _month_label(m, p, f, t) for m, p, f, t in zip(months["month"], months["partial"],
+                                                                 months["covered_from"], months["covered_to"],
+                                                                 strict=True)}
+    value = "customer_share" if share else "customers"
+    fig = go.Figure()
+    for name in timeline["segment"].cat.categories if hasattr(timeline["segment"], "cat") else timeline[
+            "segment"].unique():
+        part = timeline[timeline["segment"] == name]
+        if int(part["customers"].sum()) == 0:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[labels[m] for m in part["month"]], y=part[value], name=str(name), mode="lines", stackgroup="one",
+            line={"width": 0.5, "color": colors.get(str(name), "#bababa")},
+            customdata=np.c_[part["customers"], part["customer_share"] * 100],
+            hovertemplate=f"{name}<br>%{{x}}<br>%{{customdata[0]:,}} customers (%{{customdata[1]:.1f}}%)"
+                          "<extra></extra>"))
+    for m, p in zip(months["month"], months["partial"], strict=True):
+        if p:
+            # A line and a note by hand: plotly's add_vline cannot place its annotation on a category axis.
+            fig.add_shape(type="line", x0=labels[m], x1=labels[m], y0=0, y1=1, yref="paper",
+                          line={"dash": "dot", "color": "#4d4d4d", "width": 1})
+            fig.add_annotation(x=labels[m], y=1, yref="paper", text="partial month", showarrow=False,
+                               yanchor="bottom", font={"size": 11, "color": "#4d4d4d"})
+    fig.update_layout(xaxis={"type": "category", "automargin": True, "tickangle": -30, "title": "month end"},
+                      yaxis={"automargin": True, "title": "share of customers" if share else "customers",
+                             "tickformat": ".0%" if share else ",d"},
+                      hovermode="closest", legend={"traceorder": "normal"})
+    title = "Segment sizes at each month end" + (" (share of customers)" if share else "")
+    return _layout(fig, title, 480)
+
+
+def _month_label(month: str, partial: bool, covered_from: object, covered_to: object) -> str:
+    ts = pd.Timestamp(f"{month}-01")
+    label = f"{ts:%b %Y}"
+    if not partial:
+        return label
+    start, end = pd.Timestamp(covered_from), pd.Timestamp(covered_to)  # type: ignore[arg-type]
+    return f"{label} (partial: {start.day}–{end.day} {end:%b})"

@@ -12,13 +12,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID, IS_RETURN, QUANTITY, UNIT_PRICE
+from .columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, IS_RETURN, QUANTITY, STOCK_CODE, UNIT_PRICE
 from .mapping import DUPLICATE, MappedTable
+from .orders import CANCELLATION, OUTCOME, cancelled_in_full
 from .settings import CleaningPolicy
 
 __all__ = [
+    "CANCELLATION_REASON",
+    "CANCELLED_IN_FULL",
     "IS_RETURN",
+    "OUTCOME_REASONS",
     "REASONS",
+    "RETURN_REASON",
     "UNKNOWN_CUSTOMER",
     "USED",
     "USED_REASONS",
@@ -32,6 +37,18 @@ MAX_ABS_NUMBER = 1e300
 USED = "used"
 USED_RETURN = "used: return netted against monetary"
 UNKNOWN_CUSTOMER = "(unknown)"
+CANCELLED_IN_FULL = "order cancelled in full"
+CANCELLATION_REASON = "cancellation (C + invoice number)"
+RETURN_REASON = "return (quantity or amount negative)"
+
+#: The ledger reason for each platform outcome (rfm_core.platforms.OUTCOMES), in the same order.
+OUTCOME_REASONS: tuple[str, ...] = (
+    "order cancelled (shop status)",
+    "order voided (shop status)",
+    "order refunded in full",
+    "payment failed (shop status)",
+    "order not paid (shop status)",
+)
 
 #: The ledger reasons under which a row counts as used (everything else is a drop).
 USED_REASONS: tuple[str, ...] = (USED, USED_RETURN)
@@ -46,8 +63,10 @@ REASONS: tuple[str, ...] = (
     "no customer id",
     "exact duplicate line",
     "unit price zero or negative",
-    "cancellation (invoice starts with C)",
-    "return (quantity or amount zero or negative)",
+    *OUTCOME_REASONS,
+    CANCELLED_IN_FULL,
+    CANCELLATION_REASON,
+    RETURN_REASON,
     "return from a customer with no purchase",
     "before the date window",
     "after the date window",
@@ -111,18 +130,31 @@ def clean(mapped: MappedTable, policy: CleaningPolicy | None = None) -> CleanRes
     if policy.drop_nonpositive_price and UNIT_PRICE in f.columns:
         mark(f[UNIT_PRICE] <= 0, "unit price zero or negative")
 
-    cancelled = np.zeros(n, dtype=bool)
-    if mapped.has_invoice_id:
-        inv = f[INVOICE_ID]
-        starts_c = pd.Series(inv.cat.categories.astype(str)).str.upper().str.startswith("C").to_numpy()
-        inv_codes = inv.cat.codes.to_numpy()
-        cancelled = (inv_codes >= 0) & starts_c[np.maximum(inv_codes, 0)] if len(starts_c) else cancelled
-    returned = (f[QUANTITY] <= 0).to_numpy() if QUANTITY in f.columns else (f[AMOUNT] <= 0).to_numpy()
-    if policy.returns == "exclude":
-        mark(cancelled, "cancellation (invoice starts with C)")
-        mark(returned, "return (quantity or amount zero or negative)")
+    if OUTCOME in f.columns:  # a platform's statuses and refunds (rfm_core.orders.prepare_orders)
+        outcome = f[OUTCOME].to_numpy()
+        for i, reason in enumerate(OUTCOME_REASONS):
+            mark(outcome == i, reason)
 
+    cancelled = f[CANCELLATION].to_numpy(dtype=bool) if CANCELLATION in f.columns else np.zeros(n, dtype=bool)
+    returned = (f[QUANTITY] < 0).to_numpy() if QUANTITY in f.columns else (f[AMOUNT] < 0).to_numpy()
     dates = f[INVOICE_DATE]
+    in_scope = np.ones(n, dtype=bool)
+    if policy.start is not None:
+        in_scope &= (dates >= pd.Timestamp(policy.start)).to_numpy()
+    if policy.end is not None:
+        in_scope &= (dates < pd.Timestamp(policy.end) + pd.Timedelta(days=1)).to_numpy()
+    if policy.countries and COUNTRY in f.columns:
+        in_scope &= f[COUNTRY].isin(policy.countries).to_numpy()
+    # Cancellations and returns are matched to the orders they reverse among the lines that would be used: an
+    # order cancelled in full is no purchase under either returns policy.
+    tagged = f.assign(**{CUSTOMER_ID: customers})
+    gone, _ = cancelled_in_full(tagged, (code == -1) & in_scope, cancelled | returned,
+                                f[STOCK_CODE] if STOCK_CODE in f.columns else None)
+    mark(gone, CANCELLED_IN_FULL)
+    if policy.returns == "exclude":
+        mark(cancelled, CANCELLATION_REASON)
+        mark(returned, RETURN_REASON)
+
     if policy.start is not None:
         mark(dates < pd.Timestamp(policy.start), "before the date window")
     if policy.end is not None:
@@ -140,7 +172,7 @@ def clean(mapped: MappedTable, policy: CleaningPolicy | None = None) -> CleanRes
     code[code == -1] = REASONS.index(USED)
 
     used = (code == REASONS.index(USED)) | (code == REASONS.index(USED_RETURN))
-    keep = [c for c in f.columns if c != DUPLICATE]
+    keep = [c for c in f.columns if c not in (DUPLICATE, OUTCOME, CANCELLATION)]
     tx = f.loc[used, keep].copy()
     tx[CUSTOMER_ID] = customers[used].cat.remove_unused_categories()
     tx[IS_RETURN] = code[used] == REASONS.index(USED_RETURN)

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .errors import ConfigError, RfmError, RfmWarning
 from .settings import (
@@ -38,8 +38,16 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's promise for argument errors too: one ``error:`` line, exit code 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}. {self.prog} --help lists the options.\n")
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m rfm_core", description="RFM customer segmentation.")
+    # subparsers are made with the parent's class, so their errors are one line too
+    p = _Parser(prog="python -m rfm_core", description="RFM customer segmentation.")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("segment", help="Segment the customers in a transaction file.")

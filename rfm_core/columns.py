@@ -10,13 +10,16 @@ import difflib
 import re
 
 __all__ = [
+    "ADJUSTED_TOTAL",
     "AMOUNT",
     "AVG_ORDER_VALUE",
+    "CANCELLED_AT",
     "CANONICAL",
     "COUNTRY",
     "CUSTOMER_ID",
     "CUSTOMER_TABLE_COLUMNS",
     "DESCRIPTION",
+    "DISCOUNT_AMOUNT",
     "FIRST_PURCHASE",
     "FREQUENCY",
     "F_SCORE",
@@ -26,8 +29,13 @@ __all__ = [
     "LAST_PURCHASE",
     "MONETARY",
     "M_SCORE",
+    "ORDER_ROLES",
+    "ORDER_STATUS",
+    "ORDER_TOTAL",
+    "PAYMENT_STATUS",
     "QUANTITY",
     "RECENCY_DAYS",
+    "REFUNDED_AMOUNT",
     "REQUIRED_HELP",
     "RFM_SCORE",
     "R_SCORE",
@@ -110,6 +118,24 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     STOCK_CODE: ("stockcode", "sku", "productid", "productcode", "itemid", "itemcode", "articleno", "product"),
     DESCRIPTION: ("description", "productname", "itemname", "itemdescription", "productdescription", "name"),
 }
+
+# ------------------------------------------------------------------------------------------------------------
+# Order-level roles (orders work, issues 9 and 10). Filled by recognised shop-platform exports (rfm_core.platforms)
+# or by an explicit mapping (--map order_status=Status); never guessed from synonyms, so a generic file is read
+# as before. Values may sit on the first line of an order only: rfm_core.orders spreads them over the order.
+ORDER_STATUS = "order_status"  #: the order's (fulfilment or overall) status, e.g. completed / refunded / cancelled
+PAYMENT_STATUS = "payment_status"  #: a separate payment status where the platform has one (Shopify, Shopware)
+ORDER_TOTAL = "order_total"  #: the order's total as charged (used with ADJUSTED_TOTAL to derive a refund)
+ADJUSTED_TOTAL = "adjusted_total"  #: the order's total after a later adjustment (Etsy), 0 or blank when none
+REFUNDED_AMOUNT = "refunded_amount"  #: money refunded on the order, netted against its value
+DISCOUNT_AMOUNT = "discount_amount"  #: an order-level discount, subtracted once per order
+CANCELLED_AT = "cancelled_at"  #: when the order was cancelled; any value marks the order cancelled
+
+#: Every order-level role, in display order. Not part of CANONICAL: detection never guesses them.
+ORDER_ROLES: tuple[str, ...] = (
+    ORDER_STATUS, PAYMENT_STATUS, ORDER_TOTAL, ADJUSTED_TOTAL, REFUNDED_AMOUNT, DISCOUNT_AMOUNT, CANCELLED_AT,
+)
+# ------------------------------------------------------------------------------------------------------------
 
 REQUIRED_HELP = (
     "A file needs a customer id, an invoice date, and either a line amount or a quantity with a unit price."

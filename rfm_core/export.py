@@ -1,8 +1,13 @@
 """Export stage: segmented customers and summaries as CSV, an Excel workbook, and a self-contained HTML report.
 
 Safety: text that came from the input and starts with ``= + - @``, tab or carriage return is prefixed with
-``'`` in CSV and Excel (OWASP CSV injection), so a spreadsheet never evaluates it. In the HTML report all text
-is escaped, and chart data is embedded as JSON with ``<`` written as ``\\u003c`` so it cannot close the script.
+``'`` in CSV and Excel (OWASP CSV injection), so a spreadsheet never evaluates it; the workbook writer is also
+told never to turn text into formulas or links. The HTML report is rendered by Jinja2 with autoescaping, and
+its charts by :func:`plotly.io.to_html`, which writes ``<``, ``>`` and ``/`` inside chart JSON as ``\\u003c``
+etc., so no value can close a script.
+
+Libraries: the workbook is written by xlsxwriter (real number formats and dates), the report from the template
+``rfm_core/templates/report.html.j2``.
 
 Provenance: the Excel workbook (sheet *About*) and the HTML report record the tool version, the input's name,
 size and SHA-256, the settings and the rules. CSV files stay plain tables (header on the first line) so they
@@ -13,16 +18,19 @@ beside them and the app offers on the Export page.
 from __future__ import annotations
 
 import datetime as dt
-import html
+import functools
 import io
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import __version__
+from .columns import AVG_ORDER_VALUE, FIRST_PURCHASE, LAST_PURCHASE, MONETARY, SEGMENT
+from .errors import RfmError
 from .segment import RuleSet
 
 __all__ = [
@@ -84,14 +92,20 @@ def provenance_json(prov: dict[str, Any]) -> str:
     return json.dumps(prov, indent=2, ensure_ascii=False, default=str)
 
 
-def _customer_table(customers: pd.DataFrame) -> pd.DataFrame:
+def _customer_columns(customers: pd.DataFrame) -> pd.DataFrame:
+    """The export's column order (known columns first, then any extra such as CLV), segment as text."""
     cols = [c for c in CUSTOMER_EXPORT_COLUMNS if c in customers.columns]
     extra = [c for c in customers.columns if c not in cols]
     out = customers[cols + extra].copy()
-    for c in ("first_purchase", "last_purchase"):
+    out[SEGMENT] = out[SEGMENT].astype(str)
+    return out
+
+
+def _customer_table(customers: pd.DataFrame) -> pd.DataFrame:
+    out = _customer_columns(customers)
+    for c in (FIRST_PURCHASE, LAST_PURCHASE):
         if c in out.columns:
             out[c] = out[c].dt.strftime("%Y-%m-%d %H:%M:%S")
-    out["segment"] = out["segment"].astype(str)
     return out
 
 
@@ -106,81 +120,268 @@ def table_csv(frame: pd.DataFrame) -> bytes:
     return neutralise(frame).to_csv(index=False, float_format="%.10g").encode("utf-8")
 
 
+# Number formats of the workbook (Excel format codes). Money has no currency symbol: the input's currency is unknown.
+MONEY_FORMAT = "#,##0.00"
+PERCENT_FORMAT = "0.00%"
+COUNT_FORMAT = "#,##0"
+DECIMAL_FORMAT = "#,##0.00"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+EXCEL_MAX_ROWS = 1_048_576  # rows per worksheet, the header included
+_MONEY_COLUMNS = frozenset({MONETARY, AVG_ORDER_VALUE, "revenue", "monetary_mean", "monetary_median"})
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # Excel's day 0 in the 1900 date system (its 1900 leap-year bug included)
+
+
+def _excel_format(column: str, dtype: Any) -> str | None:
+    """The number format of a column, from its name and type; None for text."""
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return DATETIME_FORMAT
+    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        return None
+    if column == "share" or column.endswith("_share") or column == "p_alive":
+        return PERCENT_FORMAT
+    if column in _MONEY_COLUMNS or column.startswith("clv_") or column.endswith(("_revenue", "_at_risk")):
+        return MONEY_FORMAT
+    return COUNT_FORMAT if pd.api.types.is_integer_dtype(dtype) else DECIMAL_FORMAT
+
+
+class _Styles:
+    """One xlsxwriter format per number-format code, made on first use."""
+
+    def __init__(self, book: Any) -> None:
+        self.book = book
+        self.header = book.add_format({"bold": True, "bg_color": "#F3F5F8", "bottom": 1})
+        self._made: dict[str, Any] = {}
+
+    def __call__(self, code: str | None) -> Any:
+        if code is None:
+            return None
+        if code not in self._made:
+            self._made[code] = self.book.add_format({"num_format": code})
+        return self._made[code]
+
+
+def _write_sheet(book: Any, name: str, frame: pd.DataFrame, styles: _Styles,
+                 formats: dict[str, str] | None = None) -> None:
+    """One table on its own sheet: bold frozen header, autofilter, widths, a number format per column.
+
+    Cells are written column by column with the typed ``write_number``/``write_string`` calls (no type sniffing);
+    missing values stay empty cells. In a text column of mixed values (About), numbers are written as numbers.
+    """
+    if len(frame) + 1 > EXCEL_MAX_ROWS:
+        raise RfmError(f"The {name} sheet would need {len(frame):,} rows; an Excel sheet holds "
+                       f"{EXCEL_MAX_ROWS - 1:,}. Export the CSV instead.")
+    sheet = book.add_worksheet(name)
+    sheet.write_row(0, 0, [str(c) for c in frame.columns], styles.header)
+    for j, column in enumerate(frame.columns):
+        series = frame[column]
+        code = (formats or {}).get(str(column), _excel_format(str(column), series.dtype))
+        style = styles(code)
+        width = len(str(column))
+        if code is not None and pd.api.types.is_datetime64_any_dtype(series.dtype):
+            if getattr(series.dt, "tz", None) is not None:
+                series = series.dt.tz_localize(None)  # Excel has no time zones: the wall-clock time as recorded
+            serial = ((series - _EXCEL_EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
+            for i, day in enumerate(serial.tolist(), start=1):
+                if day == day:  # not NaT
+                    sheet.write_number(i, j, day, style)
+            width = max(width, len(code))
+        elif code is not None:
+            numbers = series.to_numpy(dtype=float, na_value=np.nan) if series.isna().any() else series.to_numpy()
+            write_number = sheet.write_number
+            for i, number in enumerate(numbers.tolist(), start=1):
+                if number == number and number not in (np.inf, -np.inf):
+                    write_number(i, j, number, style)
+            biggest = pd.Series(numbers, dtype=float).replace([np.inf, -np.inf], np.nan).abs().max()
+            if biggest == biggest:
+                width = max(width, len(format(biggest, ",.2f")) + 1)
+        else:
+            write_string = sheet.write_string
+            for i, value in enumerate(series.tolist(), start=1):
+                if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+                    if value == value:
+                        sheet.write_number(i, j, value, styles(COUNT_FORMAT if float(value).is_integer()
+                                                               else DECIMAL_FORMAT))
+                elif value is not None and value is not pd.NA and value is not pd.NaT:
+                    write_string(i, j, str(value))
+            lengths = series.astype("string").str.len()
+            width = max(width, int(lengths.max()) if lengths.notna().any() else 0)
+        sheet.set_column(j, j, min(max(width + 2, 8), 60))
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(len(frame), 1), max(len(frame.columns) - 1, 0))
+
+
 def excel_workbook(customers: pd.DataFrame, summary: pd.DataFrame, ledger: pd.DataFrame,
                    prov: dict[str, Any], rules: RuleSet) -> bytes:
-    """An .xlsx with sheets Summary, Customers, Rules, Ledger and About (provenance)."""
+    """An .xlsx with sheets Summary, Customers, Rules, Ledger and About (provenance), written by xlsxwriter.
+
+    Every sheet is a table with a bold, frozen header row, an autofilter and column widths from its content.
+    Numbers are real numbers with formats: money ``#,##0.00`` (no currency symbol), shares and P(alive) as
+    percentages ``0.00%``, counts ``#,##0``; first and last purchase are real Excel date-times. Text from the
+    input is neutralised (:func:`neutralise`) and never written as a formula or a link.
+
+    Parameters
+    ----------
+    customers
+        One row per customer (the segmentation's customer table, optionally with CLV columns).
+    summary, ledger
+        The per-segment summary and the row ledger (``reason, rows, share``).
+    prov, rules
+        :func:`provenance` of the analysis and the segment rules used.
+
+    Raises
+    ------
+    RfmError
+        A table has more rows than an Excel sheet holds (1,048,575 below the header).
+    """
+    import xlsxwriter
+
     buf = io.BytesIO()
-    about = pd.DataFrame(
-        [(k, json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else str(v))
-         for k, v in prov.items() if k != "rules_toml"], columns=["key", "value"])
     rules_frame = rules.to_frame()
     rules_frame["condition"] = [r.describe(rules.scale) for r in rules.rules]
-    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        neutralise(summary).to_excel(xl, sheet_name="Summary", index=False)
-        neutralise(_customer_table(customers)).to_excel(xl, sheet_name="Customers", index=False)
-        neutralise(rules_frame).to_excel(xl, sheet_name="Rules", index=False)
-        neutralise(ledger).to_excel(xl, sheet_name="Ledger", index=False)
-        neutralise(about).to_excel(xl, sheet_name="About", index=False)
-        for ws in xl.book.worksheets:
-            for col in ws.columns:
-                width = max(len(str(c.value)) if c.value is not None else 0 for c in list(col)[:200])
-                ws.column_dimensions[col[0].column_letter].width = min(max(10, width + 2), 60)
+    about = pd.DataFrame([(row["label"], row["raw"]) for row in _provenance_rows(prov)
+                          if row["label"] != _words("rules_toml")], columns=["Provenance", "Value"], dtype=object)
+    # Input text is data, never a formula or a link, whatever neutralise leaves.
+    book = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                                     "strings_to_numbers": False})
+    styles = _Styles(book)
+    _write_sheet(book, "Summary", neutralise(summary), styles)
+    _write_sheet(book, "Customers", neutralise(_customer_columns(customers)), styles,
+                 {"r_score": "0", "f_score": "0", "m_score": "0"})
+    _write_sheet(book, "Rules", neutralise(rules_frame), styles)
+    _write_sheet(book, "Ledger", neutralise(ledger), styles)
+    _write_sheet(book, "About", neutralise(about), styles)
+    book.close()
     return buf.getvalue()
 
 
-def _table_html(frame: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
-    formats = formats or {}
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    rows = []
-    for rec in frame.itertuples(index=False):
-        cells = []
-        for col, v in zip(frame.columns, rec, strict=True):
-            if isinstance(v, float | np.floating) and col in formats:
-                text = format(v, formats[col]) if not np.isnan(v) else ""
-            else:
-                text = str(v)
-            cells.append(f"<td>{html.escape(text)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+@dataclass(frozen=True)
+class _Table:
+    """A table for the report template: headers in words, cells already formatted as text."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    numeric: frozenset[str]
 
 
-def _figure_div(fig: Any, i: int) -> str:
-    spec = fig.to_json().replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return (f'<div id="chart{i}" class="chart"></div><script>(function(){{var f={spec};'
-            f'Plotly.newPlot("chart{i}",f.data,f.layout,{{responsive:true}});}})();</script>')
+def _cell(value: Any, fmt: str | None) -> str:
+    if value is None or (isinstance(value, float | np.floating) and np.isnan(value)):
+        return ""
+    if fmt and isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        return format(value, fmt)
+    return str(value)
+
+
+def _report_table(frame: pd.DataFrame, columns: dict[str, tuple[str, str | None]]) -> _Table:
+    """``columns``: frame column -> (header in words, number format or None for text)."""
+    present = [c for c in columns if c in frame.columns]
+    rows = [[_cell(v, columns[c][1]) for c, v in zip(present, rec, strict=True)]
+            for rec in frame[present].itertuples(index=False)]
+    return _Table([columns[c][0] for c in present], rows,
+                  frozenset(columns[c][0] for c in present if columns[c][1] is not None))
+
+
+_PROVENANCE_LABELS = {
+    "tool": "Made by", "created": "Created (UTC)", "input_name": "Input file", "input_sha256": "Input SHA-256",
+    "input_rows": "Input rows", "as_of": "Analysis date", "customers": "Customers", "settings": "Settings",
+    "rules_toml": "Segment rules (TOML)", "engine": "Engine", "read": "Reading", "mapping": "Column mapping",
+    "cleaning": "Cleaning", "scoring": "Scoring", "as_of_setting": "Analysis date setting",
+}
+
+
+def _words(key: str) -> str:
+    return _PROVENANCE_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+def _provenance_value(value: Any) -> str:
+    if value is None:
+        return "(not set: default)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_provenance_value(v) for v in value) if value else "(none)"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def _provenance_rows(prov: dict[str, Any]) -> list[dict[str, Any]]:
+    """Provenance as (label, value) rows with labels in words; nested settings flattened to "Cleaning: returns"."""
+    rows: list[dict[str, Any]] = []
+
+    def add(label: str, value: Any) -> None:
+        if isinstance(value, dict) and value:
+            for k, v in value.items():
+                add(f"{label}: {_words(k).lower()}", v)
+            return
+        if isinstance(value, dict):
+            text = "(none)"
+        elif value is None and label.startswith(_words("mapping")):
+            text = "(not mapped)"  # an explicit override that un-maps a detected column
+        else:
+            text = _provenance_value(value)
+        raw = value if isinstance(value, int | float) and not isinstance(value, bool) else text
+        rows.append({"label": label, "value": text, "block": "\n" in text, "raw": raw})
+
+    for key, value in prov.items():
+        if key == "settings" and isinstance(value, dict):
+            for k, v in value.items():
+                add(_words("as_of_setting") if k == "as_of" else _words(k), v)
+        else:
+            add(_words(key), value)
+    return rows
+
+
+@functools.cache
+def _templates() -> Any:
+    import jinja2
+
+    # Autoescaping always on: every value from the input (names, countries, descriptions) is escaped.
+    return jinja2.Environment(loader=jinja2.PackageLoader("rfm_core", "templates"), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False)
 
 
 def html_report(*, title: str, kpis: dict[str, float], summary: pd.DataFrame, insights: list[str] | tuple[str, ...],
                 rules: RuleSet, ledger: pd.DataFrame, prov: dict[str, Any], figures: list[Any] | None = None,
                 include_plotlyjs: bool = True) -> str:
-    """A single self-contained HTML page: KPIs, insights, segment table with actions, charts, ledger, provenance."""
-    esc = html.escape
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(title)}</title>",
-             "<style>body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}"
-             "table{border-collapse:collapse;margin:1em 0;font-size:14px}td,th{border:1px solid #ddd;padding:4px 8px}"
-             "th{background:#f3f5f8}.kpi{display:inline-block;margin:0 2em 1em 0}.kpi b{display:block;font-size:1.6em}"
-             "pre{background:#f7f7f7;padding:1em;overflow:auto}</style>"]
-    if figures and include_plotlyjs:
-        from plotly.offline import get_plotlyjs
+    """A single self-contained HTML page: KPIs, insights, segments with actions, charts, ledger, provenance.
 
-        parts.append(f"<script>{get_plotlyjs()}</script>")
-    parts.append(f"</head><body><h1>{esc(title)}</h1>")
-    parts.append(f"<p>Input <code>{esc(str(prov.get('input_name')))}</code>, "
-                 f"analysis date {esc(str(prov.get('as_of')))}, created {esc(str(prov.get('created')))} "
-                 f"by {esc(str(prov.get('tool')))}.</p>")
-    labels = {"customers": "Customers", "revenue": "Revenue", "orders": "Orders", "avg_order_value": "Avg order value"}
-    parts.append("<div>" + "".join(
-        f"<span class='kpi'>{esc(lbl)}<b>{kpis.get(k, 0):,.0f}</b></span>" for k, lbl in labels.items()) + "</div>")
-    parts.append("<h2>Insights</h2><ul>" + "".join(f"<li>{esc(s)}</li>" for s in insights) + "</ul>")
-    parts.append("<h2>Segments and recommended actions</h2>")
-    table = summary[["segment", "customers", "customer_share", "revenue", "revenue_share", "avg_order_value"]].copy()
-    table["rule"] = [rules.condition(s) for s in table["segment"]]
-    table["recommended action"] = [rules.action(s) for s in table["segment"]]
-    parts.append(_table_html(table, {"customer_share": ".1%", "revenue_share": ".1%", "revenue": ",.0f",
-                                     "avg_order_value": ",.2f"}))
-    for i, fig in enumerate(figures or []):
-        parts.append(_figure_div(fig, i))
-    parts.append("<h2>Data used</h2>")
-    parts.append(_table_html(ledger, {"share": ".2%"}))
-    parts.append("<h2>Provenance</h2><pre>" + esc(provenance_json(prov)) + "</pre></body></html>")
-    return "\n".join(parts)
+    Rendered from the Jinja2 template ``rfm_core/templates/report.html.j2`` with autoescaping. Charts are written
+    by :func:`plotly.io.to_html`; plotly.js is included once, inline, before the first chart (none when
+    ``include_plotlyjs`` is False), so the file opens offline. The provenance is a table with labels in words,
+    collapsed in a ``<details>`` element.
+
+    Parameters
+    ----------
+    kpis
+        ``customers``, ``revenue``, ``orders``, ``avg_order_value`` (as :func:`rfm_core.kpis` returns them).
+    summary
+        One row per segment (:func:`rfm_core.segment_summary`): ``segment, customers, customer_share, revenue,
+        revenue_share, avg_order_value``; shares are fractions of 1, money in the input's currency.
+    ledger
+        The row ledger: ``reason, rows, share``.
+    prov
+        :func:`provenance` of the analysis.
+    figures
+        Plotly figures, shown in order.
+    """
+    import plotly.io as pio
+
+    labels = {"customers": ("Customers", ",.0f"), "revenue": ("Revenue", ",.0f"), "orders": ("Orders", ",.0f"),
+              "avg_order_value": ("Average order value", ",.2f")}
+    kpi_rows = [{"label": label, "value": _cell(kpis.get(k, 0), fmt)} for k, (label, fmt) in labels.items()]
+    table = summary.assign(rule=[rules.condition(s) for s in summary["segment"]],
+                           action=[rules.action(s) for s in summary["segment"]])
+    segments = _report_table(table, {
+        "segment": ("Segment", None), "customers": ("Customers", ",d"), "customer_share": ("Share of customers", ".1%"),
+        "revenue": ("Revenue", ",.0f"), "revenue_share": ("Share of revenue", ".1%"),
+        "avg_order_value": ("Average order value", ",.2f"), "rule": ("Rule", None),
+        "action": ("Recommended action", None)})
+    ledger_table = _report_table(ledger, {"reason": ("Reason", None), "rows": ("Rows", ",d"),
+                                          "share": ("Share of input rows", ".2%")})
+    charts = [pio.to_html(fig, full_html=False, include_plotlyjs=include_plotlyjs and i == 0, div_id=f"chart-{i}",
+                          default_height=f"{fig.layout.height or 450}px", config={"responsive": True})
+              for i, fig in enumerate(figures or [])]
+    return str(_templates().get_template("report.html.j2").render(
+        title=title, input_name=prov.get("input_name"), as_of=prov.get("as_of"), created=prov.get("created"),
+        tool=prov.get("tool"), kpis=kpi_rows, insights=list(insights), segments=segments, figures=charts,
+        ledger=ledger_table, provenance=_provenance_rows(prov)))

@@ -103,7 +103,8 @@ def insights(segmented: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
     return out
 
 
-def top_products(transactions: pd.DataFrame, segments: pd.Series, n: int = 5) -> pd.DataFrame:
+def top_products(transactions: pd.DataFrame, segments: pd.Series, n: int = 5, *,
+                 exclude_non_products: bool = True) -> pd.DataFrame:
     """Per segment, the ``n`` products with the most revenue and the ``n`` bought by the most customers.
 
     Parameters
@@ -112,6 +113,9 @@ def top_products(transactions: pd.DataFrame, segments: pd.Series, n: int = 5) ->
         Used rows (returns are ignored), with ``customer_id``, ``amount`` and ``description`` or ``stock_code``.
     segments : Series
         Segment per customer, indexed by ``customer_id`` (as text).
+    exclude_non_products : bool
+        Leave out postage, fees, discounts, manual adjustments, gift vouchers and the other non-product lines of
+        :data:`rfm_core.products.NON_PRODUCT_RULES` (default), so the ranking lists goods.
 
     Returns
     -------
@@ -119,32 +123,42 @@ def top_products(transactions: pd.DataFrame, segments: pd.Series, n: int = 5) ->
         ``segment, ranking ('revenue' or 'customers'), rank, product, revenue, customers``; empty when the file
         has no product column.
     """
-    product_col = "description" if "description" in transactions.columns else (
-        "stock_code" if "stock_code" in transactions.columns else None)
-    cols = ["segment", "ranking", "rank", "product", "revenue", "customers"]
+    # Imported here so that this function's edit stays inside the function (the module has other owners).
+    from .columns import AMOUNT, CUSTOMER_ID, DESCRIPTION, IS_RETURN, SEGMENT, STOCK_CODE
+    from .products import non_product_mask
+
+    product_col = DESCRIPTION if DESCRIPTION in transactions.columns else (
+        STOCK_CODE if STOCK_CODE in transactions.columns else None)
+    cols = [SEGMENT, "ranking", "rank", "product", "revenue", "customers"]
     if product_col is None or transactions.empty:
         return pd.DataFrame(columns=cols)
     tx = transactions
-    if "is_return" in tx.columns:
-        tx = tx[~tx["is_return"]]
+    keep = tx[product_col].notna().to_numpy().copy()  # a line without a product name cannot be ranked as a product
+    if IS_RETURN in tx.columns:
+        keep &= ~tx[IS_RETURN].to_numpy(dtype=bool)
+    if exclude_non_products:
+        keep &= ~non_product_mask(tx)
+    tx = tx[keep]
+    if tx.empty:
+        return pd.DataFrame(columns=cols)
     # Work on category codes (thousands of distinct values), not on 400,000 strings.
-    cust = tx["customer_id"].astype("category")
+    cust = tx[CUSTOMER_ID].astype("category")
     prod = tx[product_col].astype("category")
     seg_by_code = segments.astype(str).reindex(cust.cat.categories.astype(str)).to_numpy()
     frame = pd.DataFrame({
-        "segment": seg_by_code[cust.cat.codes.to_numpy()],
+        SEGMENT: seg_by_code[cust.cat.codes.to_numpy()],
         "product": prod.cat.codes.to_numpy(),
         "customer": cust.cat.codes.to_numpy(),
-        "amount": tx["amount"].to_numpy(),
+        AMOUNT: tx[AMOUNT].to_numpy(),
     })
-    g = frame.groupby(["segment", "product"], sort=False)
-    stats = pd.DataFrame({"revenue": g["amount"].sum(), "customers": g["customer"].nunique()}).reset_index()
+    g = frame.groupby([SEGMENT, "product"], sort=False)
+    stats = pd.DataFrame({"revenue": g[AMOUNT].sum(), "customers": g["customer"].nunique()}).reset_index()
     stats["product"] = prod.cat.categories.astype(str).to_numpy()[stats["product"].to_numpy()]
     out = []
     for ranking in ("revenue", "customers"):
-        ordered = stats.sort_values(["segment", ranking, "product"], ascending=[True, False, True])
-        top = ordered.groupby("segment", sort=False).head(n).copy()
+        ordered = stats.sort_values([SEGMENT, ranking, "product"], ascending=[True, False, True])
+        top = ordered.groupby(SEGMENT, sort=False).head(n).copy()
         top["ranking"] = ranking
-        top["rank"] = top.groupby("segment").cumcount() + 1
+        top["rank"] = top.groupby(SEGMENT).cumcount() + 1
         out.append(top)
     return pd.concat(out, ignore_index=True)[cols]

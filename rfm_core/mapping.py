@@ -15,12 +15,16 @@ import pandas as pd
 
 from .columns import (
     AMOUNT,
+    CANCELLED_AT,
     CANONICAL,
     COUNTRY,
     CUSTOMER_ID,
     DESCRIPTION,
     INVOICE_DATE,
     INVOICE_ID,
+    ORDER_ROLES,
+    ORDER_STATUS,
+    PAYMENT_STATUS,
     QUANTITY,
     REQUIRED_HELP,
     STOCK_CODE,
@@ -30,6 +34,8 @@ from .columns import (
     normalise_header,
 )
 from .errors import ConfigError, MappingError
+from .orders import DUPLICATE, prepare_orders
+from .platforms import PlatformMatch, recognise
 from .read import RawTable
 
 __all__ = [
@@ -43,7 +49,6 @@ __all__ = [
     "resolve_mapping",
 ]
 
-DUPLICATE = "_duplicate"
 PROBLEM_COLUMNS = ["column", "source_column", "problem", "rows", "examples", "what_to_do"]
 _TEXT_COLUMNS = (CUSTOMER_ID, INVOICE_ID, COUNTRY, STOCK_CODE, DESCRIPTION)
 
@@ -72,8 +77,13 @@ def detect_mapping(columns: list[str]) -> dict[str, str]:
     """Guess the canonical column for each header from names and common synonyms.
 
     Each canonical column takes the first header that matches its own name or a synonym (in the synonym
-    order), and each header is used at most once.
+    order), and each header is used at most once. A recognised shop platform's export
+    (:func:`rfm_core.platforms.recognise`) gets the platform's mapping instead, order-level roles included: its
+    headers mean what the platform says (Shopify's order-level "Total" is not line revenue).
     """
+    match = recognise(columns)
+    if match is not None:
+        return dict(match.mapping)
     by_norm: dict[str, str] = {}
     for col in columns:
         by_norm.setdefault(normalise_header(col), col)
@@ -101,8 +111,8 @@ def resolve_mapping(columns: list[str], overrides: Mapping[str, str | None] | No
     """
     mapping = detect_mapping(columns)
     for canonical, col in (overrides or {}).items():
-        if canonical not in CANONICAL:
-            raise ConfigError(f"Unknown column role {canonical!r}; use one of {', '.join(CANONICAL)}.")
+        if canonical not in CANONICAL + ORDER_ROLES:
+            raise ConfigError(f"Unknown column role {canonical!r}; use one of {', '.join(CANONICAL + ORDER_ROLES)}.")
         if not col:
             mapping.pop(canonical, None)
             continue
@@ -358,10 +368,13 @@ def apply_mapping(
     """
     columns = [str(c) for c in raw.frame.columns]
     mapping = resolve_mapping(columns, overrides)
+    platform: PlatformMatch | None = recognise(columns)
     src = raw.frame
     out: dict[str, pd.Series] = {}
     problems: list[dict[str, object]] = []
-    notes = list(raw.notes)
+    notes = list(raw.notes) + list(platform.reasons if platform else ())
+    if platform is not None and dayfirst is None:
+        dayfirst = platform.platform.dayfirst
 
     for canonical in _TEXT_COLUMNS:
         if canonical in mapping:
@@ -375,10 +388,6 @@ def apply_mapping(
     if bad_date.any():
         problems.append(_problem(INVOICE_DATE, mapping, "not a date", int(bad_date.sum()), date_src[bad_date],
                                  "Check the date format; these rows are dropped."))
-    missing_date = date_src.isna()
-    if missing_date.any():
-        problems.append(_problem(INVOICE_DATE, mapping, "empty", int(missing_date.sum()), pd.Series(["(blank)"]),
-                                 "These rows have no date and are dropped."))
 
     for canonical in (QUANTITY, UNIT_PRICE, AMOUNT):
         if canonical not in mapping:
@@ -390,22 +399,27 @@ def apply_mapping(
         if bad.any():
             problems.append(_problem(canonical, mapping, "not a number", int(bad.sum()), col[bad],
                                      "Remove text from this column or map another column; these rows are dropped."))
-        if col.isna().any():
+        if col.isna().any() and not (platform and canonical in platform.platform.order_level):
             problems.append(_problem(canonical, mapping, "empty", int(col.isna().sum()), pd.Series(["(blank)"]),
                                      "These rows have no value and are dropped."))
-
-    if AMOUNT not in out:
-        out[AMOUNT] = out[QUANTITY] * out[UNIT_PRICE]
-        notes.append("Line revenue is quantity x unit price.")
-    else:
-        notes.append(f"Line revenue taken from {mapping[AMOUNT]!r}.")
 
     frame = pd.DataFrame(out, index=src.index)
     if INVOICE_ID not in mapping:
         frame[INVOICE_ID] = _orders_from_timestamps(frame)
         notes.append("No invoice column: each distinct customer and timestamp counts as one order.")
+    # Order-level roles (rfm_core.orders): statuses as text, money as numbers; orders decides line revenue.
+    texts = {r: src[mapping[r]].rename(mapping[r]) for r in (ORDER_STATUS, PAYMENT_STATUS, CANCELLED_AT)
+             if r in mapping}
+    numbers = {r: parse_numbers(src[mapping[r]], raw.decimal_comma) for r in ORDER_ROLES
+               if r in mapping and r not in texts}
     frame[DUPLICATE] = _duplicated(src)
+    frame, order_notes = prepare_orders(frame, numbers, texts, mapping, platform.platform if platform else None)
+    notes += order_notes
 
+    missing_date = frame[INVOICE_DATE].isna() & date_src.isna()  # after a platform's order-level dates are spread
+    if missing_date.any():
+        problems.append(_problem(INVOICE_DATE, mapping, "empty", int(missing_date.sum()), pd.Series(["(blank)"]),
+                                 "These rows have no date and are dropped."))
     missing_ids = int(frame[CUSTOMER_ID].isna().sum())
     if missing_ids:
         problems.append(_problem(CUSTOMER_ID, mapping, "empty", missing_ids, pd.Series(["(blank)"]),

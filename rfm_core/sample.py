@@ -13,11 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import ConfigError
+
 __all__ = ["COLUMNS", "SAMPLE_PATH", "generate", "write_sample"]
 
 COLUMNS = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
 SAMPLE_PATH = Path(__file__).resolve().parent.parent / "sample_data" / "online_retail_sample.csv"
 
+_FIRST_ID, _LAST_ID = 12346, 18287
 _COUNTRIES = ["United Kingdom"] * 18 + ["Germany", "France", "EIRE", "Spain", "Netherlands", "Belgium",
                                         "Switzerland", "Portugal", "Australia", "Norway"]
 _ADJ = ["WHITE", "RED", "PINK", "BLUE", "VINTAGE", "JUMBO", "SMALL", "HEART", "RETRO", "GLASS", "PAPER", "REGENCY"]
@@ -28,11 +31,37 @@ _NOUN = ["T-LIGHT HOLDER", "LANTERN", "BAG", "MUG", "CAKE STAND", "BUNTING", "CA
 def generate(customers: int = 1500, seed: int = 7, start: str = "2010-12-01", end: str = "2011-12-09") -> pd.DataFrame:
     """Transactions for ``customers`` identified customers (plus guest lines), columns :data:`COLUMNS`.
 
-    The same arguments always give the same table.
+    Parameters
+    ----------
+    customers
+        Number of distinct customer ids, 1 or more. Every customer places at least one order.
+    seed
+        Seed of the random generator: the same arguments always give the same table.
+    start, end
+        First and last possible purchase day (ISO dates, ``start`` before ``end``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per invoice line (about 26 per customer, a quarter of them guest lines without a customer id),
+        columns :data:`COLUMNS`, ``InvoiceDate`` as ``YYYY-mm-dd HH:MM:SS`` text, sorted by it.
+
+    Raises
+    ------
+    ConfigError
+        ``customers`` is not a whole number of at least 1, or ``end`` is not at least a day after ``start``.
     """
+    if isinstance(customers, bool) or not isinstance(customers, int | np.integer) or customers < 1:
+        raise ConfigError(f"The sample needs a whole number of customers of at least 1, not {customers!r}.")
+    try:
+        t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
+    except ValueError:
+        raise ConfigError(f"The sample's start and end must be dates (YYYY-MM-DD), not {start!r} and {end!r}.")\
+            from None
+    days = (t1 - t0).days
+    if days < 1:
+        raise ConfigError(f"The sample's end ({end}) must be at least a day after its start ({start}).")
     rng = np.random.default_rng(seed)
-    t0 = pd.Timestamp(start)
-    days = (pd.Timestamp(end) - t0).days
     n_products = 400
     codes = [f"{20000 + i}" if i % 5 else f"{20000 + i}{chr(65 + i % 3)}" for i in range(n_products)]
     names = [f"{_ADJ[i % len(_ADJ)]} {_NOUN[(i * 7) % len(_NOUN)]}" for i in range(n_products)]
@@ -43,7 +72,10 @@ def generate(customers: int = 1500, seed: int = 7, start: str = "2010-12-01", en
     drop = rng.beta(1.2, 4.0, customers)  # chance of leaving after each order
     birth = rng.integers(0, days, customers)
     spend = rng.gamma(3.0, 1.0, customers)
-    cust_ids = rng.choice(np.arange(12346, 18288), customers, replace=False)
+    # Online Retail's ids run 12346..18287; larger samples widen the range (the draw for the default size, and so
+    # the committed sample, is unchanged).
+    cust_ids = rng.choice(np.arange(_FIRST_ID, max(_LAST_ID, _FIRST_ID + customers - 1) + 1), customers,
+                          replace=False)
     home = rng.choice(_COUNTRIES, customers)
 
     rows: list[tuple] = []

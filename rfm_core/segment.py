@@ -8,9 +8,7 @@ Assignment and the linter share one lookup table, so what the linter shows is ex
 
 from __future__ import annotations
 
-import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -135,51 +133,44 @@ class RuleSet:
         return cls(tuple(rules), fallback, scale)
 
     def to_toml(self) -> str:
-        """TOML text that :meth:`from_toml` reads back to an equal rule set."""
-        q = lambda s: json.dumps(s, ensure_ascii=False)  # noqa: E731 - JSON strings are valid TOML basic strings
-        lines = [f"scale = {self.scale}", f"fallback = {q(self.fallback)}",
-                 f"fallback_description = {q(self.fallback_description)}",
-                 f"fallback_action = {q(self.fallback_action)}", ""]
-        for r in self.rules:
-            lines += ["[[rule]]", f"name = {q(r.name)}", f"r = [{r.r[0]}, {r.r[1]}]", f"f = [{r.f[0]}, {r.f[1]}]",
-                      f"m = [{r.m[0]}, {r.m[1]}]", f"description = {q(r.description)}", f"action = {q(r.action)}",
-                      ""]
-        return "\n".join(lines)
+        """TOML text (tomli-w) that :meth:`from_toml` reads back to an equal rule set.
+
+        The rule set's fields at the top, then one ``[[rule]]`` table per rule with every :class:`SegmentRule`
+        field, in order (first match wins), written generically so that new fields are saved too.
+        """
+        from . import tomlio
+
+        table = tomlio.to_table(self, skip=frozenset({"rules"}))
+        table["rule"] = [tomlio.to_table(r) for r in self.rules]
+        return tomlio.dumps(table, "RFM segment rules (rfm_core): evaluated in order, the first match wins")
 
     @classmethod
     def from_toml(cls, text: str) -> RuleSet:
-        """Read rules saved by :meth:`to_toml` (or written by hand in the same shape)."""
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"The rules file is not valid TOML: {exc}.") from None
-        known = {"scale", "fallback", "fallback_description", "fallback_action", "rule"}
-        unknown = set(data) - known
-        if unknown:
-            raise ConfigError(f"Unknown keys in the rules file: {', '.join(sorted(unknown))}. Known: "
-                              f"{', '.join(sorted(known))}.")
+        """Read rules saved by :meth:`to_toml` (or written by hand in the same shape).
+
+        A rule without an ``r``, ``f`` or ``m`` range accepts any score on the rule set's scale. Raises
+        :class:`ConfigError` for invalid TOML, unknown keys (listing the known ones), no ``[[rule]]`` tables,
+        values of the wrong type and invalid rules.
+        """
+        from . import tomlio
+
+        data = tomlio.loads(text, "rules file")
+        kwargs = tomlio.from_table(cls, data, "rules file", special={"rules": _no_rules_key},
+                                   extra_keys=frozenset({"rule"}))
+        scale = kwargs.get("scale", 5)
         raw_rules = data.get("rule", [])
         if not isinstance(raw_rules, list) or not raw_rules:
             raise ConfigError("The rules file has no [[rule]] tables.")
         rules = []
-        for i, r in enumerate(raw_rules, start=1):
-            extra = set(r) - {"name", "r", "f", "m", "description", "action"}
-            if extra:
-                raise ConfigError(f"Rule {i}: unknown keys {', '.join(sorted(extra))}.")
-            if "name" not in r:
+        for i, raw in enumerate(raw_rules, start=1):
+            where = f"rule {i}" + (f" ({raw['name']})" if isinstance(raw, dict) and "name" in raw else "")
+            if isinstance(raw, dict) and "name" not in raw:
                 raise ConfigError(f"Rule {i} has no name.")
-            try:
-                rules.append(SegmentRule(str(r["name"]), tuple(r.get("r", (1, 5))), tuple(r.get("f", (1, 5))),
-                                         tuple(r.get("m", (1, 5))), str(r.get("description", "")),
-                                         str(r.get("action", ""))))
-            except (TypeError, ValueError) as exc:
-                if isinstance(exc, ConfigError):
-                    raise
-                raise ConfigError(f"Rule {i} ({r.get('name')}): ranges must be [min, max] whole numbers.") from None
-        return cls(tuple(rules), str(data.get("fallback", "Other")), int(data.get("scale", 5)),
-                   str(data.get("fallback_description", "Customers no rule describes.")),
-                   str(data.get("fallback_action", "Review the segment rules: these customers fall through every "
-                                                   "rule.")))
+            rule_kwargs = tomlio.from_table(SegmentRule, raw, where)
+            for label in ("r", "f", "m"):
+                rule_kwargs.setdefault(label, (1, scale))  # no range: any score
+            rules.append(SegmentRule(**rule_kwargs))
+        return cls(tuple(rules), **kwargs)
 
     def description(self, name: str) -> str:
         rule = self.rule(name)
@@ -192,6 +183,10 @@ class RuleSet:
     def condition(self, name: str) -> str:
         rule = self.rule(name)
         return rule.describe(self.scale) if rule else "no rule matched"
+
+
+def _no_rules_key(value: object, where: str) -> None:
+    raise ConfigError("Write each rule as a [[rule]] table, not as a 'rules' key.")
 
 
 def _text(v: object) -> str:

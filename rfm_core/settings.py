@@ -184,74 +184,44 @@ class AnalysisSettings:
 
 
 def settings_to_toml(settings: AnalysisSettings) -> str:
-    """The settings as TOML that :func:`settings_from_toml` reads back to equal settings."""
-    import json
+    """The settings as TOML (written by tomli-w) that :func:`settings_from_toml` reads back to equal settings.
 
-    def val(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, int | float):
-            return repr(v)
-        if isinstance(v, dt.date):
-            return v.isoformat()
-        if isinstance(v, tuple | list):
-            return "[" + ", ".join(val(x) for x in v) + "]"
-        return json.dumps(str(v), ensure_ascii=False)
+    Every field of every settings dataclass is written (generically, see :mod:`rfm_core.tomlio`), except fields
+    holding None, which read back as their default None. The mapping is a table ``canonical = "column"``; a role
+    explicitly left unmapped (None) is written ``false``.
+    """
+    from . import tomlio
 
-    lines = ["# RFM analysis settings (rfm_core)"]
-    if settings.as_of:
-        lines.append(f"as_of = {val(settings.as_of)}")
-    lines += ["", "[read]"]
-    if settings.read.sheet is not None:
-        lines.append(f"sheet = {val(settings.read.sheet)}")
-    lines.append(f"all_sheets = {val(settings.read.all_sheets)}")
-    lines += ["", "[mapping]"] + [f"{k} = {val(v)}" for k, v in settings.mapping if v]
-    c = settings.cleaning
-    lines += ["", "[cleaning]", f"drop_missing_customer = {val(c.drop_missing_customer)}",
-              f"drop_duplicates = {val(c.drop_duplicates)}", f"returns = {val(c.returns)}",
-              f"drop_nonpositive_price = {val(c.drop_nonpositive_price)}", f"countries = {val(c.countries)}"]
-    lines += [f"{k} = {val(getattr(c, k))}" for k in ("start", "end", "dayfirst") if getattr(c, k) is not None]
-    for metric in METRICS:
-        spec = settings.scoring.for_metric(metric)
-        lines += ["", f"[scoring.{metric}]", f"bins = {spec.bins}", f"method = {val(spec.method)}"]
-        if spec.edges:
-            lines.append(f"edges = {val(spec.edges)}")
-    return "\n".join(lines) + "\n"
+    table = tomlio.to_table(settings, skip=frozenset({"mapping"}))
+    mapping = {canonical: (False if column is None else column) for canonical, column in settings.mapping}
+    ordered = {k: v for k, v in table.items() if not isinstance(v, dict)}  # top-level keys before the tables
+    ordered |= {"mapping": mapping} | {k: v for k, v in table.items() if isinstance(v, dict)}
+    return tomlio.dumps(ordered, "RFM analysis settings (rfm_core); load them with settings_from_toml")
+
+
+def _mapping_from_toml(value: Any, where: str) -> tuple[tuple[str, str | None], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{where}] must be a table of canonical = \"column\" lines.")
+    pairs: list[tuple[str, str | None]] = []
+    for canonical, column in value.items():
+        if column is False:
+            pairs.append((canonical, None))
+        elif isinstance(column, str):
+            pairs.append((canonical, column))
+        else:
+            raise ConfigError(f"{where}.{canonical} must be a column name in quotes (or false: not mapped), "
+                              f"not {column!r}.")
+    return tuple(sorted(pairs, key=lambda kv: kv[0]))
 
 
 def settings_from_toml(text: str) -> AnalysisSettings:
-    """Read settings written by :func:`settings_to_toml`; unknown keys fail with the list of known ones."""
-    import tomllib
+    """Read settings written by :func:`settings_to_toml` (or by hand in the same shape).
 
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"The settings file is not valid TOML: {exc}.") from None
+    Absent keys take their defaults. Raises :class:`ConfigError` for invalid TOML, unknown keys (the message lists
+    the known ones), values of the wrong type, and invalid combinations (the dataclasses' own checks).
+    """
+    from . import tomlio
 
-    def check(section: dict[str, Any], known: set[str], where: str) -> None:
-        unknown = set(section) - known
-        if unknown:
-            raise ConfigError(f"Unknown keys in [{where}]: {', '.join(sorted(unknown))}. Known: "
-                              f"{', '.join(sorted(known))}.")
-
-    check(data, {"as_of", "read", "mapping", "cleaning", "scoring"}, "top level")
-    read = data.get("read", {})
-    check(read, {"sheet", "all_sheets"}, "read")
-    cleaning = dict(data.get("cleaning", {}))
-    check(cleaning, {f.name for f in dataclasses.fields(CleaningPolicy)}, "cleaning")
-    if "countries" in cleaning:
-        cleaning["countries"] = tuple(cleaning["countries"])
-    scoring = data.get("scoring", {})
-    check(scoring, set(METRICS), "scoring")
-    specs = {}
-    for metric in METRICS:
-        raw = dict(scoring.get(metric, {}))
-        check(raw, {"bins", "method", "edges"}, f"scoring.{metric}")
-        specs[metric] = MetricScoring(raw.get("bins", 5), raw.get("method", "quantile"), tuple(raw.get("edges", ())))
-    return AnalysisSettings(
-        read=ReadOptions(sheet=read.get("sheet"), all_sheets=bool(read.get("all_sheets", False))),
-        mapping=tuple(sorted((str(k), str(v)) for k, v in data.get("mapping", {}).items())),
-        cleaning=CleaningPolicy(**cleaning),
-        scoring=ScoringSettings(**specs),
-        as_of=data.get("as_of"),
-    )
+    data = tomlio.loads(text, "settings file")
+    kwargs = tomlio.from_table(AnalysisSettings, data, "top level", special={"mapping": _mapping_from_toml})
+    return AnalysisSettings(**kwargs)

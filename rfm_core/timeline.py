@@ -19,7 +19,7 @@ from .score import MetricBins
 from .segment import DEFAULT_RULES, RuleSet, lint
 from .settings import MetricScoring, ScoringSettings
 
-__all__ = ["NEW", "Cohorts", "Migration", "cohorts", "migration", "segment_health"]
+__all__ = ["NEW", "Cohorts", "Migration", "cohorts", "migration", "segment_health", "segments_by_month"]
 
 NEW = "(new since then)"
 
@@ -156,3 +156,84 @@ def cohorts(transactions: pd.DataFrame) -> Cohorts:
     revenue.index = [label(int(c)) for c in revenue.index]
     sizes.index = [label(int(c)) for c in sizes.index]
     return Cohorts(retention, revenue, sizes)
+
+
+def segments_by_month(transactions: pd.DataFrame, scoring: ScoringSettings | None = None,
+                      rules: RuleSet = DEFAULT_RULES, as_of: dt.date | None = None) -> pd.DataFrame:
+    """Segment sizes at each month end, each scored as the Overview would have shown it on that date.
+
+    At the end of month M the analysis date is the first day of the next month: purchases up to and including
+    M's last day count, recency is measured to the next day (so a purchase on the last day has recency 1, as with
+    the default analysis date), and the scores are re-estimated on the customers known then, with the same
+    ``scoring`` and ``rules``. The last point is the analysis date itself (``as_of``, default the day after the
+    last purchase) when that falls before its month ends.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        Used rows (:attr:`rfm_core.clean.CleanResult.transactions`).
+    scoring, rules
+        The settings of the current analysis.
+    as_of : date, optional
+        The current analysis date; purchases on or after it are an error, as for :func:`rfm_core.aggregate`.
+
+    Returns
+    -------
+    DataFrame
+        One row per month and segment (every segment of ``rules``, empty ones with 0), months in order, segments in
+        rule order: ``month`` (``"YYYY-MM"``), ``as_of`` (date scored), ``partial`` (True when the data covers only
+        part of the month: it starts after the month's first day, or the analysis date is before the month's
+        end), ``covered_from`` and ``covered_to`` (the first and last day of the month the data covers),
+        ``segment``, ``customers``, ``customer_share`` and ``revenue`` (sum of monetary to that date).
+
+    Raises
+    ------
+    RfmError
+        No purchases, or an analysis date before the last purchase.
+    """
+    # Imported here, not at the top: this function was added beside migration(), whose imports have another owner.
+    from .aggregate import resolve_as_of
+    from .columns import INVOICE_ID, MONETARY
+    from .score import score
+    from .segment import assign_segments
+
+    scoring = scoring or ScoringSettings()
+    tx = transactions
+    purchase = ~tx[IS_RETURN].to_numpy(dtype=bool) if IS_RETURN in tx.columns else np.ones(len(tx), dtype=bool)
+    if not purchase.any():
+        raise RfmError("No purchases to follow over time. Check the ledger: every row was dropped.")
+    dates = tx[INVOICE_DATE]
+    end = resolve_as_of(dates.max(), as_of)
+    first = pd.Timestamp(dates[purchase].min()).normalize()
+    # Sorting once lets each month's data be a prefix of the table (a slice, not a filtered copy of everything);
+    # only the columns the per-customer table needs are kept (the country of the last purchase is not needed).
+    needed = [c for c in (CUSTOMER_ID, INVOICE_ID, INVOICE_DATE, AMOUNT, IS_RETURN) if c in tx.columns]
+    order = np.argsort(dates.to_numpy(), kind="stable")
+    ordered = tx[needed].iloc[order]
+    sorted_dates = ordered[INVOICE_DATE].to_numpy()
+    bins = (scoring.recency.bins, scoring.frequency.bins, scoring.monetary.bins)
+    names = list(rules.names)
+    rows = []
+    month = first.to_period("M")
+    last_month = (pd.Timestamp(end) - pd.Timedelta(days=1)).to_period("M")
+    while month <= last_month:
+        start, stop = month.start_time.normalize(), (month + 1).start_time.normalize()
+        point = min(stop, pd.Timestamp(end))
+        upto = ordered.iloc[: int(np.searchsorted(sorted_dates, point.to_datetime64(), side="left"))]
+        # The same two steps as segment_customers (score, then the rule table), without its summary and insights.
+        scored = score(aggregate(upto, point.date()), scoring, warn=False).table
+        codes = assign_segments(scored, rules, bins).cat.codes.to_numpy()
+        sizes = np.bincount(codes, minlength=len(names))
+        revenue = np.bincount(codes, weights=scored[MONETARY].to_numpy(dtype="float64"), minlength=len(names))
+        covered_from = max(start, first)
+        partial = bool(covered_from > start or point < stop)
+        total = int(sizes.sum())
+        for name, n, spent in zip(names, sizes, revenue, strict=True):
+            rows.append({"month": str(month), "as_of": point.date(), "partial": partial,
+                         "covered_from": covered_from.date(), "covered_to": (point - pd.Timedelta(days=1)).date(),
+                         "segment": name, "customers": int(n), "customer_share": int(n) / total if total else 0.0,
+                         "revenue": float(spent)})
+        month += 1
+    out = pd.DataFrame(rows)
+    out["segment"] = pd.Categorical(out["segment"], categories=list(rules.names))
+    return out

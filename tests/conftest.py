@@ -1,16 +1,26 @@
-"""Shared fixtures: a hand-computed transaction file, the bundled sample, and the real data when present."""
+"""Shared fixtures: a hand-computed transaction file, the bundled sample, and the real data when present.
+
+The real data (``../shared/data``, beside the checkout) is found in ONE place: :func:`shared_data_dir`, used by the
+``shared_data`` fixture. ``RFM_SHARED_DATA`` overrides it: a folder to use instead, or ``none`` (also ``off``,
+``0``, empty) to hide it, which is how ``.ci/run`` proves that the tests with a generated fallback pass in a fresh
+clone. No other test file builds a path to ``../shared`` (tests/test_data_location.py checks).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
-ONLINE_RETAIL = SHARED_DATA / "online_retail.parquet"
-ONLINE_RETAIL_II = SHARED_DATA / "online_retail_ii_2009_2010.parquet"
+SHARED_ENV = "RFM_SHARED_DATA"
+DEFAULT_SHARED_DATA = ROOT.parent / "shared" / "data"
+ONLINE_RETAIL = "online_retail.parquet"
+ONLINE_RETAIL_II = "online_retail_ii_2009_2010.parquet"
+_HIDDEN = frozenset({"", "none", "off", "0", "false", "no"})
 SAMPLE = ROOT / "sample_data" / "online_retail_sample.csv"
 CACHE = ROOT / ".cache"
 IN_CI = bool(os.environ.get("CI"))
@@ -31,11 +41,43 @@ C1003,A,2024-01-11 09:00:00,-1,20.00,United Kingdom
 """
 
 
-def real_data(path: Path) -> Path:
-    """The path, or a skip when ../shared is absent (the only allowed reason to skip a real-data test)."""
-    if not path.exists():
-        pytest.skip(f"{path} is absent (real-data tests need ../shared/data)")
-    return path
+def shared_data_dir(environ: Mapping[str, str] = os.environ) -> Path | None:
+    """The real-data folder, or None when it is absent or hidden by ``RFM_SHARED_DATA``."""
+    value = environ.get(SHARED_ENV)
+    if value is None:
+        path = DEFAULT_SHARED_DATA
+    elif value.strip().lower() in _HIDDEN:
+        return None
+    else:
+        path = Path(value).expanduser()
+    return path if path.is_dir() else None
+
+
+@dataclass(frozen=True)
+class SharedData:
+    """The real data files, when present. ``root`` is None when ../shared is absent or hidden."""
+
+    root: Path | None
+
+    def get(self, name: str) -> Path | None:
+        """The file, or None when it (or the whole folder) is absent: for tests with a generated fallback."""
+        if self.root is None or not (self.root / name).is_file():
+            return None
+        return self.root / name
+
+    def require(self, name: str) -> Path:
+        """The file, or a skip: the only allowed reason to skip a real-data test is that the data is absent."""
+        path = self.get(name)
+        if path is None:
+            where = "hidden by RFM_SHARED_DATA" if self.root is None and SHARED_ENV in os.environ else "absent"
+            pytest.skip(f"{name} is {where} (real-data tests need ../shared/data or RFM_SHARED_DATA=FOLDER)")
+        return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> SharedData:
+    """The one way a test reaches ../shared/data (see the module docstring)."""
+    return SharedData(shared_data_dir())
 
 
 @pytest.fixture
@@ -47,3 +89,14 @@ def hand_csv() -> bytes:
 def cache_dir() -> Path:
     CACHE.mkdir(exist_ok=True)
     return CACHE
+
+
+# Fixtures that use ../shared/data when present and generate data otherwise. Tests using them get the marker
+# `shared_fallback`, and .ci/run runs those a second time with ../shared hidden, so both paths are proven.
+FALLBACK_FIXTURES = frozenset({"analyst_file"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if FALLBACK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.shared_fallback)

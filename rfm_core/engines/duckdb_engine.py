@@ -21,7 +21,17 @@ from ..errors import RfmError
 from ..mapping import resolve_mapping
 from ..settings import CleaningPolicy
 from .files import decide_dayfirst, expand_paths, file_format
-from .sqlplan import CODE, Dialect, FileResult, SqlPlan, customers_sql, finish_customers, ledger_frame
+from .sqlplan import (
+    CODE,
+    Dialect,
+    FileResult,
+    SqlPlan,
+    apply_order_level_check,
+    customers_sql,
+    finish_customers,
+    ledger_frame,
+    refuse_order_rules,
+)
 
 __all__ = ["DuckDBAggregator", "duckdb_customers_from_files"]
 
@@ -94,7 +104,9 @@ def duckdb_customers_from_files(
                 quoted = Dialect().quote(date_col)
                 sample = con.sql(f"SELECT {quoted} AS d FROM {source} WHERE {quoted} IS NOT NULL LIMIT 20000").df()
                 dayfirst = decide_dayfirst(sample["d"], policy.dayfirst)
+            refuse_order_rules(columns, resolved, "duckdb")
             plan = SqlPlan(source, columns, text_columns, resolved, policy, Dialect(), dayfirst)
+            plan, notes = apply_order_level_check(plan, con.sql(plan.order_level_check()).fetchall()[0])
             con.execute(f"CREATE TABLE reasoned AS {plan.reasoned()}")
             counts = con.sql(plan.ledger("reasoned")).df()
             input_rows = int(counts["n"].sum())
@@ -105,4 +117,4 @@ def duckdb_customers_from_files(
         finally:
             con.close()
     return FileResult(finish_customers(customers), ledger_frame(counts, input_rows), as_of, input_rows, "duckdb",
-                      resolved, (f"{len(paths)} {fmt} file(s) read by DuckDB out of core.",))
+                      plan.mapping, (f"{len(paths)} {fmt} file(s) read by DuckDB out of core.", *notes))

@@ -2,13 +2,22 @@
 
 PySpark is an optional extra (``pip install -r requirements-spark.txt``; it needs Java 17). ``master`` defaults
 to ``local[*]``; pass a cluster URL to run there. Only the per-customer table comes back to the driver.
+
+Spark's own console output (Java warnings, log lines, progress bars, stack traces) goes to a log file
+(:func:`spark_log_path`), not to the terminal: the CLI's stderr keeps its one summary line, and a failure is one
+:class:`RfmError` whose message names the log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-from collections.abc import Mapping
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from ..aggregate import resolve_as_of
@@ -17,28 +26,132 @@ from ..errors import RfmError
 from ..mapping import resolve_mapping
 from ..settings import CleaningPolicy
 from .files import decide_dayfirst, expand_paths, file_format
-from .sqlplan import FileResult, SparkDialect, SqlPlan, finish_customers, ledger_frame
+from .sqlplan import (
+    FileResult,
+    SparkDialect,
+    SqlPlan,
+    apply_order_level_check,
+    finish_customers,
+    ledger_frame,
+    refuse_order_rules,
+)
 
-__all__ = ["spark_customers_from_files", "spark_session"]
+__all__ = ["check_master", "java_available", "spark_customers_from_files", "spark_log_path", "spark_session"]
+
+
+_CONF = (
+    ("spark.ui.enabled", "false"),
+    ("spark.ui.showConsoleProgress", "false"),
+    ("spark.driver.bindAddress", "127.0.0.1"),
+    ("spark.sql.session.timeZone", "UTC"),  # wall-clock dates exactly as in the files
+    ("spark.sql.shuffle.partitions", "8"),
+    # pandas writes TIMESTAMP(NANOS), which Spark refuses unless read as longs (converted in the plan)
+    ("spark.sql.legacy.parquet.nanosAsLong", "true"),
+)
+MASTER_TIMEOUT_S = 5.0
+
+
+def spark_log_path() -> Path:
+    """Where Spark's console output goes for this process."""
+    return Path(tempfile.gettempdir()) / f"rfm_core-spark-{os.getpid()}.log"
+
+
+def check_master(master: str, timeout: float = MASTER_TIMEOUT_S) -> None:
+    """Fail fast when a standalone master (``spark://host:port[,host2:port2]``) cannot be reached.
+
+    Spark itself would retry for about a minute and print Java stack traces. Other masters (``local[*]``,
+    ``yarn``, ``k8s://...``) are left to Spark.
+
+    Raises
+    ------
+    RfmError
+        The URL has no port, no host name resolves, or no master accepts a connection within ``timeout`` seconds.
+    """
+    if not master.startswith("spark://"):
+        return
+    problems = []
+    for hostport in master.removeprefix("spark://").split(","):
+        host, sep, port = hostport.strip().rpartition(":")
+        host = host.strip("[]")  # IPv6 literals are written [::1]:7077
+        if not sep or not host or not port.isdigit():
+            raise RfmError(f"The Spark master {master} is not a URL like spark://HOST:7077.")
+        try:
+            with socket.create_connection((host, int(port)), timeout=timeout):
+                return
+        except socket.gaierror:
+            problems.append(f"the host {host!r} is not known")
+        except OSError as exc:
+            problems.append(f"{host}:{port} did not answer ({exc.strerror or type(exc).__name__})")
+    raise RfmError(f"Cannot reach the Spark master {master}: {'; '.join(problems)}. Check the master URL, or use "
+                   "local[*] to run Spark on this machine.")
+
+
+def java_available() -> bool:
+    """Whether Spark can find a Java runtime: ``$JAVA_HOME/bin/java`` when JAVA_HOME is set, else ``java`` on PATH."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        return (Path(home) / "bin" / "java").is_file()
+    return shutil.which("java") is not None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    java = getattr(exc, "java_exception", None)  # Py4JJavaError: the Java exception says what went wrong
+    if java is not None:
+        with contextlib.suppress(Exception):
+            text = str(java.toString())
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return (lines[0] if lines else type(exc).__name__)[:300]
+
+
+@contextlib.contextmanager
+def _spark_errors(doing: str) -> Iterator[None]:
+    """Spark's and Py4J's exceptions (multi-line Java traces) as one-line :class:`RfmError` messages."""
+    try:
+        yield
+    except RfmError:
+        raise
+    except Exception as exc:
+        module = type(exc).__module__
+        if not module.startswith(("pyspark", "py4j")):
+            raise
+        raise RfmError(f"Spark failed while {doing}: {_first_line(exc)} (Spark's log: {spark_log_path()}).")\
+            from None
 
 
 def spark_session(master: str = "local[*]") -> Any:
-    """A Spark session for the analysis (reused when one is already running in this process)."""
+    """A Spark session for the analysis (reused when one is already running in this process).
+
+    Raises
+    ------
+    RfmError
+        PySpark is not installed, the master cannot be reached (:func:`check_master`), or Spark does not start
+        (for example without Java 17); the message is one line and names Spark's log.
+    """
     try:
+        from pyspark import SparkConf, SparkContext
+        from pyspark.java_gateway import launch_gateway
         from pyspark.sql import SparkSession
     except ImportError:
         raise RfmError("The Spark engine needs PySpark: pip install -r requirements-spark.txt (and Java 17).") from None
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    return (SparkSession.builder.master(master).appName("rfm_core")
-            .config("spark.ui.enabled", "false")
-            .config("spark.driver.bindAddress", "127.0.0.1")
-            .config("spark.sql.session.timeZone", "UTC")  # wall-clock dates exactly as in the files
-            .config("spark.sql.shuffle.partitions", "8")
-            # pandas writes TIMESTAMP(NANOS), which Spark refuses unless read as longs (converted in the plan)
-            .config("spark.sql.legacy.parquet.nanosAsLong", "true")
-            .getOrCreate())
+    conf = SparkConf().setMaster(master).setAppName("rfm_core").setAll(list(_CONF))
+    if SparkContext._active_spark_context is None:
+        check_master(master)
+        log = spark_log_path()
+        try:
+            with open(log, "ab") as sink:  # the JVM keeps its own copy of the descriptor
+                gateway = launch_gateway(conf, popen_kwargs={"stdout": sink, "stderr": sink})
+            SparkContext(conf=conf, gateway=gateway)
+        except Exception as exc:
+            java = "" if java_available() else " Java was not found (Spark needs Java 17; check JAVA_HOME and PATH)."
+            raise RfmError(f"Spark did not start with master {master}: {_first_line(exc)}.{java} "
+                           f"Spark's log: {log}.") from None
+    with _spark_errors("starting a session"):
+        return SparkSession.builder.config(conf=conf).getOrCreate()
 
 
+@_spark_errors("reading and aggregating the files")
 def spark_customers_from_files(
     spec: str | list[str],
     mapping: Mapping[str, str | None] | None = None,
@@ -71,7 +184,9 @@ def spark_customers_from_files(
         dayfirst = decide_dayfirst(sample["d"], policy.dayfirst)
     nanos = frozenset(name for name, kind in frame.dtypes if kind == "bigint" and fmt == "parquet"
                       and name == resolved[INVOICE_DATE])
+    refuse_order_rules(columns, resolved, "spark")
     plan = SqlPlan("rfm_src", columns, text_columns, resolved, policy, dialect, dayfirst, nanos)
+    plan, notes = apply_order_level_check(plan, tuple(spark.sql(plan.order_level_check()).collect()[0]))
     reasoned = spark.sql(plan.reasoned()).cache()
     try:
         reasoned.createOrReplaceTempView("rfm_reasoned")
@@ -83,4 +198,5 @@ def spark_customers_from_files(
     finally:
         reasoned.unpersist()
     return FileResult(finish_customers(customers), ledger_frame(counts, input_rows), as_of, input_rows, "spark",
-                      resolved, (f"{len(paths)} {fmt} file(s) read by Spark ({master}).",))
+                      plan.mapping, (f"{len(paths)} {fmt} file(s) read by Spark ({master}); Spark's own log: "
+                                     f"{spark_log_path()}.", *notes))

@@ -12,16 +12,29 @@ parse is filed as unreadable in the ledger, as in pandas. The pandas engine rema
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
 
-from ..clean import MAX_ABS_NUMBER, REASONS, UNKNOWN_CUSTOMER, USED, USED_RETURN, future_from
-from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID, QUANTITY, UNIT_PRICE
+from ..clean import (
+    CANCELLATION_REASON,
+    CANCELLED_IN_FULL,
+    MAX_ABS_NUMBER,
+    REASONS,
+    RETURN_REASON,
+    UNKNOWN_CUSTOMER,
+    USED,
+    USED_RETURN,
+    future_from,
+)
+from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID, QUANTITY, STOCK_CODE, UNIT_PRICE
+from ..orders import TOLERANCE
 from ..settings import CleaningPolicy
 
-__all__ = ["Dialect", "FileResult", "SparkDialect", "SqlPlan", "customers_sql", "finish_customers", "ledger_frame"]
+__all__ = ["Dialect", "FileResult", "SparkDialect", "SqlPlan", "apply_order_level_check", "customers_sql",
+           "finish_customers", "ledger_frame", "refuse_order_rules"]
 
 CODE = {reason: i for i, reason in enumerate(REASONS)}
 EARLY = (CODE["date missing or unreadable"], CODE["dated after today"],
@@ -60,6 +73,12 @@ class Dialect:
     def days_between(self, start_date: str, end_date: str) -> str:
         return f"date_diff('day', {start_date}, {end_date})"
 
+    def matches(self, expr: str, pattern: str) -> str:
+        return f"regexp_matches({expr}, '{pattern}')"
+
+    def null_safe_eq(self, a: str, b: str) -> str:
+        return f"{a} IS NOT DISTINCT FROM {b}"
+
     def date_literal(self, d: dt.date) -> str:
         return f"DATE '{d.isoformat()}'"
 
@@ -80,6 +99,12 @@ class SparkDialect(Dialect):
 
     def days_between(self, start_date: str, end_date: str) -> str:
         return f"datediff({end_date}, {start_date})"
+
+    def matches(self, expr: str, pattern: str) -> str:
+        return f"({expr} RLIKE '{pattern}')"
+
+    def null_safe_eq(self, a: str, b: str) -> str:
+        return f"{a} <=> {b}"
 
 
 @dataclass(frozen=True)
@@ -115,11 +140,14 @@ class SqlPlan:
             return f"timestamp_micros(CAST(floor({col} / 1000) AS BIGINT))"
         return f"CAST({col} AS TIMESTAMP)"
 
-    def reasoned(self) -> str:
-        """A query with one row per distinct line: ``n_rows`` copies, typed canonical values and a reason code."""
+    def typed(self, dedup: bool | None = None) -> str:
+        """``WITH grouped AS (...), typed AS (...)``: one row per distinct line (``n_rows`` copies), typed values.
+
+        ``dedup`` groups identical lines (default: as the policy's ``drop_duplicates``)."""
         d, p, m = self.dialect, self.policy, self.mapping
         cols = ", ".join(d.quote(c) for c in self.columns)
-        grouped = (f"SELECT {cols}, count(*) AS n_rows FROM {self.source} GROUP BY {cols}" if p.drop_duplicates
+        dedup = p.drop_duplicates if dedup is None else dedup
+        grouped = (f"SELECT {cols}, count(*) AS n_rows FROM {self.source} GROUP BY {cols}" if dedup
                    else f"SELECT {cols}, 1 AS n_rows FROM {self.source}")
         cid = self._text(CUSTOMER_ID)
         if not p.drop_missing_customer:
@@ -130,26 +158,104 @@ class SqlPlan:
         ts = self._timestamp()
         inv = self._text(INVOICE_ID) if INVOICE_ID in m else f"concat({cid}, '|', CAST({ts} AS {d.text}))"
         country = self._text(COUNTRY) if COUNTRY in m else "NULL"
+        stock = self._text(STOCK_CODE) if STOCK_CODE in m else f"CAST(NULL AS {d.text})"
         typed = (f"SELECT n_rows, {cid} AS cid, {inv} AS inv, {ts} AS ts, {qty} AS qty, {price} AS price, "
-                 f"{amount} AS amount, {country} AS country FROM grouped")
+                 f"{amount} AS amount, {country} AS country, {stock} AS stock FROM grouped")
+        return f"WITH grouped AS ({grouped}), typed AS ({typed})"
 
+    def order_level_check(self) -> str:
+        """One row ``multi, constant, differs``: orders with several distinct lines, how many of them have one
+        amount on every line, and lines whose amount is not quantity x unit price (the rule of
+        :func:`rfm_core.orders.order_level_amount`, which the file engines refuse rather than apply)."""
+        m = self.mapping
+        differs = ("(SELECT sum(CASE WHEN qty * price IS NULL OR abs(amount - qty * price) > 1e-9 * (1 + abs(qty * "
+                   "price)) THEN 1 ELSE 0 END) FROM lines)" if QUANTITY in m and UNIT_PRICE in m else "NULL")
+        return (f"{self.typed(dedup=True)}, lines AS (SELECT inv, amount, qty, price "
+                f"FROM typed WHERE inv IS NOT NULL AND amount IS NOT NULL AND NOT isnan(amount)), "
+                f"per AS (SELECT inv, count(*) AS n, min(amount) AS lo, max(amount) AS hi FROM lines GROUP BY inv) "
+                f"SELECT (SELECT count(*) FROM per WHERE n >= 2) AS multi, "
+                f"(SELECT count(*) FROM per WHERE n >= 2 AND lo = hi) AS constant, "
+                f"{differs} AS differs")
+
+    def reasoned(self) -> str:
+        """A query with one row per distinct line: ``n_rows`` copies, typed canonical values and a reason code.
+
+        Cancellations are matched to the orders they reverse as in :func:`rfm_core.orders.cancelled_in_full`:
+        own order, the order named after the ``C``, else the customer's latest earlier purchase line of the same
+        stock code (ties: the greater invoice number); matching keys on (customer, invoice, stock code, time),
+        which is all a line's target depends on.
+        """
+        d, p, m = self.dialect, self.policy, self.mapping
         limit = f"{MAX_ABS_NUMBER:.0e}"
         needed = [f"{c} IS NULL OR NOT ({c} BETWEEN -{limit} AND {limit})"
                   for c, k in (("amount", AMOUNT), ("qty", QUANTITY), ("price", UNIT_PRICE)) if k in m or c == "amount"]
-        cases = [f"WHEN ts IS NULL THEN {CODE['date missing or unreadable']}"]
+        early = [f"WHEN ts IS NULL THEN {CODE['date missing or unreadable']}"]
         if p.drop_future:
             future = d.date_literal(future_from(p))
-            cases.append(f"WHEN ts >= CAST({future} AS TIMESTAMP) THEN {CODE['dated after today']}")
-        cases.append(f"WHEN {' OR '.join(needed)} THEN {CODE['quantity, price or amount missing or not a number']}")
+            early.append(f"WHEN ts >= CAST({future} AS TIMESTAMP) THEN {CODE['dated after today']}")
+        early.append(f"WHEN {' OR '.join(needed)} THEN {CODE['quantity, price or amount missing or not a number']}")
         if p.drop_missing_customer:
-            cases.append(f"WHEN cid IS NULL THEN {CODE['no customer id']}")
+            early.append(f"WHEN cid IS NULL THEN {CODE['no customer id']}")
         if p.drop_nonpositive_price and UNIT_PRICE in m:
-            cases.append(f"WHEN price <= 0 THEN {CODE['unit price zero or negative']}")
-        cancelled = "upper(inv) LIKE 'C%'" if INVOICE_ID in m else "FALSE"
-        returned = "qty <= 0" if QUANTITY in m else "amount <= 0"
+            early.append(f"WHEN price <= 0 THEN {CODE['unit price zero or negative']}")
+        scope = ["TRUE"]
+        if p.start is not None:
+            scope.append(f"ts >= CAST({d.date_literal(p.start)} AS TIMESTAMP)")
+        if p.end is not None:
+            scope.append(f"ts < CAST({d.date_literal(p.end + dt.timedelta(days=1))} AS TIMESTAMP)")
+        if p.countries:
+            names = ", ".join("'" + c.replace("'", "''") + "'" for c in p.countries)
+            scope.append(f"country IS NOT NULL AND country IN ({names})")
+        negative = "qty < 0" if QUANTITY in m else "amount < 0"
+        if INVOICE_ID in m:
+            # a join, not "IN (subquery)": Spark allows predicate subqueries only in filters and joins
+            c_number = d.matches("t.inv", "^[Cc][0-9]+$")
+            names_original = "named.inv IS NOT NULL"
+            neg = negative.replace("qty", "t.qty").replace("amount", "t.amount")
+            flagged = (f"SELECT t.n_rows, t.cid, t.inv, t.ts, t.qty, t.price, t.country, t.stock, "
+                       f"CASE WHEN {c_number} AND NOT ({neg}) AND {names_original} THEN -abs(t.amount) "
+                       f"ELSE t.amount END AS amount, "
+                       f"COALESCE({c_number} AND (({neg}) OR {names_original}), FALSE) AS cancel "
+                       f"FROM typed t LEFT JOIN invoices named ON substr(t.inv, 2) = named.inv")
+        else:
+            flagged = "SELECT n_rows, cid, inv, ts, qty, price, country, stock, amount, FALSE AS cancel FROM typed"
+        coded0 = (f"SELECT *, COALESCE({negative}, FALSE) AS ret, CASE {' '.join(early)} ELSE NULL END AS pre, "
+                  f"{' AND '.join(scope)} AS in_scope FROM flagged")
+        match = (
+            "cand AS (SELECT * FROM coded0 WHERE pre IS NULL AND in_scope AND cid IS NOT NULL AND inv IS NOT NULL), "
+            "pl AS (SELECT * FROM cand WHERE NOT (cancel OR ret)), "
+            "xl AS (SELECT * FROM cand WHERE cancel OR ret), "
+            "orders AS (SELECT cid, inv, sum(amount) AS gross FROM pl GROUP BY cid, inv), "
+            "xk AS (SELECT DISTINCT cid, inv, stock, ts FROM xl), "
+            "options AS ("
+            " SELECT xk.cid, xk.inv, xk.stock, xk.ts, 1 AS prio, CAST(NULL AS TIMESTAMP) AS pts, o.inv AS target "
+            "  FROM xk JOIN orders o ON o.cid = xk.cid AND o.inv = xk.inv"
+            " UNION ALL"
+            " SELECT xk.cid, xk.inv, xk.stock, xk.ts, 2 AS prio, CAST(NULL AS TIMESTAMP) AS pts, o.inv AS target "
+            "  FROM xk JOIN orders o ON o.cid = xk.cid AND lower(substr(xk.inv, 1, 1)) = 'c' "
+            "  AND o.inv = substr(xk.inv, 2)"
+            " UNION ALL"
+            " SELECT xk.cid, xk.inv, xk.stock, xk.ts, 3 AS prio, pl.ts AS pts, pl.inv AS target "
+            "  FROM xk JOIN pl ON pl.cid = xk.cid AND pl.stock = xk.stock AND pl.ts <= xk.ts), "
+            "ranked AS (SELECT *, row_number() OVER (PARTITION BY cid, inv, stock, ts "
+            "ORDER BY prio, pts DESC, target DESC) AS rn FROM options), "
+            "targets AS (SELECT cid, inv, stock, ts, target FROM ranked WHERE rn = 1), "
+            f"xv AS (SELECT xl.cid, t.target, sum(xl.amount) AS rev FROM xl JOIN targets t ON xl.cid = t.cid AND "
+            f"xl.inv = t.inv AND {d.null_safe_eq('xl.stock', 't.stock')} AND xl.ts = t.ts GROUP BY xl.cid, t.target), "
+            f"gone AS (SELECT o.cid, o.inv FROM orders o JOIN xv ON o.cid = xv.cid AND o.inv = xv.target "
+            f"WHERE o.gross + xv.rev <= {TOLERANCE} * abs(o.gross)), "
+            "gone_x AS (SELECT t.cid, t.inv, t.stock, t.ts FROM targets t JOIN gone g ON t.cid = g.cid "
+            "AND t.target = g.inv), "
+            "marked AS (SELECT c.*, (c.pre IS NULL AND c.in_scope AND ((NOT (c.cancel OR c.ret) AND g.inv IS NOT NULL)"
+            " OR ((c.cancel OR c.ret) AND gx.inv IS NOT NULL))) AS gone_line FROM coded0 c "
+            "LEFT JOIN gone g ON c.cid = g.cid AND c.inv = g.inv "
+            f"LEFT JOIN gone_x gx ON c.cid = gx.cid AND c.inv = gx.inv AND {d.null_safe_eq('c.stock', 'gx.stock')} "
+            "AND c.ts = gx.ts)"
+        )
+        cases = ["WHEN pre IS NOT NULL THEN pre", f"WHEN gone_line THEN {CODE[CANCELLED_IN_FULL]}"]
         if p.returns == "exclude":
-            cases.append(f"WHEN {cancelled} THEN {CODE['cancellation (invoice starts with C)']}")
-            cases.append(f"WHEN {returned} THEN {CODE['return (quantity or amount zero or negative)']}")
+            cases.append(f"WHEN cancel THEN {CODE[CANCELLATION_REASON]}")
+            cases.append(f"WHEN ret THEN {CODE[RETURN_REASON]}")
         if p.start is not None:
             start = d.date_literal(p.start)
             cases.append(f"WHEN ts < CAST({start} AS TIMESTAMP) THEN {CODE['before the date window']}")
@@ -160,10 +266,11 @@ class SqlPlan:
             names = ", ".join("'" + c.replace("'", "''") + "'" for c in p.countries)
             cases.append(f"WHEN country IS NULL OR country NOT IN ({names}) THEN {CODE['country not selected']}")
         if p.returns == "net":
-            cases.append(f"WHEN {cancelled} OR {returned} THEN {CODE[USED_RETURN]}")
+            cases.append(f"WHEN cancel OR ret THEN {CODE[USED_RETURN]}")
         first = f"CASE {' '.join(cases)} ELSE {CODE[USED]} END"
-        base = (f"WITH grouped AS ({grouped}), typed AS ({typed}), "
-                f"coded AS (SELECT *, {first} AS code FROM typed)")
+        base = (f"{self.typed()}, invoices AS (SELECT DISTINCT inv FROM typed WHERE inv IS NOT NULL), "
+                f"flagged AS ({flagged}), coded0 AS ({coded0}), {match}, "
+                f"coded AS (SELECT *, {first} AS code FROM marked)")
         if p.returns == "net":
             orphan = CODE["return from a customer with no purchase"]
             return (f"{base}, buyers AS (SELECT DISTINCT cid AS buyer FROM coded WHERE code = {CODE[USED]}) "
@@ -182,6 +289,49 @@ class SqlPlan:
 
     def customers(self, reasoned: str, as_of: dt.date) -> str:
         return customers_sql(self.dialect, reasoned, as_of)
+
+
+def refuse_order_rules(columns: tuple[str, ...], mapping: dict[str, str], engine: str) -> None:
+    """Raise for inputs whose order rules only the pandas engine applies: recognised shop-platform exports and
+    mapped order-level roles (statuses, refunds, discounts). Platform exports are small; pandas reads them."""
+    from ..columns import ORDER_ROLES
+    from ..errors import RfmError
+    from ..platforms import recognise
+
+    match = recognise(list(columns))
+    if match is not None:
+        raise RfmError(f"The input is recognised as a {match.name}; its order rules (statuses, refunds, "
+                       f"order-level fields) are applied by the pandas engine only. Run it with --engine pandas "
+                       f"(such exports are small).")
+    roles = [r for r in ORDER_ROLES if r in mapping]
+    if roles:
+        raise RfmError(f"Order-level columns ({', '.join(roles)}) are applied by the pandas engine only; run with "
+                       f"--engine pandas, or leave them unmapped.")
+
+
+def apply_order_level_check(plan: SqlPlan, check: tuple[object, ...]) -> tuple[SqlPlan, tuple[str, ...]]:
+    """Follow :func:`rfm_core.orders.order_level_amount` on the result of :meth:`SqlPlan.order_level_check`:
+    an order-level amount column beside quantity and unit price gives way to quantity x unit price; without
+    them the file engines refuse (pandas divides the total among the order's lines)."""
+    from ..errors import RfmError
+
+    multi, constant, differs = (int(str(v)) if v is not None else None for v in check)
+    m = plan.mapping
+    if AMOUNT not in m or not multi or constant != multi:
+        return plan, ()
+    src = m[AMOUNT]
+    if QUANTITY in m and UNIT_PRICE in m:
+        if not differs:
+            return plan, ()
+        mapping = {k: v for k, v in m.items() if k != AMOUNT}
+        return dataclasses.replace(plan, mapping=mapping), (
+            f"{src!r} is the same on every line of each of the {multi} orders with several lines, so it is an order "
+            "total, not line revenue: line revenue is quantity x unit price.",)
+    if multi < 2:
+        return plan, ()
+    raise RfmError(f"{src!r} is the same on every line of each of the {multi} orders with several lines: an order "
+                   "total. The DuckDB and Spark engines read line amounts only; run with --engine pandas (it counts "
+                   "the total once per order), or map quantity and unit price.")
 
 
 def customers_sql(d: Dialect, reasoned: str, as_of: dt.date) -> str:

@@ -1,4 +1,4 @@
-"""A real `streamlit run` server and Debian's chromium driven by Playwright (see ../shared/guides/TESTING.md).
+"""A real `streamlit run` server and Debian's chromium driven by Playwright (see TESTING.md in the team guides).
 
 Without chromium the browser tests skip with install advice, except under CI, where that is a failure.
 """
@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI, ROOT
+from tests.conftest import IN_CI, ROOT, SharedData
+from tests.data.analyst_file import AnalystFile, analyst_csv
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
@@ -102,6 +103,12 @@ def app_server() -> Iterator[Server]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def analyst_file(tmp_path_factory: pytest.TempPathFactory, shared_data: SharedData) -> AnalystFile:
+    """The real Online Retail as the analyst's CSV; without ../shared a generated file of the same size."""
+    return analyst_csv(tmp_path_factory.mktemp("analyst"), shared_data)
 
 
 # ---- No server traceback during normal use (issue 16). Self-contained: the fixtures above are another's to edit.

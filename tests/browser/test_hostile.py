@@ -8,30 +8,17 @@ import threading
 import time
 from pathlib import Path
 
-import pandas as pd
 import psutil
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Server
 from tests.browser.helpers import metric, open_page, settle, upload_file
-from tests.conftest import ONLINE_RETAIL, ROOT
+from tests.conftest import ROOT
+from tests.data.analyst_file import AnalystFile
 from tests.data.corpus import CASES
 
 ARTIFACTS = ROOT / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def real_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real Online Retail as the analyst's CSV; without ../shared a generated file of the same size."""
-    path = tmp_path_factory.mktemp("real") / "online_retail.csv"
-    if ONLINE_RETAIL.exists():
-        pd.read_parquet(ONLINE_RETAIL).to_csv(path, index=False)
-    else:
-        from rfm_core.sample import generate
-
-        generate(customers=21_000, seed=1).to_csv(path, index=False)
-    return path
 
 
 def test_two_sessions_do_not_see_each_other(browser: Browser, app_url: str, tmp_path: Path) -> None:
@@ -116,16 +103,16 @@ def _sample_rss(pid: int, stop: threading.Event, peak: list[float]) -> None:
 
 
 @pytest.mark.slow
-def test_real_file_timings(page: Page, app_url: str, real_csv: Path) -> None:
+def test_real_file_timings(page: Page, app_url: str, analyst_file: AnalystFile) -> None:
     """Time to first result after upload, and to an updated page after a threshold change (reported, not asserted)."""
+    real_csv = analyst_file.path
     page.goto(app_url)
     settle(page)
     t0 = time.perf_counter()
     upload_file(page, real_csv)
     first_result = time.perf_counter() - t0
     customers = metric(page, "Customers")
-    if ONLINE_RETAIL.exists():
-        assert customers == "4,338"
+    assert customers == f"{analyst_file.customers:,}"  # counted by the DuckDB reference SQL, not by the app
     open_page(page, app_url, "Settings")
     updates = []
     slider = page.get_by_role("slider").first
@@ -139,14 +126,15 @@ def test_real_file_timings(page: Page, app_url: str, real_csv: Path) -> None:
         settle(page)
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "real-file-timings.json").write_text(json.dumps({
-        "file": real_csv.name, "bytes": real_csv.stat().st_size, "customers": customers,
+        "file": real_csv.name, "real": analyst_file.real, "bytes": real_csv.stat().st_size, "customers": customers,
         "upload_to_first_result_s": round(first_result, 2),
         "threshold_change_to_updated_page_s": [round(u, 3) for u in updates],
         "threshold_change_median_s": round(sorted(updates)[len(updates) // 2], 3)}, indent=1))
 
 
 @pytest.mark.slow
-def test_five_concurrent_sessions(browser: Browser, app_server: Server, real_csv: Path) -> None:
+def test_five_concurrent_sessions(browser: Browser, app_server: Server, analyst_file: AnalystFile) -> None:
+    real_csv = analyst_file.path
     stop, peak = threading.Event(), [0.0]
     sampler = threading.Thread(target=_sample_rss, args=(app_server.pid, stop, peak), daemon=True)
     baseline = psutil.Process(app_server.pid).memory_info().rss / 1e6
@@ -165,7 +153,7 @@ def test_five_concurrent_sessions(browser: Browser, app_server: Server, real_csv
             expect(p.get_by_test_id("stFileChip")).to_be_visible(timeout=120_000)
             expect(p.get_by_text(f"Current file: {real_csv.name}")).to_be_visible(timeout=300_000)
             settle(p, timeout=300_000)
-            assert metric(p, "Rows read") == f"{len(pd.read_csv(real_csv, usecols=[0])):,}"
+            assert metric(p, "Rows read") == f"{analyst_file.lines:,}"
         all_loaded = time.perf_counter() - t0
         for p in pages:
             open_page(p, app_server.url, "Settings")
@@ -182,6 +170,7 @@ def test_five_concurrent_sessions(browser: Browser, app_server: Server, real_csv
         for c in contexts:
             c.close()
     (ARTIFACTS / "load-test.json").write_text(json.dumps({
-        "sessions": 5, "file_bytes": real_csv.stat().st_size, "server_rss_before_mb": round(baseline),
+        "sessions": 5, "real": analyst_file.real, "file_bytes": real_csv.stat().st_size,
+        "server_rss_before_mb": round(baseline),
         "server_peak_rss_mb": round(peak[0]), "all_five_loaded_s": round(all_loaded, 1)}, indent=1))
     assert peak[0] < 6000, f"server peak RSS {peak[0]:.0f} MB"  # bounded: far below the machine's 24 GiB

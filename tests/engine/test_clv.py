@@ -23,7 +23,7 @@ from rfm_core.clv import (
     model_summary,
     simulate_bgnbd,
 )
-from tests.conftest import ONLINE_RETAIL, ROOT, SAMPLE, real_data
+from tests.conftest import ONLINE_RETAIL, ROOT, SAMPLE, SharedData
 
 TRUE = {"r": 0.24, "alpha": 4.4, "a": 0.79, "b": 2.43}
 N, T_OBS = 6000, 39.0
@@ -166,8 +166,8 @@ def test_cli_clv_writes_params_json(tmp_path: Path) -> None:
 
 
 @pytest.mark.realdata
-def test_holdout_on_online_retail() -> None:
-    tx = analyze(real_data(ONLINE_RETAIL), warn=False).cleaned.transactions
+def test_holdout_on_online_retail(shared_data: SharedData) -> None:
+    tx = analyze(shared_data.require(ONLINE_RETAIL), warn=False).cleaned.transactions
     check = holdout_check(tx, dt.date(2011, 9, 9), "W")
     assert check.customers == (model_summary(tx, dt.date(2011, 9, 9))["frequency"] >= 0).sum()
     assert check.total_actual > 0 and check.total_predicted > 0

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rfm_core import CleaningPolicy, analyze, segment_customers
+from rfm_core import CleaningPolicy, RfmError, analyze, segment_customers
 from rfm_core.engines import choose_engine
 from rfm_core.engines.duckdb_engine import DuckDBAggregator, duckdb_customers_from_files
 from rfm_core.sample import generate
@@ -125,8 +125,12 @@ def spark() -> Iterator[Any]:
         if IN_CI:
             pytest.fail("PySpark is not installed; CI installs it from requirements-spark.txt")
         pytest.skip("PySpark is not installed: pip install -r requirements-spark.txt (needs Java 17)")
-    from rfm_core.engines.spark_engine import spark_session
+    from rfm_core.engines.spark_engine import java_available, spark_session
 
+    if not java_available():
+        if IN_CI:
+            pytest.fail("Java is not installed; CI must install Java 17 (.ci/run does on Debian)")
+        pytest.skip("the Spark tests need Java 17: apt-get install -y openjdk-17-jre-headless (or set JAVA_HOME)")
     session = spark_session("local[2]")
     yield session
     session.stop()
@@ -195,6 +199,78 @@ def test_non_finite_numbers_in_spark(spark: Any, tmp_path: Path) -> None:
     assert_engines_equal(ref.customers, got.customers)
 
 
+# Every generic order rule at once (DOCUMENTATION §4a): a cancellation by number (C700001 names 700001, cancelled
+# in full), by stock code (C700009 -> 700003, partly), one written with positive quantities (C700004), a C + number
+# sale naming nothing (C799999), store prefixes (CA-1, CA-2), a zero-value purchase (quantity 0), a return on its own
+# invoice (700006), an unmatched return (C700010, stock K9), and a Line Total that is quantity x price with a discount.
+ORDER_RULES = """InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+700001,K1,2,2011-03-01 10:00,5.00,1,United Kingdom
+C700001,K1,-2,2011-03-02 10:00,5.00,1,United Kingdom
+700002,K2,1,2011-03-03 10:00,8.00,1,United Kingdom
+700003,K1,4,2011-03-04 10:00,5.00,2,Germany
+700003,K3,1,2011-03-04 10:00,2.50,2,Germany
+C700009,K1,-1,2011-03-05 10:00,5.00,2,Germany
+700004,K4,3,2011-03-05 11:00,2.00,3,France
+C700004,K4,3,2011-03-06 11:00,2.00,3,France
+700005,K5,1,2011-03-06 12:00,9.00,3,France
+C799999,K6,1,2011-03-07 12:00,4.00,4,United Kingdom
+CA-1,K7,2,2011-03-08 12:00,3.00,4,United Kingdom
+CA-2,K7,0,2011-03-09 12:00,3.00,5,United Kingdom
+700006,K8,2,2011-03-10 12:00,6.00,5,United Kingdom
+700006,K8,-2,2011-03-10 12:00,6.00,5,United Kingdom
+C700010,K9,-1,2011-03-11 12:00,1.00,4,United Kingdom
+"""
+
+
+@pytest.fixture(scope="module")
+def order_rules_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("rules") / "order_rules.csv"
+    path.write_text(ORDER_RULES)
+    return path
+
+
+@pytest.mark.parametrize("policy", POLICIES.values(), ids=POLICIES.keys())
+def test_duckdb_equals_pandas_on_every_order_rule(order_rules_csv: Path, policy: CleaningPolicy) -> None:
+    ref = analyze(order_rules_csv, AnalysisSettings(cleaning=policy), warn=False)
+    got = duckdb_customers_from_files(str(order_rules_csv), policy=policy)
+    assert got.as_of == ref.as_of
+    assert_engines_equal(ref.customers, got.customers)
+    assert_ledgers_equal(ref.cleaned.ledger, got.ledger)
+    # by hand: the latest purchase is CA-2 on 03-09 (700006 on 03-10 is cancelled in full; C700010 on 03-11 is a
+    # return, which never moves the analysis date, netted or not)
+    assert ref.as_of == dt.date(2011, 3, 10)
+    assert "order cancelled in full" in got.ledger["reason"].tolist()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy", POLICIES.values(), ids=POLICIES.keys())
+def test_spark_equals_pandas_on_every_order_rule(spark: Any, order_rules_csv: Path, policy: CleaningPolicy) -> None:
+    ref = analyze(order_rules_csv, AnalysisSettings(cleaning=policy), warn=False)
+    got = _spark_run(spark)(str(order_rules_csv), policy)
+    assert_engines_equal(ref.customers, got.customers)
+    assert_ledgers_equal(ref.cleaned.ledger, got.ledger)
+
+
+@pytest.mark.slow
+def test_spark_uses_line_values_over_an_order_total_and_refuses_platforms(spark: Any, tmp_path: Path) -> None:
+    from rfm_core import RfmError
+    from rfm_core.engines.spark_engine import spark_customers_from_files
+
+    case06 = ROOT / "tests" / "cases" / "06-order-total-on-every-line" / "input.csv"
+    mapping = {"unit_price": "Item Cost"}
+    ref = analyze(case06, AnalysisSettings(mapping=mapping), warn=False)
+    got = spark_customers_from_files(str(case06), mapping, session=spark)
+    assert_engines_equal(ref.customers, got.customers)
+    assert got.customers["monetary"].round(2).tolist() == [37.0, 15.0, 39.0]  # by hand: tests/engine/test_orders.py
+    with pytest.raises(RfmError, match="order total"):
+        spark_customers_from_files(str(case06), session=spark)
+    shopify = tmp_path / "shopify.csv"
+    shopify.write_text("Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem price\n"
+                       "#1,a@example.com,paid,2024-01-01 10:00:00 +0000,1,5.00\n")
+    with pytest.raises(RfmError, match="Shopify orders export"):
+        spark_customers_from_files(str(shopify), session=spark)
+
+
 def test_every_engine_refuses_an_analysis_date_before_the_last_purchase() -> None:
     from rfm_core import RfmError
 
@@ -202,3 +278,14 @@ def test_every_engine_refuses_an_analysis_date_before_the_last_purchase() -> Non
         analyze(SAMPLE, AnalysisSettings(as_of=dt.date(2011, 6, 1)), warn=False)
     with pytest.raises(RfmError, match="before the latest purchase"):
         duckdb_customers_from_files(str(SAMPLE), as_of=dt.date(2011, 6, 1))
+
+
+@pytest.mark.slow
+def test_a_spark_read_error_is_one_line(spark: Any) -> None:
+    from rfm_core.engines.spark_engine import spark_log_path
+
+    with pytest.raises(RfmError) as caught:
+        _spark_run(spark)("file:///nonexistent-rfm-folder/part-*.parquet")
+    message = str(caught.value)
+    assert "\n" not in message and "Spark failed while reading" in message
+    assert "nonexistent-rfm-folder" in message and str(spark_log_path()) in message

@@ -36,7 +36,7 @@ def test_csv_and_excel_neutralise_input_text() -> None:
     values = [c.value for row in wb["Customers"].iter_rows() for c in row]
     assert not any(isinstance(v, str) and v.startswith(("=", "+", "@")) for v in values)
     about = {r[0].value: r[1].value for r in wb["About"].iter_rows(min_row=2)}
-    assert about["input_sha256"] == result.raw.sha256 and about["input_rows"] == "3"
+    assert about["Input SHA-256"] == result.raw.sha256 and about["Input rows"] == 3
 
 
 def test_html_report_escapes_input_text() -> None:

@@ -47,7 +47,7 @@ def test_ledger_names_every_row(hand_csv: bytes) -> None:
         "no customer id": 1,
         "exact duplicate line": 1,
         "unit price zero or negative": 1,
-        "cancellation (invoice starts with C)": 1,
+        "cancellation (C + invoice number)": 1,
     }
     assert sum(ledger.values()) == 11
 
