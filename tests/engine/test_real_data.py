@@ -122,9 +122,9 @@ def _excel_typed(src: Path, cache: Path) -> Path:
     return out
 
 
-def test_online_retail_excel_typed_xlsx_cli_equals_duckdb(tmp_path: Path, cache_dir: Path,
+def test_online_retail_excel_typed_xlsx_cli_equals_duckdb(tmp_path: Path, cache_dir: Path, shared_data: SharedData,
                                                           reference_customers: pd.DataFrame) -> None:
     """Number and date cells (as in the UCI original) read as text in one parse give the CSV's customers."""
-    xlsx = _excel_typed(real_data(ONLINE_RETAIL), cache_dir)
+    xlsx = _excel_typed(shared_data.require(ONLINE_RETAIL), cache_dir)
     proc = _cli("segment", str(xlsx), "--out", str(tmp_path / "seg.csv"), "--ledger", str(tmp_path / "ledger.csv"))
     _check_cli_output(tmp_path, proc, reference_customers)
