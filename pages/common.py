@@ -186,9 +186,9 @@ _SECONDS_PER_MB: dict[str, tuple[float, float, float]] = {
     "csv": (0.005, 0.0055, 0.0008),
     "parquet": (0.02, 0.065, 0.010),
 }
-# A bar for work expected to take over half a second: the target is a bar on any step over 1 s, and a shared
-# server is often slower than the benchmark machine.
-_BAR_AFTER_S = 0.5
+# A bar for work expected to take over a quarter of a second on a quiet machine: the target is a bar on any step
+# over 1 s, and a shared server is slower (the benchmark machine, loaded by other users, ran these steps 2-4x slower).
+_BAR_AFTER_S = 0.25
 # This session's cache keys of its last read and of its last preparation (read, map + clean, aggregate): a step
 # whose key has not changed is a cache hit (milliseconds), so a page switch or a scoring change never flashes a bar.
 _LAST_READ = "_last_read_key"
