@@ -22,6 +22,7 @@ nav = st.navigation({
     ],
     "Predict": [
         st.Page("pages/clv.py", title="Lifetime value", icon=":material/savings:"),
+        st.Page("pages/backtest.py", title="Segment backtest", icon=":material/history:"),
         st.Page("pages/migration.py", title="Migration", icon=":material/swap_horiz:"),
         st.Page("pages/segments_over_time.py", title="Segments over time", icon=":material/stacked_line_chart:"),
         st.Page("pages/cohorts.py", title="Cohorts", icon=":material/grid_on:"),

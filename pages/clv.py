@@ -1,106 +1,111 @@
-"""Customer lifetime value: predicted purchases and value, churn risk, and whether to trust them (holdout)."""
+"""Lifetime value: predicted purchases and value, churn risk, which model fits, and what the numbers cannot know."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 import pandas as pd
 import streamlit as st
 
 from pages import common
 from rfm_core import ModelFitError, charts
+from rfm_core.clv import MODEL_CHOICES, MODEL_LABELS, calibration_choices, clv_by_segment
 
 st.title("Lifetime value and churn risk")
 prep, seg = common.require_data()
-st.caption("BG/NBD predicts how often each customer will buy and whether they are still active; Gamma-Gamma "
-           "predicts how much they spend per purchase. See DOCUMENTATION.md §14 for the definitions.")
+st.caption("A purchase model (BG/NBD, MBG/NBD or Pareto/NBD, the one that predicts a held-out period best) says "
+           "how often each customer will buy and whether they are still active; Gamma-Gamma says how much they spend "
+           "per purchase. DOCUMENTATION.md §14 has the definitions.")
 
-unit, horizon, rate = common.clv_settings()
+unit, horizon, rate, model, holdout = common.clv_settings()
 units = {"D": "days", "W": "weeks", "M": "months"}
-c1, c2, c3 = st.columns(3)
+models = {"auto": "Automatic (best on the holdout)", **MODEL_LABELS}
+tx = prep.cleaned.transactions
+choices = None
+try:
+    choices = calibration_choices(tx)
+except ModelFitError as exc:
+    st.info(f"No holdout check for this data: {exc}")
+c1, c2, c3, c4, c5 = st.columns(5)
 unit = c1.selectbox("Model time unit", list(units), index=list(units).index(unit), format_func=lambda u: units[u],
                     key="clv_unit")
 horizon = c2.slider("Horizon (months)", 1, 36, horizon, key="clv_horizon")
 rate = c3.number_input("Annual discount rate", 0.0, 0.99, rate, step=0.01, format="%.2f", key="clv_rate")
-st.session_state[common.CLV_UNIT], st.session_state[common.CLV_HORIZON] = unit, horizon
-st.session_state[common.CLV_RATE] = rate
+model = c4.selectbox("Model", MODEL_CHOICES, index=MODEL_CHOICES.index(model), format_func=lambda m: models[m],
+                     key="clv_model")
+if choices is not None:
+    earliest, latest, default_end = choices
+    value = holdout if holdout is not None and earliest <= holdout <= latest else default_end
+    holdout = c5.date_input("Holdout starts after", value=value, min_value=earliest, max_value=latest,
+                            key="clv_calibration", help="The models are fitted up to this day and compared on what "
+                                                        "happened after it; the best one makes the predictions.")
+ss = st.session_state
+ss[common.CLV_UNIT], ss[common.CLV_HORIZON], ss[common.CLV_RATE] = unit, horizon, rate
+ss[common.CLV_MODEL], ss[common.CLV_HOLDOUT] = model, holdout
 
 try:
-    with st.spinner("Fitting the models…"):
+    with st.spinner("Fitting and comparing the models…"):
         result = common.clv_for(prep)
 except ModelFitError as exc:
     st.error(f"**No lifetime value for this data.** {exc}", icon=":material/error:")
     st.stop()
 
-table = result.table.merge(seg.customers[["customer_id", "segment"]], on="customer_id", how="left")
 clv_col, purchases_col = f"clv_{horizon}m", f"predicted_purchases_{horizon}m"
 k1, k2, k3, k4 = st.columns(4)
-k1.metric(f"Expected purchases, next {horizon} months", f"{table[purchases_col].sum():,.0f}")
-if clv_col in table.columns:
-    k2.metric(f"Predicted value, next {horizon} months", common.money(float(table[clv_col].sum())))
-at_risk = result.revenue_at_risk
-k3.metric("Revenue at risk", common.money(at_risk) if at_risk is not None else "not estimable",
-          help="Sum over customers of churn risk × their revenue in the last 12 months.")
-k4.metric("Customers modelled", f"{len(table):,}")
-if result.churn_note:
-    st.warning(result.churn_note, icon=":material/warning:")
-if result.spend_note:
-    st.warning(result.spend_note, icon=":material/warning:")
-one_timers = int((table["frequency"] == 0).sum())
-dropout = result.bgnbd.a / (result.bgnbd.a + result.bgnbd.b)
-st.caption(f"How to read churn risk here: the model's mean chance that a customer leaves after a repeat purchase is "
-           f"{dropout:.2%}. In BG/NBD a customer who has bought on only one day cannot have left yet, so the "
-           f"{one_timers:,} such customers ({one_timers / max(len(table), 1):.0%}) count as active; use recency and "
-           "the RFM segments for them.")
-if at_risk is not None:
-    risky = table[table["churn_risk"] > 0.5]
-    st.info(f"{len(risky):,} customers are more likely gone than active (churn risk above 50%); they spent "
-            f"{common.money(float(risky['revenue_last_12m'].sum()))} in the last 12 months. Expected loss of "
-            f"revenue across all customers: {common.money(at_risk)}.", icon=":material/trending_down:")
+k1.metric(f"Expected purchases, next {horizon} months", f"{result.table[purchases_col].sum():,.0f}")
+if clv_col in result.table.columns:
+    k2.metric(f"Predicted value, next {horizon} months", common.money(float(result.table[clv_col].sum())))
+lost = result.expected_revenue_lost_to_churn
+k3.metric("Expected revenue lost to churn", common.money(lost) if lost is not None else "not estimable",
+          help="Sum over customers of churn risk × their revenue in the 12 months before the end of the data: last "
+               "year's revenue from customers who have probably left, weighted by how probably.")
+k4.metric("Customers modelled", f"{len(result.table):,}")
+st.caption(f"Model: {result.choice_note}.")
+for note in (result.horizon_note, result.churn_note, result.spend_note):
+    if note:
+        st.warning(note, icon=":material/warning:")
+
+gone = result.likely_gone
+flagged = result.by_construction
+if gone is not None:
+    st.info(f"Under {result.model.label}, {gone:,} of {len(result.table):,} customers are more likely gone than "
+            f"active (churn risk above 50%); {result.model.dropout_summary()}.", icon=":material/trending_down:")
+st.caption(f"P(alive) = 1 by construction (not measured) for {flagged:,} customers"
+           + (": in BG/NBD a customer without a repeat purchase cannot have left. Choose MBG/NBD or Pareto/NBD to "
+              "estimate their churn, or judge them by recency." if flagged else "."))
 
 colors = charts.segment_colors(seg.rules.names)
-by_segment = table.groupby("segment", observed=True).agg(
-    customers=("customer_id", "size"), historical_value=("historical_value", "sum"),
-    predicted_purchases=(purchases_col, "sum"), **({"predicted_value": (clv_col, "sum")}
-                                                   if clv_col in table.columns else {}),
-    mean_p_alive=("p_alive", "mean")).reset_index()
+table = result.table.merge(seg.customers[["customer_id", "segment"]], on="customer_id", how="left")
 left, right = st.columns(2)
 if clv_col in table.columns:
     left.plotly_chart(charts.value_by_segment(table, clv_col, colors, f"Predicted value by segment, next {horizon} "
                                               "months"), key="chart_clv_segment")
-if at_risk is not None:
+if gone is not None:
     right.plotly_chart(charts.p_alive_histogram(table), key="chart_p_alive")
-st.dataframe(by_segment, hide_index=True, key="clv_segments",
+st.dataframe(clv_by_segment(result, seg.customers), hide_index=True, key="clv_segments",
              column_config={"historical_value": st.column_config.NumberColumn(format="%.0f"),
                             "predicted_value": st.column_config.NumberColumn(format="%.0f"),
                             "predicted_purchases": st.column_config.NumberColumn(format="%.1f"),
-                            "mean_p_alive": st.column_config.NumberColumn(format="percent")})
+                            "mean_p_alive": st.column_config.NumberColumn(format="percent"),
+                            "median_days_to_next_purchase": st.column_config.NumberColumn(format="%.0f")})
+st.caption("Days to next purchase: the median wait for a customer who is still active (customers with a repeat "
+           "purchase); read it with P(alive). Fitted parameters (per " + units[unit][:-1] + "): "
+           + "; ".join(f"{m.label} " + ", ".join(f"{k} = {v:.4g}" for k, v in m.params().items())
+                       for m in result.models.values())
+           + ("; Gamma-Gamma " + ", ".join(f"{k} = {v:.4g}" for k, v in result.gamma_gamma.params().items())
+              if result.gamma_gamma else ""))
 
-params = {**{f"BG/NBD {k}": v for k, v in result.bgnbd.params().items()},
-          **({f"Gamma-Gamma {k}": v for k, v in result.gamma_gamma.params().items()} if result.gamma_gamma else {})}
-st.caption("Fitted parameters (time unit: " + units[unit] + "): "
-           + ", ".join(f"{k} = {v:.4g}" for k, v in params.items()))
-
-st.header("Can I trust it on my data?")
-tx_dates = prep.cleaned.transactions["invoice_date"]
-last_day = tx_dates.max().date()
-default_cal = max(tx_dates.min().date() + dt.timedelta(days=90), last_day - dt.timedelta(days=91))
-cal_end = st.date_input("Calibration ends (the model is fitted before, checked after)", value=default_cal,
-                        min_value=tx_dates.min().date() + dt.timedelta(days=30),
-                        max_value=last_day - dt.timedelta(days=7), key="clv_calibration")
-try:
-    mapping = tuple(sorted(st.session_state[common.MAPPING].items()))
-    check = common.holdout_of(prep.digest, st.session_state[common.CLEANING], mapping, unit, cal_end,
-                              prep.cleaned.transactions)
-except ModelFitError as exc:
-    st.error(str(exc))
+st.header("Which model fits your data?")
+cmp = result.comparison
+if cmp is None:
+    st.info("No holdout comparison: the history is too short to hold part of it out.")
     st.stop()
-h1, h2, h3 = st.columns(3)
-h1.metric("Predicted repeat purchase days", f"{check.total_predicted:,.0f}")
-h2.metric("Actual", f"{check.total_actual:,}")
-h3.metric("Error", f"{check.total_error:+.1%}", help="(predicted − actual) / actual over the holdout.")
-st.plotly_chart(charts.holdout_chart(check.by_frequency, check.total_error), key="chart_holdout")
-st.caption(f"Holdout {check.calibration_end} to {check.holdout_end}; {check.customers:,} customers who had bought by "
-           f"the calibration end; mean absolute error per customer {check.mae:.2f}. A model without seasonality "
-           "under-predicts a holdout that contains the peak season.")
-st.dataframe(pd.DataFrame(check.by_frequency), hide_index=True, key="holdout_table")
+view = cmp.table.assign(best=cmp.table["best"].map({True: "best", False: ""}))
+st.dataframe(view.drop(columns=["model"]), hide_index=True, key="clv_comparison",
+             column_config={"label": "model", "predicted": st.column_config.NumberColumn(format="%.0f"),
+                            "total_error": st.column_config.NumberColumn("total error", format="percent"),
+                            "mae": st.column_config.NumberColumn("error per customer", format="%.3f"),
+                            "log_likelihood": st.column_config.NumberColumn("log-likelihood", format="%.1f")})
+st.plotly_chart(charts.model_comparison_chart(cmp.by_frequency, MODEL_LABELS, cmp.best), key="chart_holdout")
+st.caption(f"Holdout {cmp.calibration_end} to {cmp.holdout_end}. Each model is fitted on the purchases up to the "
+           "first date and predicts each customer's purchase days after it; the best has the lowest mean absolute "
+           "error per customer. A model without seasonality under-predicts a holdout that holds the peak season.")
+st.dataframe(pd.DataFrame(cmp.by_frequency), hide_index=True, key="holdout_table")

@@ -134,40 +134,67 @@ def customers_of(digest: str, options: ReadOptions, mapping: tuple[tuple[str, st
     return aggregate(_cleaned.transactions, as_of)
 
 
-# In the two wrappers below, digest, policy and mapping are only the cache key: together they determine the
-# transactions passed as _transactions, which st.cache_resource does not hash.
+# In the CLV wrappers below, digest, policy and mapping are only the cache key: together they determine the
+# transactions passed as _transactions, which st.cache_resource does not hash. The fit (slow: seconds on a large
+# file) is cached apart from the prediction, so moving the horizon or the discount rate does not refit.
 @st.cache_resource(show_spinner=False, max_entries=8)
-def clv_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], unit: str,
-           horizon: int, rate: float, calibration_end: dt.date | None, _transactions: pd.DataFrame) -> Any:
-    from rfm_core.clv import clv_table
+def comparison_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], unit: str,
+                  calibration_end: dt.date | None, _transactions: pd.DataFrame) -> Any:
+    from rfm_core.clv import compare_models
 
-    return clv_table(_transactions, calibration_end=calibration_end, unit=unit,  # type: ignore[arg-type]
-                     horizon_months=horizon, annual_discount_rate=rate)
+    return compare_models(_transactions, calibration_end, unit)  # type: ignore[arg-type]
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def holdout_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], unit: str,
-               calibration_end: dt.date, _transactions: pd.DataFrame) -> Any:
-    from rfm_core.clv import holdout_check
+def clv_fit_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], unit: str,
+               model: str, calibration_end: dt.date | None, _transactions: pd.DataFrame) -> Any:
+    from rfm_core import ModelFitError
+    from rfm_core.clv import fit_clv
 
-    return holdout_check(_transactions, calibration_end, unit)  # type: ignore[arg-type]
+    try:
+        comparison = comparison_of(digest, policy, mapping, unit, calibration_end, _transactions)
+    except ModelFitError:
+        comparison = None  # no holdout possible: fit_clv says so and chooses by likelihood
+    return fit_clv(_transactions, unit=unit, model=model, comparison=comparison, fit_all=False)  # type: ignore[arg-type]
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def clv_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], unit: str, model: str,
+           calibration_end: dt.date | None, horizon: int, rate: float, _transactions: pd.DataFrame) -> Any:
+    from rfm_core.clv import predict_clv
+
+    fit = clv_fit_of(digest, policy, mapping, unit, model, calibration_end, _transactions)
+    return predict_clv(fit, horizon, rate)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def backtest_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], at: dt.date,
+                window: int, scoring: ScoringSettings, rules: RuleSet, model: str | None,
+                _transactions: pd.DataFrame) -> Any:
+    from rfm_core.backtest import backtest
+
+    return backtest(_transactions, at, window, scoring, rules, model=model)
 
 
 CLV_UNIT = "clv_unit_value"
 CLV_HORIZON = "clv_horizon_value"
 CLV_RATE = "clv_rate_value"
+CLV_MODEL = "clv_model_value"  # auto | bgnbd | mbgnbd | pareto_nbd
+CLV_HOLDOUT = "clv_holdout_value"  # calibration end of the model comparison; None: the default
 
 
-def clv_settings() -> tuple[str, int, float]:
+def clv_settings() -> tuple[str, int, float, str, dt.date | None]:
+    """Unit, horizon (months), annual discount rate, model choice and the comparison's calibration end."""
     ss = st.session_state
-    return ss.get(CLV_UNIT, "W"), int(ss.get(CLV_HORIZON, 12)), float(ss.get(CLV_RATE, 0.10))
+    return (ss.get(CLV_UNIT, "W"), int(ss.get(CLV_HORIZON, 12)), float(ss.get(CLV_RATE, 0.10)),
+            ss.get(CLV_MODEL, "auto"), ss.get(CLV_HOLDOUT))
 
 
 def clv_for(prep: Prepared) -> Any:
     """The CLV result for the current data and CLV settings (raises ModelFitError with an explanation)."""
-    unit, horizon, rate = clv_settings()
+    unit, horizon, rate, model, holdout = clv_settings()
     mapping = tuple(sorted(st.session_state[MAPPING].items()))
-    return clv_of(prep.digest, st.session_state[CLEANING], mapping, unit, horizon, rate, None,
+    return clv_of(prep.digest, st.session_state[CLEANING], mapping, unit, model, holdout, horizon, rate,
                   prep.cleaned.transactions)
 
 

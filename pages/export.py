@@ -36,7 +36,8 @@ if with_clv:
     try:
         clv = common.clv_for(prep)
         h = clv.horizon_months
-        cols = [c for c in ("p_alive", f"predicted_purchases_{h}m", f"clv_{h}m") if c in clv.table.columns]
+        cols = [c for c in ("p_alive", "p_alive_by_construction", f"predicted_purchases_{h}m", f"clv_{h}m", "model")
+                if c in clv.table.columns]
         customers = customers.merge(clv.table[["customer_id", *cols]], on="customer_id", how="left")
     except ModelFitError as exc:
         st.warning(f"No lifetime-value columns: {exc}")

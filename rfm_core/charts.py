@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 __all__ = [
+    "backtest_chart",
     "cohort_heatmap",
     "cohort_revenue",
     "country_breakdown",
@@ -21,6 +22,7 @@ __all__ = [
     "lorenz_curve",
     "metric_distribution",
     "migration_sankey",
+    "model_comparison_chart",
     "monthly_activity",
     "p_alive_histogram",
     "recency_monetary_scatter",
@@ -227,6 +229,52 @@ def p_alive_histogram(table: pd.DataFrame) -> go.Figure:
     fig.update_layout(xaxis_title="probability the customer is still active", yaxis_title="customers",
                       xaxis_tickformat=".0%")
     return _layout(fig, "Churn risk: distribution of P(alive)", 360)
+
+
+def model_comparison_chart(by_frequency: pd.DataFrame, labels: dict[str, str], best: str | None) -> go.Figure:
+    """Actual vs each model's predicted purchase days per customer in the holdout, per calibration frequency.
+
+    ``by_frequency``: ``frequency, customers, actual`` and ``predicted_<model>`` per model
+    (:class:`rfm_core.clv.ModelComparison`); ``labels`` maps model names to display names.
+    """
+    import plotly.graph_objects as go
+
+    shades = ["#f4a582", "#92c5de", "#a6dba0"]
+    bars = [go.Bar(name="actual", x=by_frequency["frequency"], y=by_frequency["actual"], marker_color="#2166ac",
+                   customdata=by_frequency["customers"],
+                   hovertemplate="frequency %{x}: %{y:.2f} actual (%{customdata:,} customers)<extra></extra>")]
+    models = [c.removeprefix("predicted_") for c in by_frequency.columns if c.startswith("predicted_")]
+    for i, name in enumerate(models):
+        label = labels.get(name, name) + (" (best)" if name == best else "")
+        bars.append(go.Bar(name=label, x=by_frequency["frequency"], y=by_frequency[f"predicted_{name}"],
+                           marker_color=shades[i % len(shades)],
+                           hovertemplate=f"frequency %{{x}}: %{{y:.2f}} predicted by {label}<extra></extra>"))
+    fig = go.Figure(bars)
+    fig.update_layout(barmode="group", xaxis_title="repeat purchase days in the calibration period",
+                      yaxis_title="mean purchase days in the holdout")
+    return _layout(fig, "Holdout: actual vs each model's prediction")
+
+
+def backtest_chart(table: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
+    """Share of each segment's customers who bought again in the backtest window, with the average as a line.
+
+    ``table``: :attr:`rfm_core.backtest.BacktestResult.table` (its last row is ``All customers``).
+    """
+    import plotly.graph_objects as go
+
+    segments, overall = table.iloc[:-1], table.iloc[-1]
+    fig = go.Figure(go.Bar(
+        x=segments["segment"], y=segments["repeat_rate"],
+        marker_color=[colors.get(str(s), "#878787") for s in segments["segment"]],
+        customdata=np.column_stack([segments["customers"], segments["repeat_lift"], segments["revenue_per_customer"],
+                                    segments["revenue_lift"]]),
+        hovertemplate=("%{x}: %{y:.1%} bought again (%{customdata[0]:,} customers, lift %{customdata[1]:.2f}); "
+                       "revenue per customer %{customdata[2]:,.2f} (lift %{customdata[3]:.2f})<extra></extra>")))
+    fig.add_hline(y=float(overall["repeat_rate"]), line_dash="dash", line_color="#4d4d4d",
+                  annotation_text=f"all customers {overall['repeat_rate']:.1%}", annotation_position="top right")
+    fig.update_layout(showlegend=False, xaxis_title="", yaxis_title="bought again in the window",
+                      yaxis_tickformat=".0%")
+    return _layout(fig, "Did the segments predict who bought again?", 400)
 
 
 def value_by_segment(frame: pd.DataFrame, value: str, colors: dict[str, str], title: str) -> go.Figure:

@@ -88,18 +88,43 @@ def _build_parser() -> argparse.ArgumentParser:
                         "spark (CSV/Parquet on Spark); auto (duckdb when the input is too large for memory).")
     s.add_argument("--spark-master", default="local[*]", help="Spark master URL for --engine spark.")
 
-    c = sub.add_parser("clv", help="Customer lifetime value: BG/NBD + Gamma-Gamma, with an optional holdout check.")
+    c = sub.add_parser("clv", help="Customer lifetime value: BG/NBD, MBG/NBD or Pareto/NBD (best on a holdout) and "
+                                   "Gamma-Gamma, with a holdout check.")
     c.add_argument("input", help="CSV, XLSX/XLSM or Parquet file.")
     c.add_argument("--map", action="append", default=[], metavar="CANONICAL=COLUMN")
     c.add_argument("--sheet")
+    c.add_argument("--keep-duplicates", action="store_true",
+                   help="Keep exact duplicate lines: in a file without an order id they can be separate purchases "
+                        "(the CDNOW sample needs it to reproduce the published Gamma-Gamma estimates).")
     c.add_argument("--calibration-end", type=_date,
-                   help="Fit on purchases up to this date and compare predictions with what happened after it.")
+                   help="Fit on purchases up to this date and compare predictions with what happened after it "
+                        "(default for the model choice: hold out the last quarter of the history).")
+    c.add_argument("--model", choices=["auto", "bgnbd", "mbgnbd", "pareto"], default="auto",
+                   help="Purchase model; auto (default) takes the one with the lowest error per customer on the "
+                        "holdout.")
     c.add_argument("--time-unit", choices=["D", "W", "M"], default="W", help="Model time unit (default weeks).")
     c.add_argument("--horizon-months", type=int, default=12)
     c.add_argument("--discount-rate", type=float, default=0.10, help="Annual discount rate (default 0.10).")
     c.add_argument("--out", type=Path, help="Per-customer CLV CSV.")
     c.add_argument("--params-out", type=Path, help="Fitted parameters as JSON.")
     c.add_argument("--holdout-out", type=Path, help="Holdout comparison per frequency as CSV.")
+
+    b = sub.add_parser("backtest", help="Segment the customers as of a past date and measure what each segment "
+                                        "bought in the following window.")
+    b.add_argument("input", help="CSV, XLSX/XLSM or Parquet file.")
+    b.add_argument("--at", type=_date, required=True, help="The backtest date: segments use purchases before it.")
+    b.add_argument("--window", type=int, default=90, help="Days measured from the backtest date (default 90).")
+    b.add_argument("--map", action="append", default=[], metavar="CANONICAL=COLUMN")
+    b.add_argument("--sheet")
+    b.add_argument("--bins", type=int, default=5, help="Scores per metric, 2-10 (default 5).")
+    b.add_argument("--method", choices=["quantile", "rank", "thresholds"], default="quantile",
+                   help=help_for(MetricScoring, "method"))
+    b.add_argument("--edges", action="append", default=[], metavar="METRIC=E1,E2,...",
+                   help="Custom thresholds for one metric (recency, frequency, monetary); bins = edges + 1.")
+    b.add_argument("--rules", type=Path, help="Segment rules as TOML (default: the 11 standard segments).")
+    b.add_argument("--model", choices=["bgnbd", "mbgnbd", "pareto"],
+                   help="Also predict each segment's purchase days in the window with this model.")
+    b.add_argument("--out", type=Path, help="Per-segment backtest CSV.")
 
     f = sub.add_parser("fetch-uci", help="Download the original Online Retail workbook from UCI into a cache.")
     f.add_argument("--cache", type=Path, help="Cache folder (default ~/.cache/rfm_core).")
@@ -290,46 +315,103 @@ def _write(path: Path, data: bytes) -> None:
 
 
 _UNIT_NAMES = {"D": "day", "W": "week", "M": "month"}
+_MODEL_ARG = {"auto": "auto", "bgnbd": "bgnbd", "mbgnbd": "mbgnbd", "pareto": "pareto_nbd"}
 
 
 def _clv(args: argparse.Namespace) -> str:
     import json
 
-    from .clv import clv_table, holdout_check
+    from .clv import BY_CONSTRUCTION, MODEL_LABELS, clv_table
     from .export import table_csv
     from .pipeline import analyze
 
-    settings = AnalysisSettings(read=ReadOptions(sheet=args.sheet), mapping=tuple(sorted(_mapping(args.map).items())))
+    settings = AnalysisSettings(read=ReadOptions(sheet=args.sheet), mapping=tuple(sorted(_mapping(args.map).items())),
+                                cleaning=CleaningPolicy(drop_duplicates=not args.keep_duplicates))
     result = analyze(Path(args.input), settings, warn=False)
+    _warn_duplicates(result)
     tx = result.cleaned.transactions
-    messages = []
-    if args.calibration_end:
-        check = holdout_check(tx, args.calibration_end, args.time_unit)
-        print(f"holdout {check.calibration_end} .. {check.holdout_end}: predicted {check.total_predicted:,.0f} "
-              f"repeat purchase days, actual {check.total_actual:,} ({check.total_error:+.1%}); "
-              f"mean absolute error per customer {check.mae:.2f}", file=sys.stderr)
-        print(check.by_frequency.to_string(index=False, float_format=lambda v: f"{v:.3f}"), file=sys.stderr)
-        if args.holdout_out:
-            _write(args.holdout_out, table_csv(check.by_frequency))
     clv = clv_table(tx, calibration_end=args.calibration_end, unit=args.time_unit,
+                    model=_MODEL_ARG[args.model],  # type: ignore[arg-type]
                     horizon_months=args.horizon_months, annual_discount_rate=args.discount_rate)
+    if clv.comparison is not None:
+        cmp = clv.comparison
+        print(f"holdout {cmp.calibration_end} .. {cmp.holdout_end}: repeat purchase days predicted vs actual, mean "
+              "absolute error per customer", file=sys.stderr)
+        for row in cmp.table.to_dict("records"):
+            text = (f"{row['predicted']:,.0f} vs {row['actual']:,.0f} ({row['total_error']:+.1%}), error "
+                    f"{row['mae']:.3f}" if not row["note"] else f"not fitted: {row['note']}")
+            print(f"  {row['label']:<11} {text}{'  <- best' if row['best'] else ''}", file=sys.stderr)
+        print(cmp.by_frequency.to_string(index=False, float_format=lambda v: f"{v:.3f}"), file=sys.stderr)
+        if args.holdout_out:
+            _write(args.holdout_out, table_csv(cmp.by_frequency))
+    for note in (clv.horizon_note, clv.churn_note):
+        if note:
+            print(f"warning: {note}", file=sys.stderr)
     if clv.spend_note:
         print(f"warning: no CLV in money: {clv.spend_note}", file=sys.stderr)
     table = clv.table.merge(result.segmentation.customers[["customer_id", "segment"]], on="customer_id", how="left")
+    messages = []
     if args.out:
         _write(args.out, table_csv(table))
         messages.append(f"wrote {args.out}")
     if args.params_out:
         _write(args.params_out, json.dumps(clv.params_json(), indent=2).encode())
         messages.append(f"wrote {args.params_out}")
-    bg = clv.bgnbd
-    line = (f"{len(table):,} customers; BG/NBD r={bg.r:.3f} alpha={bg.alpha:.3f} a={bg.a:.3f} b={bg.b:.3f} "
-            f"(per {_UNIT_NAMES[args.time_unit]})")
+    fits = "; ".join(f"{MODEL_LABELS[n]} " + " ".join(f"{k}={v:.4g}" for k, v in m.params().items())
+                     for n, m in clv.models.items())
+    line = (f"{len(table):,} customers; model {clv.choice_note}; {fits} (per {_UNIT_NAMES[args.time_unit]})")
     if clv.gamma_gamma is not None:
         gg = clv.gamma_gamma
-        line += (f"; Gamma-Gamma p={gg.p:.3f} q={gg.q:.3f} v={gg.v:.3f}; {args.horizon_months}-month CLV total "
+        line += (f"; Gamma-Gamma p={gg.p:.4g} q={gg.q:.4g} v={gg.v:.4g}; {args.horizon_months}-month CLV total "
                  f"{table[f'clv_{args.horizon_months}m'].sum():,.0f}")
+    gone = clv.likely_gone
+    line += (f"; {gone:,} customers more likely gone than active" if gone is not None
+             else "; churn not estimable (no measurable dropout)")
+    line += f"; P(alive) = 1 by construction for {int(table[BY_CONSTRUCTION].sum()):,} customers"
     return line + ("; " + ", ".join(messages) if messages else "")
+
+
+def _warn_duplicates(result: Any) -> None:
+    """Without an order id, identical lines may be two purchases on one day; say how many were dropped."""
+    ledger = result.cleaned.ledger
+    dropped = int(ledger.loc[ledger["reason"] == "exact duplicate line", "rows"].sum())
+    if dropped and not result.mapped.has_invoice_id:
+        print(f"warning: {dropped:,} exact duplicate lines were dropped; the file has no order id, so they may be "
+              "separate purchases on the same day (--keep-duplicates keeps them).", file=sys.stderr)
+
+
+def _backtest(args: argparse.Namespace) -> str:
+    from .backtest import backtest
+    from .export import table_csv
+    from .pipeline import analyze
+    from .segment import DEFAULT_RULES, RuleSet
+
+    rules = DEFAULT_RULES
+    if args.rules:
+        try:
+            rules = RuleSet.from_toml(args.rules.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the rules file {args.rules}: {exc.strerror}.") from None
+    scoring = _scoring(args)
+    settings = AnalysisSettings(read=ReadOptions(sheet=args.sheet), mapping=tuple(sorted(_mapping(args.map).items())),
+                                scoring=scoring)
+    result = analyze(Path(args.input), settings, rules, warn=False)
+    model = _MODEL_ARG[args.model] if args.model else None
+    bt = backtest(result.cleaned.transactions, args.at, args.window, scoring, rules, model=model)
+    if bt.note:
+        print(f"warning: {bt.note}", file=sys.stderr)
+    print(bt.table.to_string(index=False, float_format=lambda v: f"{v:,.3f}"), file=sys.stderr)
+    if args.out:
+        _write(args.out, table_csv(bt.table))
+    overall = bt.table.iloc[-1]
+    segments = bt.table.iloc[:-1]
+    best = segments.iloc[int(segments["repeat_rate"].to_numpy().argmax())]
+    worst = segments.iloc[int(segments["repeat_rate"].to_numpy().argmin())]
+    line = (f"backtest at {bt.at}, {bt.window_days}-day window: {int(overall['customers']):,} customers in "
+            f"{len(segments)} segments, {overall['repeat_rate']:.1%} bought again (highest {best['segment']} "
+            f"{best['repeat_rate']:.1%}, lowest {worst['segment']} {worst['repeat_rate']:.1%}); "
+            f"{bt.new_customers:,} new customers in the window not segmented")
+    return line + (f"; wrote {args.out}" if args.out else "")
 
 
 def _rules(args: argparse.Namespace) -> str:
@@ -362,6 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             message = _segment(args)
         elif args.command == "clv":
             message = _clv(args)
+        elif args.command == "backtest":
+            message = _backtest(args)
         elif args.command == "fetch-uci":
             from .fetch import UCI_URL, fetch_uci
 

@@ -196,13 +196,35 @@ def test_lifetime_value_page(at: AppTest) -> None:
     assert not at.error
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Customers modelled"] != "0"
+    assert "Expected revenue lost to churn" in metrics and "Revenue at risk" not in metrics
     before = metrics["Expected purchases, next 12 months"]
-    assert len(at.get("plotly_chart")) >= 2  # value by segment and the holdout chart at least
+    assert len(at.get("plotly_chart")) >= 2  # value by segment and the model comparison at least
+    comparison = table(at, "label", "mae", "best")
+    assert set(comparison["label"]) == {"BG/NBD", "MBG/NBD", "Pareto/NBD"}
+    best = comparison.loc[comparison["best"] == "best", "label"].item()
+    assert any(f"Model: {best}, the best of" in c.value for c in at.caption)
+    assert any("by construction" in c.value for c in at.caption)
     at.slider(key="clv_horizon").set_value(24).run()
     assert not at.exception
     after = {m.label: m.value for m in at.metric}["Expected purchases, next 24 months"]
     assert float(after.replace(",", "")) > float(before.replace(",", ""))
-    assert {m.label for m in at.metric} >= {"Predicted repeat purchase days", "Actual", "Error"}
+    # 24 months are longer than the sample's year of history: the page says so
+    assert any("longer than the history" in w.value for w in at.warning)
+
+
+def test_lifetime_value_model_override(at: AppTest) -> None:
+    """Choosing BG/NBD makes it the model behind the numbers, and its one-day customers are counted as holding
+    P(alive) = 1 by construction (customers with one purchase day, counted here with plain pandas)."""
+    go(at, "clv")
+    at.selectbox(key="clv_model").set_value("bgnbd").run()
+    assert not at.exception and not at.error
+    assert any("Model: BG/NBD, chosen by the user" in c.value for c in at.caption)
+    tx = analyze(SAMPLE, warn=False).cleaned.transactions
+    days = tx[~tx["is_return"]].assign(day=tx["invoice_date"].dt.normalize()).groupby("customer_id", observed=True)
+    count = int((days["day"].nunique() == 1).sum())
+    assert any(f"by construction (not measured) for {count:,} customers" in c.value for c in at.caption)
+    at.selectbox(key="clv_model").set_value("pareto_nbd").run()
+    assert any("by construction (not measured) for 0 customers" in c.value for c in at.caption)
 
 
 def test_lifetime_value_explains_when_data_cannot_support_it(at: AppTest) -> None:
@@ -283,3 +305,29 @@ def test_progress_bar_only_for_steps_that_compute(at: AppTest, bars: list[str]) 
 def test_no_progress_bar_for_small_files(at: AppTest, progress_calls: list[str]) -> None:
     upload(at, "hand.csv", HAND_CSV.encode())
     assert not at.exception and progress_calls == []
+
+
+def test_backtest_page(at: AppTest) -> None:
+    """The page shows the engine's backtest for its default date (90 days before the last purchase), a chart and a
+    CSV download; with a model, the predicted purchase days appear beside the actual ones."""
+    import datetime as dt
+
+    from rfm_core.backtest import backtest
+
+    go(at, "backtest")
+    assert not at.error
+    tx = analyze(SAMPLE, warn=False).cleaned.transactions
+    at_date = tx["invoice_date"].max().date() - dt.timedelta(days=90)
+    expected = backtest(tx, at_date, 90).table
+    shown = table(at, "segment", "repeat_rate", "repeat_lift")
+    assert shown["segment"].tolist() == expected["segment"].tolist()
+    assert shown["bought_again"].tolist() == expected["bought_again"].tolist()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Customers segmented"] == f"{int(expected['customers'].iloc[-1]):,}"
+    assert len(at.get("plotly_chart")) == 1
+    assert any(b.label == "Download backtest (CSV)" for b in at.get("download_button"))
+    at.selectbox(key="bt_model").set_value("bgnbd").run()
+    assert not at.exception and not at.error
+    assert "predicted_purchase_days_per_customer" in table(at, "segment", "repeat_rate").columns
+    at.number_input(key="bt_window").set_value(400).run()
+    assert any("days into the 400-day window" in w.value for w in at.warning)

@@ -77,7 +77,29 @@ def test_clv_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["clv", str(SAMPLE), "--calibration-end", "2011-09-09", "--holdout-out", str(tmp_path / "h.csv"),
                  "--time-unit", "D", "--out", str(tmp_path / "c.csv")]) == 0
     assert "per day" in capsys.readouterr().err
-    assert set(pd.read_csv(tmp_path / "h.csv").columns) == {"frequency", "customers", "actual", "predicted"}
+    assert set(pd.read_csv(tmp_path / "h.csv").columns) == {
+        "frequency", "customers", "actual", "predicted_bgnbd", "predicted_mbgnbd", "predicted_pareto_nbd"}
+    assert main(["clv", str(SAMPLE), "--calibration-end", "2011-09-09", "--model", "pareto", "--holdout-out",
+                 str(tmp_path / "h1.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "Pareto/NBD, chosen by the user" in err and "Pareto/NBD" in err.split("holdout")[1]
+    assert set(pd.read_csv(tmp_path / "h1.csv").columns) == {"frequency", "customers", "actual",
+                                                              "predicted_pareto_nbd"}
+
+
+def test_backtest_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "rules.toml"
+    assert main(["rules", "--out", str(rules)]) == 0
+    assert main(["backtest", str(SAMPLE), "--at", "2011-11-20", "--window", "30", "--bins", "4", "--edges",
+                 "recency=30,90,180", "--rules", str(rules), "--model", "bgnbd", "--out", str(tmp_path / "b.csv")]) == 0
+    err = capsys.readouterr().err
+    from rfm_core import analyze
+
+    last = analyze(SAMPLE, warn=False).cleaned.transactions["invoice_date"].max().normalize()
+    observed = (last - pd.Timestamp("2011-11-20")).days + 1  # Nov 20 to the last day with a used row, both included
+    assert f"warning: The data end {observed} days into the 30-day window" in err
+    assert "predicted_purchase_days_per_customer" in pd.read_csv(tmp_path / "b.csv").columns
+    assert main(["backtest", str(SAMPLE), "--at", "2011-09-01", "--rules", str(tmp_path / "missing.toml")]) == 2
 
 
 def test_unexpected_errors_are_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

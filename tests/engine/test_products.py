@@ -15,7 +15,7 @@ from rfm_core.products import (
     non_product_summary,
 )
 from rfm_core.settings import AnalysisSettings
-from tests.conftest import ONLINE_RETAIL, real_data
+from tests.conftest import ONLINE_RETAIL, SharedData
 
 # (stock code, description, expected kind or None), each checked by reading the rule list in DOCUMENTATION.md.
 LINES = [
@@ -119,8 +119,8 @@ def test_top_products_leave_out_postage_and_manual() -> None:
 
 
 @pytest.mark.realdata
-def test_online_retail_non_product_lines() -> None:
-    raw = pd.read_parquet(real_data(ONLINE_RETAIL))
+def test_online_retail_non_product_lines(shared_data: SharedData) -> None:
+    raw = pd.read_parquet(shared_data.require(ONLINE_RETAIL))
     kinds = non_product_kinds(raw.rename(columns={"StockCode": "stock_code", "Description": "description"}))
     # Independent: plain pandas on the codes and descriptions seen in this file (DATA.md; the rule list in
     # DOCUMENTATION.md), each kind written out separately. The stock code decides before the description.
@@ -145,8 +145,9 @@ def test_online_retail_non_product_lines() -> None:
 
 @pytest.mark.realdata
 @pytest.mark.slow
-def test_online_retail_top_products_are_goods() -> None:
-    result = analyze(real_data(ONLINE_RETAIL), AnalysisSettings(cleaning=CleaningPolicy(today=None)), warn=False)
+def test_online_retail_top_products_are_goods(shared_data: SharedData) -> None:
+    result = analyze(shared_data.require(ONLINE_RETAIL), AnalysisSettings(cleaning=CleaningPolicy(today=None)),
+                     warn=False)
     customers = result.segmentation.customers
     top = top_products(result.cleaned.transactions, customers.set_index(customers["customer_id"].astype(str))[
         "segment"], n=10)

@@ -34,8 +34,12 @@ scoring = st.builds(ScoringSettings.uniform, st.integers(2, 10), st.sampled_from
 
 
 def _has_customers(lines: list[tuple[str, str | None, int, int, str]]) -> bool:
+    """At least one purchase that no documented rule can cancel (DOCUMENTATION §4a): a positive line with a price,
+    on an invoice without negative lines, that no ``C`` line names (only ``C6`` can name one here, invoice 6)."""
+    negative = {inv for inv, _, _, q, _ in lines if q < 0}
+    named = {inv[1:] for inv, *_ in lines if inv.startswith("C")}
     return any(c is not None and not inv.startswith("C") and q > 0 and p not in ("0", "x")
-               for inv, c, _, q, p in lines)
+               and inv not in negative and inv not in named for inv, c, _, q, p in lines)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
