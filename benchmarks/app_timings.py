@@ -169,6 +169,14 @@ def _cli_seconds(path: Path) -> float:
         return time.perf_counter() - t
 
 
+def _show_all_pages(page: Any) -> None:
+    """Streamlit lists ten pages and a "View more" button; open the full list (a UI toggle, no script run)."""
+    more = page.get_by_test_id("stSidebarNavViewButton")
+    if more.count() and "more" in more.inner_text().lower():
+        more.click()
+        page.wait_for_timeout(200)
+
+
 def one_repetition(browser: Any, xlsx: Path, rows: str, settings_changes: int) -> dict[str, Any]:
     out: dict[str, Any] = {"pages": {}, "after_script": {}}
     with server() as url:
@@ -182,9 +190,11 @@ def one_repetition(browser: Any, xlsx: Path, rows: str, settings_changes: int) -
         up = _timed(page, "upload", lambda: _upload(page, xlsx), done)
         out["upload"], out["upload_progress"] = up["seconds"], up["progress"]
         out["after_script"]["upload"] = up["after_script"]
+        _show_all_pages(page)
         nav = page.get_by_test_id("stSidebarNav").locator("[data-testid=stSidebarNavLink]")
         names = [t.strip().splitlines()[-1].strip() for t in nav.all_inner_texts()]  # after the icon's name
         for name in [n for n in names if n != "Data"]:  # every page of the navigation, in its order
+            _show_all_pages(page)  # before arming the clock: this click is not the one timed
             link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=name, exact=True)
             title = "document.querySelector('h1') !== null"
             got = _timed(page, f"page {name}", link.click, title)
