@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +37,7 @@ from rfm_core import (
 )
 from rfm_core.clean import CleanResult
 from rfm_core.mapping import Detection, MappedTable, detect_columns
-from rfm_core.read import RawTable
+from rfm_core.read import RawTable, detect_format
 from rfm_core.sample import SAMPLE_PATH
 
 # Session-state keys, in one place.
@@ -105,8 +107,18 @@ def sheets_of(digest: str, _data: bytes) -> tuple[str, ...]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
-def load_raw(digest: str, name: str, options: ReadOptions, _data: bytes) -> RawTable:
+def _load_raw(digest: str, name: str, options: ReadOptions, _data: bytes) -> RawTable:
     return read_table(_data, name, options)
+
+
+def load_raw(digest: str, name: str, options: ReadOptions, data: bytes) -> RawTable:
+    """The file as read (cached), under a progress bar when the read will compute and is expected to be slow."""
+    key = (digest, name, options)
+    slow = key != st.session_state.get(_LAST_READ) and _expected_seconds(data, (True, False, False)) > _BAR_AFTER_S
+    with _progress(f"Reading {name}…" if slow else None):
+        raw = _load_raw(digest, name, options, data)
+    st.session_state[_LAST_READ] = key
+    return raw
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
@@ -199,22 +211,60 @@ def read_options() -> ReadOptions:
     return ReadOptions(sheet=sheet)
 
 
+# What preparing a file costs, in seconds per MB of file, by format: (read, map + clean, aggregate). Measured on
+# the 2-core reference machine on the real Online Retail (benchmarks/RESULTS.md, steps inside one process, 1x).
+# Only used to decide whether a step deserves a progress bar, so a rough figure is enough.
+_SECONDS_PER_MB: dict[str, tuple[float, float, float]] = {
+    "xlsx": (0.075, 0.008, 0.0013),
+    "csv": (0.005, 0.0055, 0.0008),
+    "parquet": (0.02, 0.065, 0.010),
+}
+# A bar for work expected to take over a quarter of a second on a quiet machine: the target is a bar on any step
+# over 1 s, and a shared server is slower (the benchmark machine, loaded by other users, ran these steps 2-4x slower).
+_BAR_AFTER_S = 0.25
+# This session's cache keys of its last read and of its last preparation (read, map + clean, aggregate): a step
+# whose key has not changed is a cache hit (milliseconds), so a page switch or a scoring change never flashes a bar.
+_LAST_READ = "_last_read_key"
+_LAST_PREPARED = "_last_prepared_keys"
+
+
+def _expected_seconds(data: bytes, todo: tuple[bool, bool, bool]) -> float:
+    """Rough seconds for the steps still to compute (read, map + clean, aggregate), from the file's size."""
+    rates = _SECONDS_PER_MB.get(detect_format(data[:64]), (0.0, 0.0, 0.0))
+    return len(data) / 1e6 * sum(rate for rate, run in zip(rates, todo, strict=True) if run)
+
+
+@contextmanager
+def _progress(text: str | None) -> Iterator[Any]:
+    """A progress bar with this first text (none for None), removed on the way out, an exception included."""
+    bar = st.progress(0.0, text=text) if text else None
+    try:
+        yield bar
+    finally:
+        if bar is not None:
+            bar.empty()
+
+
 def _prepare(src: Source) -> Prepared:
     options = read_options()
     mapping = tuple(sorted(st.session_state[MAPPING].items()))
     policy: CleaningPolicy = st.session_state[CLEANING]
-    big = len(src.data) > 5_000_000
-    bar = st.progress(0.0, text=f"Reading {src.name}…") if big else None
-    raw = load_raw(src.digest, src.name, options, src.data)
-    if bar:
-        bar.progress(0.4, text=f"Mapping and cleaning {len(raw.frame):,} rows…")
-    mapped, cleaned = map_and_clean(src.digest, options, mapping, policy, raw)
-    as_of = st.session_state[AS_OF] or default_as_of(cleaned.transactions)
-    if bar:
-        bar.progress(0.8, text="Computing recency, frequency and monetary value per customer…")
-    customers = customers_of(src.digest, options, mapping, policy, as_of, cleaned)
-    if bar:
-        bar.empty()
+    keys = ((src.digest, src.name, options), (mapping, policy), st.session_state[AS_OF])
+    last = st.session_state.get(_LAST_PREPARED) or (None, None, None)
+    todo = (keys[0] != st.session_state.get(_LAST_READ), keys[:2] != last[:2], keys != last)
+    first = f"Reading {src.name}…" if todo[0] else "Mapping and cleaning…" if todo[1] else "Computing per customer…"
+    # The bar goes whatever happens: an RfmError raised below is shown by the caller and must not sit under a bar.
+    with _progress(first if _expected_seconds(src.data, todo) > _BAR_AFTER_S else None) as bar:
+        raw = _load_raw(src.digest, src.name, options, src.data)
+        st.session_state[_LAST_READ] = keys[0]
+        if bar:
+            bar.progress(0.4, text=f"Mapping and cleaning {len(raw.frame):,} rows…")
+        mapped, cleaned = map_and_clean(src.digest, options, mapping, policy, raw)
+        as_of = st.session_state[AS_OF] or default_as_of(cleaned.transactions)
+        if bar:
+            bar.progress(0.8, text="Computing recency, frequency and monetary value per customer…")
+        customers = customers_of(src.digest, options, mapping, policy, as_of, cleaned)
+    st.session_state[_LAST_PREPARED] = keys
     return Prepared(src.name, src.digest, raw, mapped, cleaned, as_of, customers)
 
 

@@ -412,27 +412,43 @@ def _open_workbook(data: bytes, name: str):  # type: ignore[no-untyped-def]
         ) from None
 
 
-def _load_sheet(reader, sheet: str, name: str) -> tuple[pd.DataFrame, int] | None:  # type: ignore[no-untyped-def]
-    """The sheet's rows as text with its detected header row, or None for a sheet without transaction columns."""
+class _SheetUnreadableError(Exception):
+    """A sheet the workbook reader cannot parse; the message names the sheet and the reader's reason."""
+
+
+def _load_sheet(reader, sheet: str, name: str) -> tuple[pa.Table, int] | None:  # type: ignore[no-untyped-def]
+    """Parse one sheet once: its data rows as text columns named by the header found in its first rows.
+
+    fastexcel (calamine) parses the whole sheet whatever ``n_rows`` asks for, so a separate header peek would
+    cost as much as the load itself. The sheet is loaded once without a header; the header is looked for among
+    its first ``_HEADER_SCAN_ROWS`` rows, and the rows below it are the data. ``skip_rows=0`` keeps leading empty
+    rows, so the row index found is the sheet's own row (row ``header_row + 1`` in Excel).
+
+    Returns
+    -------
+    (pyarrow.Table, int) or None
+        One string column per sheet column (numbers and dates rendered as text, so ids such as ``00123`` or
+        ``536365`` stay as written) and the 0-based header row; None for a sheet without transaction headers.
+
+    Raises
+    ------
+    _SheetUnreadableError
+        When the sheet cannot be parsed at all; the caller decides whether that ends the read.
+    """
     try:
-        peek = reader.load_sheet(sheet, header_row=None, n_rows=_HEADER_SCAN_ROWS, dtypes="string").to_pandas()
-    except Exception:
-        return None
-    rows = peek.astype(object).where(peek.notna(), None).values.tolist()
+        batch = reader.load_sheet(sheet, header_row=None, skip_rows=0, dtypes="string", eager=True)
+    except Exception as exc:  # fastexcel raises its own hierarchy; all mean "cannot parse this sheet"
+        raise _SheetUnreadableError(
+            f"Sheet {sheet!r} of {name} could not be read ({type(exc).__name__}: {str(exc)[:120]})"
+        ) from None
+    head = batch.slice(0, _HEADER_SCAN_ROWS).to_pydict()
+    rows = [list(cells) for cells in zip(*head.values(), strict=True)]
     header_row = _find_header_row(rows)
     if not rows or _header_score(rows[header_row]) < 2:
         return None
-    try:
-        sheet_data = reader.load_sheet(sheet, header_row=header_row, dtypes="string")
-        frame = sheet_data.to_pandas()
-    except Exception as exc:
-        raise InputFileError(
-            f"Sheet {sheet!r} of {name} could not be read ({type(exc).__name__}: {str(exc)[:120]}). "
-            "Save the workbook again in Excel or export the sheet as CSV."
-        ) from None
-    headers = [str(c).strip() if not str(c).startswith("__UNNAMED__") else "" for c in frame.columns]
-    frame.columns = _unique_names(headers)
-    return _categorical_text(frame), header_row
+    headers = [str(c).strip() if c is not None else "" for c in rows[header_row]]
+    table = pa.Table.from_batches([batch.slice(header_row + 1)]).rename_columns(_unique_names(headers))
+    return table, header_row
 
 
 def _read_xlsx(data: bytes, name: str, digest: str, options: ReadOptions) -> RawTable:
@@ -442,9 +458,18 @@ def _read_xlsx(data: bytes, name: str, digest: str, options: ReadOptions) -> Raw
     if options.sheet is not None and options.sheet not in sheets:
         raise InputFileError(f"{name} has no sheet {options.sheet!r}; its sheets are {', '.join(sheets)}.")
     wanted = [options.sheet] if options.sheet is not None else list(sheets)
-    frames: list[tuple[str, pd.DataFrame, int]] = []
+    frames: list[tuple[str, pa.Table, int]] = []
+    unreadable: list[str] = []
     for sheet in wanted:
-        loaded = _load_sheet(reader, sheet, name)
+        try:
+            loaded = _load_sheet(reader, sheet, name)
+        except _SheetUnreadableError as exc:
+            if options.sheet is not None:
+                raise InputFileError(f"{exc}. Save the workbook again in Excel or export the sheet as CSV.") from None
+            # Looking for the transactions among several sheets: a broken sheet that is not the one wanted
+            # should not stop the read, but it is said (in the notes, or in the error when nothing is found).
+            unreadable.append(str(exc))
+            continue
         if loaded is None:
             if options.sheet is not None:
                 raise InputFileError(
@@ -459,27 +484,29 @@ def _read_xlsx(data: bytes, name: str, digest: str, options: ReadOptions) -> Raw
         raise InputFileError(
             f"No sheet of {name} ({', '.join(sheets)}) has a header row with transaction columns "
             "(customer, invoice, date, quantity, price) in its first 30 rows."
+            + "".join(f" {u}." for u in unreadable)
         )
     notes = [f"Sheet {s!r}: header on row {h + 1}." for s, _, h in frames if h]
+    notes += [f"{u}; it was skipped." for u in unreadable]
     if len(frames) == 1:
-        sheet, frame, header_row = frames[0]
-        return RawTable(frame, name, "xlsx", digest, sheet=sheet, sheets=sheets, header_row=header_row,
-                        notes=tuple(notes))
-    columns = list(frames[0][1].columns)
-    for sheet, frame, _ in frames[1:]:
-        if list(frame.columns) != columns:
+        sheet, table, header_row = frames[0]
+        return RawTable(_categorical_text(table), name, "xlsx", digest, sheet=sheet, sheets=sheets,
+                        header_row=header_row, notes=tuple(notes))
+    columns = frames[0][1].column_names
+    for sheet, table, _ in frames[1:]:
+        if table.column_names != columns:
             raise InputFileError(
                 f"Sheets {frames[0][0]!r} and {sheet!r} of {name} have different columns; read them one at a time."
             )
-    frame = _categorical_text(pd.concat([f for _, f, _ in frames], ignore_index=True))
+    # Sheets differ in which columns have empty cells (fastexcel marks the others "not null"): let that unify.
+    frame = _categorical_text(pa.concat_tables([t for _, t, _ in frames], promote_options="default"))
     notes.append(f"Stacked {len(frames)} sheets: {', '.join(s for s, _, _ in frames)}.")
     return RawTable(frame, name, "xlsx", digest, sheet=" + ".join(s for s, _, _ in frames), sheets=sheets,
                     notes=tuple(notes))
 
 
-def _categorical_text(frame: pd.DataFrame) -> pd.DataFrame:
+def _categorical_text(table: pa.Table) -> pd.DataFrame:
     """Text columns as categoricals, like the CSV path, so later stages parse each distinct value once."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
     columns = [pc.dictionary_encode(col) if pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
                else col for col in table.columns]
     return pa.table(columns, names=table.column_names).to_pandas()

@@ -263,6 +263,56 @@ def test_export_with_clv_columns(at: AppTest) -> None:
     assert not at.exception and not at.warning
 
 
+@pytest.fixture
+def progress_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The text of every progress bar the app creates (st.progress wrapped, then called for real)."""
+    shown: list[str] = []
+    real = st.progress
+
+    def progress(value: float, text: str | None = None) -> object:
+        shown.append(text or "")
+        return real(value, text=text)
+
+    monkeypatch.setattr(st, "progress", progress)
+    return shown
+
+
+@pytest.fixture
+def bars(monkeypatch: pytest.MonkeyPatch, progress_calls: list[str]) -> list[str]:
+    """Any CSV counts as slow work, so _prepare wants a bar for every step it computes."""
+    from pages import common
+
+    monkeypatch.setitem(common._SECONDS_PER_MB, "csv", (1e6, 1e6, 1e6))
+    return progress_calls
+
+
+def test_progress_bar_is_gone_after_an_error_in_preparation(at: AppTest, bars: list[str]) -> None:
+    """Regression: an RfmError raised inside _prepare left the progress bar on screen under the error."""
+    upload(at, "nocust.csv", b"InvoiceNo,InvoiceDate,Quantity,UnitPrice\n1,2011-01-01,1,2\n")
+    assert not at.exception
+    assert bars == ["Reading nocust.csv…", "Mapping and cleaning…"]  # the second was up when mapping failed
+    assert any("customer_id" in e.value for e in at.error)
+    assert len(at.get("progress")) == 0
+
+
+def test_progress_bar_only_for_steps_that_compute(at: AppTest, bars: list[str]) -> None:
+    upload(at, "hand.csv", HAND_CSV.encode())
+    first = ["Reading hand.csv…", "Mapping and cleaning…"]  # the Data page's read, then the preparation
+    assert bars == first and len(at.get("progress")) == 0  # shown while working, then gone
+    go(at, "overview")
+    go(at, "settings")
+    at.slider(key="bins_recency").set_value(3).run()  # scoring only: every prepared step is a cache hit
+    assert not at.exception and bars == first
+    at.checkbox(key="drop_missing").uncheck().run()  # cleaning changed: map + clean and aggregate compute again
+    assert not at.exception and bars == [*first, "Mapping and cleaning…"]
+    assert len(at.get("progress")) == 0
+
+
+def test_no_progress_bar_for_small_files(at: AppTest, progress_calls: list[str]) -> None:
+    upload(at, "hand.csv", HAND_CSV.encode())
+    assert not at.exception and progress_calls == []
+
+
 def test_backtest_page(at: AppTest) -> None:
     """The page shows the engine's backtest for its default date (90 days before the last purchase), a chart and a
     CSV download; with a model, the predicted purchase days appear beside the actual ones."""

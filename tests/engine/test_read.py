@@ -9,6 +9,8 @@ import zipfile
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rfm_core import InputFileError, ReadOptions, analyze, list_sheets, read_table
 from rfm_core.read import detect_format
@@ -160,3 +162,152 @@ def test_csv_paths_hash_and_encoding_in_one_pass(tmp_path) -> None:  # type: ign
     assert read_table(utf8).sha256 == hashlib.sha256(utf8.read_bytes()).hexdigest()
     assert read_table(utf8).encoding == "utf8" and read_table(cp).encoding == "cp1252"
     assert file_sha256(utf8, cp) == hashlib.sha256(utf8.read_bytes() + cp.read_bytes()).hexdigest()
+
+
+# ------------------------------------------------------------------------ XLSX: one parse per sheet read
+
+
+class _CountingReader:
+    """Stands in for fastexcel's native reader: records the sheet of every load, then does the real load.
+
+    Every loading method of ``fastexcel.ExcelReader`` (``load_sheet``, ``load_sheet_eager``, ``load_sheet_by_*``,
+    ``load_table``) goes through the native reader's ``load_sheet`` or ``load_table``, so nothing escapes the count.
+    """
+
+    def __init__(self, inner: object, calls: list[object]) -> None:
+        self._inner = inner
+        self._calls = calls
+
+    def load_sheet(self, idx_or_name: object, **kwargs: object) -> object:
+        self._calls.append(idx_or_name)
+        return self._inner.load_sheet(idx_or_name=idx_or_name, **kwargs)  # type: ignore[attr-defined]
+
+    def load_table(self, *args: object, **kwargs: object) -> object:
+        self._calls.append(("table", args))
+        return self._inner.load_table(*args, **kwargs)  # type: ignore[attr-defined]
+
+    def __getattr__(self, attr: str) -> object:
+        return getattr(self._inner, attr)
+
+
+@pytest.fixture
+def sheet_loads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    import fastexcel
+
+    calls: list[object] = []
+    real = fastexcel.read_excel
+
+    def counting(source: object) -> fastexcel.ExcelReader:
+        return fastexcel.ExcelReader(_CountingReader(real(source)._reader, calls))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fastexcel, "read_excel", counting)
+    return calls
+
+
+TITLE = [["Monthly report"], ["Generated 2011-12-10"]]
+
+
+@pytest.mark.parametrize(("sheets", "options", "loaded", "rows"), [
+    ({"Data": XL_ROWS}, ReadOptions(), ["Data"], 3),
+    ({"Data": [*TITLE, [], *XL_ROWS]}, ReadOptions(), ["Data"], 3),
+    ({"Notes": [["hello"]], "Data": XL_ROWS, "Later": XL_ROWS}, ReadOptions(), ["Notes", "Data"], 3),
+    ({"Notes": [["hello"]], "Y1": XL_ROWS, "Y2": [*TITLE, *XL_ROWS]}, ReadOptions(all_sheets=True),
+     ["Notes", "Y1", "Y2"], 6),
+    ({"Y1": XL_ROWS, "Y2": XL_ROWS}, ReadOptions(sheet="Y2"), ["Y2"], 3),
+], ids=["one-sheet", "title-rows", "first-with-transactions", "all-sheets", "named-sheet"])
+def test_xlsx_each_sheet_read_is_parsed_once(sheet_loads: list[object], sheets: dict[str, list[list[object]]],
+                                             options: ReadOptions, loaded: list[str], rows: int) -> None:
+    """fastexcel parses the whole sheet for any n_rows, so a header peek plus a load was two full parses."""
+    raw = read_table(xlsx_bytes(sheets), "book.xlsx", options)
+    assert sheet_loads == loaded
+    assert len(raw.frame) == rows
+    assert raw.frame["InvoiceNo"].tolist()[:3] == ["536365", "C536379", "536366"]
+
+
+def test_xlsx_header_below_leading_empty_rows_is_the_sheet_row() -> None:
+    """Regression: a blank first row made the blank row the header and the real header a data row."""
+    raw = read_table(xlsx_bytes({"Data": [[], TITLE[0], [], *XL_ROWS]}), "book.xlsx")
+    assert raw.header_row == 3 and raw.notes == ("Sheet 'Data': header on row 4.",)  # row 4 as Excel numbers it
+    assert list(raw.frame.columns) == HEADER and len(raw.frame) == 3
+
+
+def test_xlsx_cells_typed_by_excel_come_out_as_text() -> None:
+    rows: list[list[object]] = [HEADER, ["000123", "00123", dt.datetime(2010, 12, 1, 8, 26), 6, 2.55, "UK"],
+                                [536366, 17850.0, dt.datetime(2010, 12, 2), -1, 1e-3, None]]
+    frame = read_table(xlsx_bytes({"Data": rows}), "book.xlsx").frame
+    assert frame["InvoiceNo"].tolist() == ["000123", "536366"]
+    assert frame["CustomerID"].tolist() == ["00123", "17850"]
+    assert frame["InvoiceDate"].tolist() == ["2010-12-01 08:26:00", "2010-12-02 00:00:00"]
+    assert frame["Quantity"].tolist() == ["6", "-1"]
+    assert frame["UnitPrice"].tolist() == ["2.55", "0.001"]
+    assert frame["Country"].tolist()[0] == "UK" and pd.isna(frame["Country"].tolist()[1])
+
+
+def test_xlsx_duplicate_and_empty_headers_are_named_like_csv() -> None:
+    rows: list[list[object]] = [["InvoiceNo", "CustomerID", None, "InvoiceNo", "InvoiceDate", "Amount"],
+                                [1, "A", "x", 2, dt.datetime(2011, 1, 1), 5]]
+    from_xlsx = read_table(xlsx_bytes({"Data": rows}), "book.xlsx").frame
+    from_csv = read_table(b"InvoiceNo,CustomerID,,InvoiceNo,InvoiceDate,Amount\n1,A,x,2,2011-01-01,5\n", "b.csv").frame
+    assert list(from_xlsx.columns) == list(from_csv.columns) == [
+        "InvoiceNo", "CustomerID", "column_3", "InvoiceNo_2", "InvoiceDate", "Amount"]
+
+
+def _break_sheet(data: bytes, member: str) -> bytes:
+    """The same workbook with one worksheet's XML replaced by text that is not XML."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, b"<worksheet><sheetData><row" if info.filename == member else src.read(info))
+    return out.getvalue()
+
+
+def test_xlsx_unreadable_sheet_is_skipped_with_a_note_unless_chosen() -> None:
+    data = _break_sheet(xlsx_bytes({"Broken": XL_ROWS, "Data": XL_ROWS}), "xl/worksheets/sheet1.xml")
+    raw = read_table(data, "book.xlsx")
+    assert raw.sheet == "Data" and len(raw.frame) == 3
+    assert len(raw.notes) == 1 and raw.notes[0].startswith("Sheet 'Broken' of book.xlsx could not be read (")
+    assert raw.notes[0].endswith("; it was skipped.")
+    with pytest.raises(InputFileError, match=r"Sheet 'Broken' of book.xlsx could not be read .*export the sheet"):
+        read_table(data, "book.xlsx", ReadOptions(sheet="Broken"))
+    only_broken = _break_sheet(xlsx_bytes({"Broken": XL_ROWS}), "xl/worksheets/sheet1.xml")
+    with pytest.raises(InputFileError, match=r"No sheet of book.xlsx \(Broken\).*Sheet 'Broken' .*could not be read"):
+        read_table(only_broken, "book.xlsx")
+
+
+def test_xlsx_header_only_sheet_says_no_data_rows() -> None:
+    with pytest.raises(InputFileError, match="no data rows"):
+        read_table(xlsx_bytes({"Data": [HEADER]}), "book.xlsx")
+
+
+def test_xlsx_empty_workbook_sheet_is_skipped() -> None:
+    raw = read_table(xlsx_bytes({"Empty": [], "Data": XL_ROWS}), "book.xlsx")
+    assert raw.sheet == "Data" and len(raw.frame) == 3
+
+
+def test_xlsx_header_is_looked_for_in_the_first_30_rows() -> None:
+    titles = [[f"note {i}"] for i in range(29)]
+    assert read_table(xlsx_bytes({"Data": [*titles, *XL_ROWS]}), "book.xlsx").header_row == 29
+    with pytest.raises(InputFileError, match="first 30 rows"):
+        read_table(xlsx_bytes({"Data": [*titles, ["one more"], *XL_ROWS]}), "book.xlsx")
+
+
+_ids = st.one_of(st.integers(1, 10**9), st.from_regex(r"C?0{0,3}[1-9][0-9]{0,6}", fullmatch=True))
+
+
+@settings(max_examples=40, deadline=None)
+@given(blank=st.integers(0, 4), titles=st.lists(st.sampled_from(["Sales export", "Generated 2011-12-10", "Shop A"]),
+                                                max_size=5),
+       lines=st.lists(st.tuples(_ids, _ids, st.integers(-50, 50), st.integers(1, 99_999)), min_size=1, max_size=8))
+def test_xlsx_rows_below_the_header_are_the_data_wherever_the_header_is(
+        blank: int, titles: list[str], lines: list[tuple[int | str, int | str, int, int]]) -> None:
+    """Blank and title rows above the header in any mix; ids typed as numbers or as text; one parse."""
+    above: list[list[object]] = [[] for _ in range(blank)] + [[t] for t in titles]
+    body = [[inv, cust, dt.datetime(2011, 1, 1 + i % 28), qty, cents / 100, "UK"]
+            for i, (inv, cust, qty, cents) in enumerate(lines)]
+    raw = read_table(xlsx_bytes({"Data": [*above, HEADER, *body]}), "book.xlsx")
+    assert raw.header_row == len(above)
+    assert list(raw.frame.columns) == HEADER
+    assert raw.frame["InvoiceNo"].tolist() == [str(r[0]) for r in lines]
+    assert raw.frame["CustomerID"].tolist() == [str(r[1]) for r in lines]
+    assert raw.frame["Quantity"].tolist() == [str(r[2]) for r in lines]
+    assert [float(x) for x in raw.frame["UnitPrice"]] == [r[3] / 100 for r in lines]

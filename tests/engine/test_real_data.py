@@ -96,3 +96,35 @@ def test_online_retail_ii_without_map(tmp_path: Path, cache_dir: Path, shared_da
     assert len(seg) == len(ref) == 4298  # 14 of 4,312 buyers only had orders cancelled in full
     assert_same_customers(seg, ref)
     assert pd.read_csv(tmp_path / "ledger.csv")["rows"].sum() == 525_461
+
+
+def _excel_typed(src: Path, cache: Path) -> Path:
+    """The workbook as Excel stores the UCI original (all-digit codes and ids as numbers, date cells), cached."""
+    import openpyxl
+
+    key = hashlib.sha256(src.read_bytes()).hexdigest()[:12]
+    out = cache / f"{src.stem}-{key}-excel-typed.xlsx"
+    if not out.exists():
+        frame = pd.read_parquet(src)
+        wb = openpyxl.Workbook(write_only=True)
+        ws = wb.create_sheet("Online Retail")
+        ws.append(list(frame.columns))
+        dates = pd.to_datetime(frame["InvoiceDate"]).dt.to_pydatetime()
+        at = list(frame.columns).index("InvoiceDate")
+        for row, when in zip(frame.itertuples(index=False), dates, strict=True):
+            cells: list[object] = [int(v) if isinstance(v, str) and v.isdigit() else None if pd.isna(v) else v
+                                   for v in row]
+            cells[at] = when
+            ws.append(cells)
+        tmp = out.with_suffix(".tmp.xlsx")
+        wb.save(tmp)
+        tmp.rename(out)
+    return out
+
+
+def test_online_retail_excel_typed_xlsx_cli_equals_duckdb(tmp_path: Path, cache_dir: Path, shared_data: SharedData,
+                                                          reference_customers: pd.DataFrame) -> None:
+    """Number and date cells (as in the UCI original) read as text in one parse give the CSV's customers."""
+    xlsx = _excel_typed(shared_data.require(ONLINE_RETAIL), cache_dir)
+    proc = _cli("segment", str(xlsx), "--out", str(tmp_path / "seg.csv"), "--ledger", str(tmp_path / "ledger.csv"))
+    _check_cli_output(tmp_path, proc, reference_customers)
