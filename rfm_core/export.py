@@ -89,8 +89,13 @@ def safe_filename(name: str, default: str = "export") -> str:
 
 def provenance(*, input_name: str, input_sha256: str, input_rows: int, settings: dict[str, Any],
                rules: RuleSet, as_of: dt.date, customers: int,
-               scoring: dict[str, Any] | None = None, reading: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What an analysis needs to be reproduced, and how the file was read.
+               scoring: dict[str, Any] | None = None, reading: dict[str, Any] | None = None,
+               engine: str = "pandas") -> dict[str, Any]:
+    """What an analysis needs to be reproduced, and how the file was read: the one provenance builder.
+
+    Every export's provenance comes from here: :meth:`rfm_core.pipeline.AnalysisResult.provenance` (the CLI and
+    notebooks, every engine) and the app's Export page. ``engine`` is the engine that cleaned and aggregated
+    (``pandas``, ``duckdb`` or ``spark``). Returns a JSON-friendly dict (dates as ISO text).
 
     ``scoring`` (from :meth:`rfm_core.score.ScoreResult.provenance`) records, per metric, the method asked and
     used, the effective edges and the customers per score; it is included when given.
@@ -105,6 +110,7 @@ def provenance(*, input_name: str, input_sha256: str, input_rows: int, settings:
         "input_sha256": input_sha256,
         "input_rows": input_rows,
         "as_of": as_of.isoformat(),
+        "engine": engine,
         "customers": customers,
         "settings": settings,
         "rules_toml": rules.to_toml(),
