@@ -15,7 +15,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from .columns import INVOICE_ID
 from .errors import ConfigError, RfmError, RfmWarning
@@ -329,6 +329,7 @@ def _clv(args: argparse.Namespace) -> str:
     from .clv import BY_CONSTRUCTION, MODEL_LABELS, clv_table
     from .export import table_csv
     from .pipeline import analyze
+    from .views import clv_with_segments
 
     settings = AnalysisSettings(read=ReadOptions(sheet=args.sheet), mapping=tuple(sorted(_mapping(args.map).items())),
                                 cleaning=CleaningPolicy(drop_duplicates=not args.keep_duplicates, today=args.today))
@@ -354,7 +355,7 @@ def _clv(args: argparse.Namespace) -> str:
             print(f"warning: {note}", file=sys.stderr)
     if clv.spend_note:
         print(f"warning: no CLV in money: {clv.spend_note}", file=sys.stderr)
-    table = clv.table.merge(result.segmentation.customers[["customer_id", "segment"]], on="customer_id", how="left")
+    table = clv_with_segments(clv.table, result.segmentation.customers)
     messages = []
     if args.out:
         _write(args.out, table_csv(table))
