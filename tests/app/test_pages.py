@@ -156,6 +156,18 @@ def test_add_and_delete_rules(at: AppTest) -> None:
     assert "Champions" not in counts and counts["Loyal Customers"] > 0
 
 
+def test_move_rules_up_and_down(at: AppTest) -> None:
+    go(at, "settings")
+    at.selectbox(key="rule_pick").set_value("Loyal Customers").run()
+    at.button(key="rule_up").click().run()
+    assert not at.exception
+    assert at.selectbox(key="rule_pick").options[:2] == ["Loyal Customers", "Champions"]
+    at.selectbox(key="rule_pick").set_value("Loyal Customers").run()
+    at.button(key="rule_down").click().run()
+    at.button(key="rule_down").click().run()
+    assert at.selectbox(key="rule_pick").options[:3] == ["Champions", "Can't Lose Them", "Loyal Customers"]
+
+
 def test_bad_file_shows_error_and_keeps_last_good_result(at: AppTest) -> None:
     good = segment_counts(at)
     upload(at, "random.csv", bytes(range(256)) * 40)
