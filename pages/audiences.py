@@ -19,7 +19,18 @@ from rfm_core.audience import (
     audience_size,
     available_fields,
 )
-from rfm_core.columns import CUSTOMER_ID, MONETARY, SEGMENT
+from rfm_core.columns import (
+    COUNTRY,
+    CUSTOMER_ID,
+    F_SCORE,
+    FREQUENCY,
+    M_SCORE,
+    MONETARY,
+    R_SCORE,
+    RECENCY_DAYS,
+    RFM_SCORE,
+    SEGMENT,
+)
 from rfm_core.export import safe_filename, segments_csv
 from rfm_core.formatting import count, headline_money, percent
 
@@ -28,8 +39,8 @@ NEXT_ID = "aud_next_id"
 SAVED = "aud_saved"  # dict[str, Audience]; kept in the workspace in phase 2
 WITH_CLV = "aud_with_clv"
 CURRENT = "aud_current"  # the Audience built on the last run
-EXAMPLE = Audience("Lapsed repeat buyers", ((Condition("frequency", "gte", 2), Condition("recency_days", "gt", 90)),))
-WHOLE = {"recency_days", "frequency", "r_score", "f_score", "m_score"}
+EXAMPLE = Audience("Lapsed repeat buyers", ((Condition(FREQUENCY, "gte", 2), Condition(RECENCY_DAYS, "gt", 90)),))
+WHOLE = {"recency_days", FREQUENCY, R_SCORE, F_SCORE, M_SCORE}
 
 
 def _key(cid: int, part: str) -> str:
@@ -143,7 +154,7 @@ def _value_widget(col: Any, cid: int, field: str, op: str) -> Any:
     whole = field in WHOLE
     step: int | float = 1 if whole else (0.05 if field == "p_alive" else 10.0)
     fmt = "%d" if whole else "%.2f"
-    default: int | float = {"recency_days": 90, "frequency": 2, "p_alive": 0.5}.get(field, 4 if whole else 0.0)
+    default: int | float = {"recency_days": 90, FREQUENCY: 2, "p_alive": 0.5}.get(field, 4 if whole else 0.0)
     if field in (MONETARY, "clv"):  # start at the median, a value that splits the customers
         values = customers[field] if field in customers.columns else customers.filter(regex=r"^clv_\d+m$").iloc[:, 0]
         median = pd.to_numeric(values, errors="coerce").median()
@@ -222,8 +233,8 @@ st.download_button(f"Download the {count(size.customers)} customers (CSV)", segm
                    f"{safe_filename(name, 'audience')}.csv", "text/csv", key="dl_audience", type="primary",
                    disabled=size.customers == 0, on_click="ignore")
 shown = members.head(500)
-first = [c for c in (CUSTOMER_ID, SEGMENT, "recency_days", "frequency", MONETARY, "country", "p_alive") if c in shown]
-rest = [c for c in shown.columns if c not in first and c != "rfm_score" and not str(c).startswith("clv_")]
+first = [c for c in (CUSTOMER_ID, SEGMENT, RECENCY_DAYS, FREQUENCY, MONETARY, COUNTRY, "p_alive") if c in shown]
+rest = [c for c in shown.columns if c not in first and c != RFM_SCORE and not str(c).startswith("clv_")]
 clv = [c for c in shown.columns if str(c).startswith("clv_")]
 view, config = common.readable_table(shown[first + clv + rest], cur)
 st.dataframe(view, hide_index=True, column_config=config, key="audience_table")

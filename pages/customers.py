@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import common
-from rfm_core.columns import CUSTOMER_ID, FREQUENCY, MONETARY, RECENCY_DAYS, RFM_SCORE, SEGMENT
+from rfm_core.columns import AVG_ORDER_VALUE, CUSTOMER_ID, FREQUENCY, MONETARY, RECENCY_DAYS, RFM_SCORE, SEGMENT
 from rfm_core.views import filter_customers, find_customer, purchase_history
 
 st.title("Customers")
@@ -19,7 +19,7 @@ view = filter_customers(customers, query, chosen)
 st.caption(f"{len(view):,} of {len(customers):,} customers")
 st.dataframe(view, hide_index=True, key="customer_table",
              column_config={MONETARY: st.column_config.NumberColumn(format="%.2f"),
-                            "avg_order_value": st.column_config.NumberColumn(format="%.2f")})
+                            AVG_ORDER_VALUE: st.column_config.NumberColumn(format="%.2f")})
 
 st.subheader("Look up one customer")
 lookup = st.text_input("Customer id", key="lookup_id", value=str(view[CUSTOMER_ID].iloc[0]) if len(view) else "")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from pages import common
 from rfm_core import ModelFitError, charts
+from rfm_core.columns import CUSTOMER_ID, SEGMENT
 from rfm_core.export import (
     excel_workbook,
     html_report,
@@ -39,10 +40,10 @@ if with_clv:
         h = clv.horizon_months
         cols = [c for c in ("p_alive", "p_alive_by_construction", f"predicted_purchases_{h}m", f"clv_{h}m", "model")
                 if c in clv.table.columns]
-        customers = customers.merge(clv.table[["customer_id", *cols]], on="customer_id", how="left")
+        customers = customers.merge(clv.table[[CUSTOMER_ID, *cols]], on=CUSTOMER_ID, how="left")
     except ModelFitError as exc:
         st.warning(f"No lifetime-value columns: {exc}")
-subset = customers if not chosen else customers[customers["segment"].astype(str).isin(chosen)]
+subset = customers if not chosen else customers[customers[SEGMENT].astype(str).isin(chosen)]
 st.caption(f"{len(subset):,} customers. Text cells that a spreadsheet would run as a formula are prefixed with '.")
 st.download_button("Download segmented customers (CSV)", segments_csv(customers, chosen or None),
                    f"{base}-segments-{tag}.csv", "text/csv", key="dl_segments", type="primary", on_click="ignore")

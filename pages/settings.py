@@ -20,6 +20,7 @@ from rfm_core import (
     lint,
 )
 from rfm_core.charts import segment_colors
+from rfm_core.columns import COUNTRY, CUSTOMER_ID, INVOICE_DATE
 from rfm_core.rule_edits import add_rule, coverage_grid, delete_rule, move_rule
 from rfm_core.score import METHOD_LABELS, METRIC_COLUMNS, suggest_thresholds
 from rfm_core.segment import ROLE_LABELS, ROLES
@@ -34,7 +35,7 @@ if prep is None:
 # ------------------------------------------------------------------------------------------ analysis & cleaning
 st.header("Analysis date and cleaning")
 policy: CleaningPolicy = st.session_state[common.CLEANING]
-all_dates = prep.mapped.frame["invoice_date"].dropna()
+all_dates = prep.mapped.frame[INVOICE_DATE].dropna()
 first_day, last_day = all_dates.min().date(), all_dates.max().date()
 
 c1, c2, c3 = st.columns(3)
@@ -59,8 +60,8 @@ with c1:
         if isinstance(window, tuple) and len(window) == 2:
             start, end = window
 with c2:
-    countries_all = sorted(str(c) for c in prep.mapped.frame["country"].dropna().unique()) \
-        if "country" in prep.mapped.frame.columns else []
+    countries_all = sorted(str(c) for c in prep.mapped.frame[COUNTRY].dropna().unique()) \
+        if COUNTRY in prep.mapped.frame.columns else []
     countries = st.multiselect("Countries (empty: all)", countries_all,
                                default=[c for c in policy.countries if c in countries_all], key="countries")
     returns = st.radio("Cancellations and returns", ["exclude", "net"], index=["exclude", "net"].index(policy.returns),
@@ -95,7 +96,7 @@ if prep is None:
 # ----------------------------------------------------------------------------------------------------- scoring
 st.header("Scores")
 scoring: ScoringSettings = st.session_state[common.SCORING]
-ids = prep.customers["customer_id"].astype(str).to_numpy()
+ids = prep.customers[CUSTOMER_ID].astype(str).to_numpy()
 method_labels = {"auto": "Automatic (quantiles, or distinct values when ties collapse them)",
                  "quantile": "Quantiles", "distinct": "Distinct values (as many scores as the data allows)",
                  "rank": "Equal-size groups (rank; splits ties)", "thresholds": "Custom thresholds"}

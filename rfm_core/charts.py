@@ -7,7 +7,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE
+from .columns import (
+    AMOUNT,
+    COUNTRY,
+    CUSTOMER_ID,
+    F_SCORE,
+    FREQUENCY,
+    INVOICE_DATE,
+    IS_RETURN,
+    MONETARY,
+    R_SCORE,
+    RECENCY_DAYS,
+    SEGMENT,
+)
 from .score import METRIC_COLUMNS, MetricBins
 
 if TYPE_CHECKING:
@@ -54,7 +66,7 @@ def segment_treemap(summary: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
     import plotly.express as px
 
     data = summary[summary["customers"] > 0]
-    fig = px.treemap(data, path=["segment"], values="customers", color="segment", color_discrete_map=colors,
+    fig = px.treemap(data, path=[SEGMENT], values="customers", color=SEGMENT, color_discrete_map=colors,
                      custom_data=["revenue", "revenue_share", "customer_share"])
     fig.update_traces(texttemplate="%{label}<br>%{value:,} customers<br>%{customdata[2]:.0%}",
                       hovertemplate="%{label}<br>%{value:,} customers<br>revenue %{customdata[0]:,.0f} "
@@ -67,9 +79,9 @@ def segment_share_bars(summary: pd.DataFrame) -> go.Figure:
 
     data = summary[summary["customers"] > 0]
     fig = go.Figure([
-        go.Bar(name="Share of customers", y=data["segment"], x=data["customer_share"], orientation="h",
+        go.Bar(name="Share of customers", y=data[SEGMENT], x=data["customer_share"], orientation="h",
                marker_color="#92c5de", hovertemplate="%{y}: %{x:.1%} of customers<extra></extra>"),
-        go.Bar(name="Share of revenue", y=data["segment"], x=data["revenue_share"], orientation="h",
+        go.Bar(name="Share of revenue", y=data[SEGMENT], x=data["revenue_share"], orientation="h",
                marker_color="#2166ac", hovertemplate="%{y}: %{x:.1%} of revenue<extra></extra>"),
     ])
     fig.update_layout(barmode="group", xaxis_tickformat=".0%", yaxis={"autorange": "reversed"})
@@ -79,9 +91,9 @@ def segment_share_bars(summary: pd.DataFrame) -> go.Figure:
 def rf_heatmap(customers: pd.DataFrame, r_bins: int, f_bins: int) -> go.Figure:
     import plotly.graph_objects as go
 
-    grid = customers.pivot_table(index="f_score", columns="r_score", values="monetary", aggfunc="mean",
+    grid = customers.pivot_table(index=F_SCORE, columns=R_SCORE, values=MONETARY, aggfunc="mean",
                                  observed=False)
-    counts = customers.pivot_table(index="f_score", columns="r_score", values="monetary", aggfunc="size",
+    counts = customers.pivot_table(index=F_SCORE, columns=R_SCORE, values=MONETARY, aggfunc="size",
                                    observed=False)
     grid = grid.reindex(index=range(1, f_bins + 1), columns=range(1, r_bins + 1))
     counts = counts.reindex(index=range(1, f_bins + 1), columns=range(1, r_bins + 1)).fillna(0)
@@ -118,9 +130,9 @@ def recency_monetary_scatter(customers: pd.DataFrame, colors: dict[str, str], ma
     if len(data) > max_points:
         data = data.sample(max_points, random_state=seed)
         title += f" (random sample of {max_points:,} of {len(customers):,})"
-    data = data.assign(monetary_plot=data["monetary"].clip(lower=0.01))
-    fig = px.scatter(data, x="recency_days", y="monetary_plot", color="segment", color_discrete_map=colors,
-                     log_y=True, opacity=0.6, hover_data={CUSTOMER_ID: True, "frequency": True, "monetary": ":,.2f",
+    data = data.assign(monetary_plot=data[MONETARY].clip(lower=0.01))
+    fig = px.scatter(data, x=RECENCY_DAYS, y="monetary_plot", color=SEGMENT, color_discrete_map=colors,
+                     log_y=True, opacity=0.6, hover_data={CUSTOMER_ID: True, FREQUENCY: True, MONETARY: ":,.2f",
                                                           "monetary_plot": False},
                      category_orders={"segment": list(colors)})
     fig.update_layout(yaxis_title="monetary (log scale)", xaxis_title="recency (days)")
@@ -130,7 +142,7 @@ def recency_monetary_scatter(customers: pd.DataFrame, colors: dict[str, str], ma
 def lorenz_curve(customers: pd.DataFrame) -> go.Figure:
     import plotly.graph_objects as go
 
-    m = np.sort(np.clip(customers["monetary"].to_numpy(dtype="float64"), 0, None))[::-1]
+    m = np.sort(np.clip(customers[MONETARY].to_numpy(dtype="float64"), 0, None))[::-1]
     share_c = np.arange(1, len(m) + 1) / max(len(m), 1)
     share_r = np.cumsum(m) / m.sum() if m.sum() else np.zeros_like(m)
     step = max(1, len(m) // 2000)
@@ -150,8 +162,8 @@ def monthly_activity(transactions: pd.DataFrame) -> go.Figure:
     from plotly.subplots import make_subplots
 
     tx = transactions
-    if "is_return" in tx.columns:
-        tx = tx[~tx["is_return"]]
+    if IS_RETURN in tx.columns:
+        tx = tx[~tx[IS_RETURN]]
     dates = tx[INVOICE_DATE]
     month = (dates.dt.year * 12 + dates.dt.month - 1).to_numpy()  # integer months group fast
     customers = tx[CUSTOMER_ID]
@@ -174,11 +186,11 @@ def country_breakdown(customers: pd.DataFrame, top: int = 12) -> go.Figure:
     import plotly.express as px
 
     if COUNTRY not in customers.columns:
-        data = pd.DataFrame({COUNTRY: ["(no country column)"], "revenue": [customers["monetary"].sum()],
+        data = pd.DataFrame({COUNTRY: ["(no country column)"], "revenue": [customers[MONETARY].sum()],
                              "customers": [len(customers)]})
     else:
         g = customers.groupby(COUNTRY, observed=True)
-        data = pd.DataFrame({"revenue": g["monetary"].sum(), "customers": g.size()}).reset_index()
+        data = pd.DataFrame({"revenue": g[MONETARY].sum(), "customers": g.size()}).reset_index()
         data = data.sort_values("revenue", ascending=False)
         if len(data) > top:
             rest = data.iloc[top:]
@@ -264,8 +276,8 @@ def backtest_chart(table: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
 
     segments, overall = table.iloc[:-1], table.iloc[-1]
     fig = go.Figure(go.Bar(
-        x=segments["segment"], y=segments["repeat_rate"],
-        marker_color=[colors.get(str(s), "#878787") for s in segments["segment"]],
+        x=segments[SEGMENT], y=segments["repeat_rate"],
+        marker_color=[colors.get(str(s), "#878787") for s in segments[SEGMENT]],
         customdata=np.column_stack([segments["customers"], segments["repeat_lift"], segments["revenue_per_customer"],
                                     segments["revenue_lift"]]),
         hovertemplate=("%{x}: %{y:.1%} bought again (%{customdata[0]:,} customers, lift %{customdata[1]:.2f}); "
@@ -281,8 +293,8 @@ def value_by_segment(frame: pd.DataFrame, value: str, colors: dict[str, str], ti
     """A bar per segment of a per-customer value summed (e.g. predicted CLV); ``frame`` has ``segment``."""
     import plotly.express as px
 
-    data = frame.groupby("segment", observed=True)[value].sum().reset_index().sort_values(value, ascending=False)
-    fig = px.bar(data, x="segment", y=value, color="segment", color_discrete_map=colors)
+    data = frame.groupby(SEGMENT, observed=True)[value].sum().reset_index().sort_values(value, ascending=False)
+    fig = px.bar(data, x=SEGMENT, y=value, color=SEGMENT, color_discrete_map=colors)
     fig.update_layout(showlegend=False, xaxis_title="", yaxis_title=value)
     return _layout(fig, title, 380)
 
@@ -344,9 +356,9 @@ def segments_over_time(timeline: pd.DataFrame, colors: dict[str, str], *, share:
                                                                  strict=True)}
     value = "customer_share" if share else "customers"
     fig = go.Figure()
-    for name in timeline["segment"].cat.categories if hasattr(timeline["segment"], "cat") else timeline[
-            "segment"].unique():
-        part = timeline[timeline["segment"] == name]
+    for name in timeline[SEGMENT].cat.categories if hasattr(timeline[SEGMENT], "cat") else timeline[
+            SEGMENT].unique():
+        part = timeline[timeline[SEGMENT] == name]
         if int(part["customers"].sum()) == 0:
             continue
         fig.add_trace(go.Scatter(

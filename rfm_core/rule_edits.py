@@ -10,6 +10,7 @@ import dataclasses
 
 import pandas as pd
 
+from .columns import SEGMENT
 from .errors import ConfigError
 from .segment import LintReport, RuleSet, SegmentRule
 
@@ -102,7 +103,7 @@ def coverage_grid(report: LintReport, m: int) -> pd.DataFrame:
         raise ConfigError(f"M score {m} does not exist with {report.bins[2]} monetary bins; choose 1 to "
                           f"{report.bins[2]}.")
     cells = report.cells[report.cells["m"] == m]
-    grid = cells.pivot(index="f", columns="r", values="segment").sort_index(ascending=False)
+    grid = cells.pivot(index="f", columns="r", values=SEGMENT).sort_index(ascending=False)
     read_r = cells.drop_duplicates("r").set_index("r")["r_scale"]
     read_f = cells.drop_duplicates("f").set_index("f")["f_scale"]
     grid.index = pd.Index([f"F{i} → {read_f[i]}" for i in grid.index])
