@@ -293,7 +293,8 @@ def _cancellation_by_number(f: pd.DataFrame, notes: list[str]) -> np.ndarray:
         example = names[safe[other_c][0]]
         notes.append(f"{int(other_c.sum())} lines on invoices that start with C but are not 'C' + a number (e.g. "
                      f"{example!r}) are sales: only the Online Retail numbering marks cancellations.")
-    return row_c & (negative | names_original[safe])
+    out: np.ndarray = row_c & (negative | names_original[safe])
+    return out
 
 
 def cancelled_in_full(
