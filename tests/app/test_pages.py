@@ -349,3 +349,11 @@ def test_backtest_page(at: AppTest) -> None:
     assert "predicted_purchase_days_per_customer" in table(at, "segment", "repeat_rate").columns
     at.number_input(key="bt_window").set_value(400).run()
     assert any("days into the 400-day window" in w.value for w in at.warning)
+
+
+def test_migration_on_a_history_too_short_says_so(at: AppTest) -> None:
+    """HAND_CSV spans 2024-01-01 .. 2024-01-20 (analysis date 2024-01-21): the earliest earlier date, 30 days after
+    the first purchase, is after the last possible one; the page used to fail inside st.date_input."""
+    upload(at, "hand.csv", HAND_CSV.encode())
+    go(at, "migration")
+    assert any("too short" in i.value for i in at.info)
