@@ -40,7 +40,7 @@ SAVED = "aud_saved"  # dict[str, Audience]; kept in the workspace in phase 2
 WITH_CLV = "aud_with_clv"
 CURRENT = "aud_current"  # the Audience built on the last run
 EXAMPLE = Audience("Lapsed repeat buyers", ((Condition(FREQUENCY, "gte", 2), Condition(RECENCY_DAYS, "gt", 90)),))
-WHOLE = {"recency_days", FREQUENCY, R_SCORE, F_SCORE, M_SCORE}
+WHOLE = {RECENCY_DAYS, FREQUENCY, R_SCORE, F_SCORE, M_SCORE}
 
 
 def _key(cid: int, part: str) -> str:
@@ -154,7 +154,7 @@ def _value_widget(col: Any, cid: int, field: str, op: str) -> Any:
     whole = field in WHOLE
     step: int | float = 1 if whole else (0.05 if field == "p_alive" else 10.0)
     fmt = "%d" if whole else "%.2f"
-    default: int | float = {"recency_days": 90, FREQUENCY: 2, "p_alive": 0.5}.get(field, 4 if whole else 0.0)
+    default: int | float = {RECENCY_DAYS: 90, FREQUENCY: 2, "p_alive": 0.5}.get(field, 4 if whole else 0.0)
     if field in (MONETARY, "clv"):  # start at the median, a value that splits the customers
         values = customers[field] if field in customers.columns else customers.filter(regex=r"^clv_\d+m$").iloc[:, 0]
         median = pd.to_numeric(values, errors="coerce").median()

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from pages import common
@@ -20,11 +19,12 @@ from rfm_core import (
     lint,
 )
 from rfm_core.charts import segment_colors
-from rfm_core.columns import COUNTRY, CUSTOMER_ID, INVOICE_DATE
+from rfm_core.columns import INVOICE_DATE
 from rfm_core.rule_edits import add_rule, coverage_grid, delete_rule, move_rule
-from rfm_core.score import METHOD_LABELS, METRIC_COLUMNS, suggest_thresholds
+from rfm_core.score import METHOD_LABELS
 from rfm_core.segment import ROLE_LABELS, ROLES
 from rfm_core.settings import METRICS, SCORING_METHODS, help_for
+from rfm_core.views import country_choices, rule_wins, starting_edges
 
 st.title("Settings")
 prep = common.prepared()
@@ -60,8 +60,7 @@ with c1:
         if isinstance(window, tuple) and len(window) == 2:
             start, end = window
 with c2:
-    countries_all = sorted(str(c) for c in prep.mapped.frame[COUNTRY].dropna().unique()) \
-        if COUNTRY in prep.mapped.frame.columns else []
+    countries_all = country_choices(prep.mapped.frame)
     countries = st.multiselect("Countries (empty: all)", countries_all,
                                default=[c for c in policy.countries if c in countries_all], key="countries")
     returns = st.radio("Cancellations and returns", ["exclude", "net"], index=["exclude", "net"].index(policy.returns),
@@ -96,7 +95,6 @@ if prep is None:
 # ----------------------------------------------------------------------------------------------------- scoring
 st.header("Scores")
 scoring: ScoringSettings = st.session_state[common.SCORING]
-ids = prep.customers[CUSTOMER_ID].astype(str).to_numpy()
 method_labels = {"auto": "Automatic (quantiles, or distinct values when ties collapse them)",
                  "quantile": "Quantiles", "distinct": "Distinct values (as many scores as the data allows)",
                  "rank": "Equal-size groups (rank; splits ties)", "thresholds": "Custom thresholds"}
@@ -111,12 +109,8 @@ for col, metric in zip(cols, METRICS, strict=True):
         method = st.selectbox("Method", method_options, index=method_options.index(spec.method),
                               format_func=lambda v: method_labels[v], key=f"method_{metric}",
                               help=help_for(MetricScoring, "method"))
-        values = prep.customers[METRIC_COLUMNS[metric]].to_numpy()
         if method == "thresholds":
-            if spec.method == "thresholds" and len(spec.edges) == bins - 1:
-                start_edges = list(spec.edges)
-            else:  # pre-fill from the automatic method's effective edges
-                start_edges = list(suggest_thresholds(values, ids, bins, metric))
+            start_edges = starting_edges(spec, bins, prep.customers, metric)
             st.caption("Upper edges, ascending" + (" (days; low recency scores high)" if metric == "recency" else ""))
             edges = []
             for i, e in enumerate(start_edges):
@@ -225,5 +219,4 @@ m_pick = st.select_slider("M score", options=list(range(1, grid_bins[2] + 1)), v
 grid = coverage_grid(report, m_pick)
 colors = segment_colors(rules.names)
 st.dataframe(grid.style.map(lambda v: f"background-color: {colors.get(v, '#eee')}33"), key="coverage_grid")
-wins = pd.DataFrame({"segment": list(report.wins), "cells won": list(report.wins.values())})
-st.dataframe(wins, hide_index=True, key="wins_table")
+st.dataframe(rule_wins(report), hide_index=True, key="wins_table")

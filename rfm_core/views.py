@@ -13,11 +13,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .clean import CleanResult, rows_used
-from .columns import CUSTOMER_ID, INVOICE_DATE, MONETARY, SEGMENT
+from .columns import COUNTRY, CUSTOMER_ID, INVOICE_DATE, MONETARY, SEGMENT
+from .score import METRIC_COLUMNS, suggest_thresholds
+from .segment import LintReport
+from .settings import MetricScoring
 from .timeline import Cohorts
 
-__all__ = ["DataQuality", "clv_with_segments", "cohort_table", "data_quality", "filter_customers",
-           "find_customer", "purchase_history"]
+__all__ = ["DataQuality", "clv_with_segments", "cohort_table", "country_choices", "data_quality", "filter_customers",
+           "find_customer", "purchase_history", "rule_wins", "starting_edges"]
 
 
 @dataclass(frozen=True)
@@ -108,3 +111,27 @@ def clv_with_segments(clv: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFram
     """The per-customer CLV table with each customer's RFM ``segment`` added (left join on ``customer_id``: a
     customer the RFM analysis does not have gets a missing segment)."""
     return clv.merge(customers[[CUSTOMER_ID, SEGMENT]], on=CUSTOMER_ID, how="left")
+
+
+def country_choices(frame: pd.DataFrame) -> list[str]:
+    """The distinct countries of a mapped table, as text, sorted (empty when no country column is mapped)."""
+    if COUNTRY not in frame.columns:
+        return []
+    return sorted({str(c) for c in frame[COUNTRY].dropna().unique()})
+
+
+def starting_edges(spec: MetricScoring, bins: int, customers: pd.DataFrame, metric: str) -> tuple[float, ...]:
+    """The ``bins - 1`` thresholds a custom-threshold editor starts from: the current custom edges when they fit
+    ``bins``, else the automatic method's effective edges on these customers
+    (:func:`rfm_core.score.suggest_thresholds`). Units: days for recency, orders for frequency, money for
+    monetary."""
+    if spec.method == "thresholds" and len(spec.edges) == bins - 1:
+        return tuple(float(e) for e in spec.edges)
+    values = customers[METRIC_COLUMNS[metric]].to_numpy()
+    ids = customers[CUSTOMER_ID].astype(str).to_numpy()
+    return suggest_thresholds(values, ids, bins, metric)
+
+
+def rule_wins(report: LintReport) -> pd.DataFrame:
+    """``segment, cells won``: how many score cells each rule wins at the report's bins, in rule order."""
+    return pd.DataFrame({SEGMENT: list(report.wins), "cells won": list(report.wins.values())})

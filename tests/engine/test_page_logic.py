@@ -205,3 +205,36 @@ def test_clv_with_segments_is_a_left_join() -> None:
     out = clv_with_segments(clv, seg)
     assert out.columns.tolist() == ["customer_id", "p_alive", "segment"]
     assert out["segment"].tolist()[0::2] == ["Champions", "Lost"] and pd.isna(out["segment"].iloc[1])
+
+
+# ------------------------------------------------------------------------------------------ settings page
+TEN = pd.DataFrame({"customer_id": list("abcdefghij"), "frequency": list(range(1, 11)), "recency_days": [1] * 10,
+                    "monetary": [1.0] * 10})
+
+
+def test_starting_edges_by_hand() -> None:
+    from rfm_core.settings import MetricScoring
+    from rfm_core.views import starting_edges
+
+    # current custom edges are kept when they fit the bins
+    assert starting_edges(MetricScoring(3, "thresholds", (2.5, 7.0)), 3, TEN, "frequency") == (2.5, 7.0)
+    # otherwise quantiles of 1..10: two halves split after 5; five groups of two: upper edges 2, 4, 6, 8
+    assert starting_edges(MetricScoring(3, "thresholds", (2.5, 7.0)), 2, TEN, "frequency") == (5.0,)
+    assert starting_edges(MetricScoring(5), 5, TEN, "frequency") == (2.0, 4.0, 6.0, 8.0)
+    # one distinct recency (1 day): no data edge, so the editor starts at 2 and 3 (one above the last)
+    assert starting_edges(MetricScoring(3), 3, TEN, "recency") == (2.0, 3.0)
+
+
+def test_country_choices_and_rule_wins() -> None:
+    from rfm_core.views import country_choices, rule_wins
+
+    frame = pd.DataFrame({"country": ["France", None, "EIRE", "France"]})
+    assert country_choices(frame) == ["EIRE", "France"]
+    assert country_choices(pd.DataFrame({"customer_id": ["a"]})) == []
+    # bins (3, 3, 2), worked out in test_coverage_grid_by_hand for M = 1 and the same at M = 2 (no rule uses M):
+    # A wins the 3 cells of R3, B the 4 cells R1-2 x F2-3, C the one cell (R1, F1); twice over the two M scores.
+    # The fallback is not a rule: its cell (R2, F1) at both M scores is reported as uncovered.
+    report = lint(RULES, (3, 3, 2))
+    wins = rule_wins(report)
+    assert dict(zip(wins["segment"], wins["cells won"], strict=True)) == {"A": 6, "B": 8, "C": 2}
+    assert sorted(report.uncovered) == [(2, 1, 1), (2, 1, 2)]
