@@ -63,6 +63,12 @@ def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
 
 
 def segment_treemap(summary: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
+    """Treemap of segments sized by customers.
+
+    ``summary`` is :func:`rfm_core.insights.segment_summary` (one row per segment: ``segment, customers,
+    customer_share, revenue, revenue_share``, ...); segments without customers are left out. ``colors`` maps segment
+    name to a CSS colour (:func:`segment_colors`).
+    """
     import plotly.express as px
 
     data = summary[summary["customers"] > 0]
@@ -75,6 +81,10 @@ def segment_treemap(summary: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
 
 
 def segment_share_bars(summary: pd.DataFrame) -> go.Figure:
+    """Horizontal bars per segment: share of customers beside share of revenue (0-1, shown as %).
+
+    ``summary`` as for :func:`segment_treemap`; segments without customers are left out.
+    """
     import plotly.graph_objects as go
 
     data = summary[summary["customers"] > 0]
@@ -89,6 +99,11 @@ def segment_share_bars(summary: pd.DataFrame) -> go.Figure:
 
 
 def rf_heatmap(customers: pd.DataFrame, r_bins: int, f_bins: int) -> go.Figure:
+    """Mean monetary (money) per (R score, F score) cell, ``f_bins`` rows x ``r_bins`` columns; empty cells blank.
+
+    ``customers`` is the scored per-customer table (``r_score, f_score, monetary``); the hover shows each cell's
+    customers.
+    """
     import plotly.graph_objects as go
 
     grid = customers.pivot_table(index=F_SCORE, columns=R_SCORE, values=MONETARY, aggfunc="mean",
@@ -105,6 +120,12 @@ def rf_heatmap(customers: pd.DataFrame, r_bins: int, f_bins: int) -> go.Figure:
 
 
 def metric_distribution(customers: pd.DataFrame, info: MetricBins) -> go.Figure:
+    """Histogram of one metric (days, orders or money) with its effective score edges as dashed lines.
+
+    ``customers`` holds the metric's column (:data:`rfm_core.score.METRIC_COLUMNS`); ``info`` is that metric's
+    :class:`~rfm_core.score.MetricBins`. Frequency and monetary hide the top 1% of values (the title says so) so one
+    outlier does not squash the axis.
+    """
     import plotly.graph_objects as go
 
     col = METRIC_COLUMNS[info.metric]
@@ -123,6 +144,11 @@ def metric_distribution(customers: pd.DataFrame, info: MetricBins) -> go.Figure:
 
 def recency_monetary_scatter(customers: pd.DataFrame, colors: dict[str, str], max_points: int = 5000,
                              seed: int = 0) -> go.Figure:
+    """Recency (days) against monetary (money, log scale) per customer, coloured by segment.
+
+    Above ``max_points`` customers a seeded random sample is drawn (the title says how many), so the browser stays
+    responsive; monetary below 0.01 is drawn at 0.01 (a log axis has no 0).
+    """
     import plotly.express as px
 
     data = customers
@@ -134,12 +160,15 @@ def recency_monetary_scatter(customers: pd.DataFrame, colors: dict[str, str], ma
     fig = px.scatter(data, x=RECENCY_DAYS, y="monetary_plot", color=SEGMENT, color_discrete_map=colors,
                      log_y=True, opacity=0.6, hover_data={CUSTOMER_ID: True, FREQUENCY: True, MONETARY: ":,.2f",
                                                           "monetary_plot": False},
-                     category_orders={"segment": list(colors)})
+                     category_orders={SEGMENT: list(colors)})
     fig.update_layout(yaxis_title="monetary (log scale)", xaxis_title="recency (days)")
     return _layout(fig, title, 480)
 
 
 def lorenz_curve(customers: pd.DataFrame) -> go.Figure:
+    """Revenue concentration (Lorenz / Pareto curve): share of revenue (0-1) held by the top share of customers,
+    best first, against the line of equal spend. Negative monetary counts as 0. At most ~2,000 plotted points.
+    """
     import plotly.graph_objects as go
 
     m = np.sort(np.clip(customers[MONETARY].to_numpy(dtype="float64"), 0, None))[::-1]
@@ -158,6 +187,10 @@ def lorenz_curve(customers: pd.DataFrame) -> go.Figure:
 
 
 def monthly_activity(transactions: pd.DataFrame) -> go.Figure:
+    """Revenue (bars, money) and active customers (line, distinct buyers) per calendar month.
+
+    ``transactions`` are the used lines (``invoice_date, amount, customer_id``; ``is_return`` lines are left out).
+    """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -183,6 +216,10 @@ def monthly_activity(transactions: pd.DataFrame) -> go.Figure:
 
 
 def country_breakdown(customers: pd.DataFrame, top: int = 12) -> go.Figure:
+    """Revenue (money) per country, the ``top`` countries by revenue and the rest in one bar; labels give customers.
+
+    ``customers`` is the per-customer table (``monetary``, ``country`` when mapped; without it one bar says so).
+    """
     import plotly.express as px
 
     if COUNTRY not in customers.columns:
@@ -234,6 +271,11 @@ def holdout_chart(by_frequency: pd.DataFrame, error: float) -> go.Figure:
 
 
 def p_alive_histogram(table: pd.DataFrame) -> go.Figure:
+    """Histogram of P(alive) (0-1) over the customers of a CLV table (:attr:`rfm_core.clv.ClvResult.table`).
+
+    P(alive) is the probability that a customer is still active given their history (Fader, Hardie & Lee 2005,
+    eq. 11 for BG/NBD; Hardie's note on computing it).
+    """
     import plotly.graph_objects as go
 
     fig = go.Figure(go.Histogram(x=table["p_alive"], nbinsx=40, marker_color="#4393c3",
@@ -319,6 +361,11 @@ def migration_sankey(flows: pd.DataFrame, colors: dict[str, str], earlier: str, 
 
 
 def cohort_heatmap(retention: pd.DataFrame, sizes: pd.Series) -> go.Figure:
+    """Retention heatmap: one row per monthly acquisition cohort (label with its size), one column per month since
+    the first purchase; cells are the share of the cohort buying that month (0-1), NaN after the end of the data.
+
+    ``retention`` and ``sizes`` come from :func:`rfm_core.timeline.cohorts`.
+    """
     import plotly.graph_objects as go
 
     y = [f"{c} ({int(sizes.get(c, 0)):,})" for c in retention.index]
@@ -332,6 +379,8 @@ def cohort_heatmap(retention: pd.DataFrame, sizes: pd.Series) -> go.Figure:
 
 
 def cohort_revenue(revenue: pd.DataFrame) -> go.Figure:
+    """One line per cohort: its revenue (money) in each month since acquisition (:attr:`rfm_core.timeline.Cohorts.
+    revenue`: cohorts x months)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()

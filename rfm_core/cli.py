@@ -446,6 +446,9 @@ def _rules(args: argparse.Namespace) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command (``argv`` without the program name; default ``sys.argv[1:]``) and return the exit code:
+    0 success (the summary line on stderr), 2 bad input or settings (one ``error:`` line), 3 an internal error (one
+    line; ``RFM_DEBUG=1`` re-raises it), 130 interrupted. Never raises except under ``RFM_DEBUG``."""
     parser = _build_parser()
     args = parser.parse_args(_group_map_pairs(sys.argv[1:] if argv is None else argv))
     # A one-shot process: the system allocator returns Arrow's freed read buffers to the OS instead of pooling

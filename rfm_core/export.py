@@ -123,6 +123,7 @@ def provenance(*, input_name: str, input_sha256: str, input_rows: int, settings:
 
 
 def provenance_json(prov: dict[str, Any]) -> str:
+    """The provenance (:func:`provenance`) as indented UTF-8 JSON text; values JSON cannot hold become text."""
     return json.dumps(prov, indent=2, ensure_ascii=False, default=str)
 
 
