@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from pages import common
@@ -11,7 +10,7 @@ from rfm_core.clean import dropped_rows
 from rfm_core.columns import CANONICAL
 from rfm_core.export import safe_filename, table_csv
 from rfm_core.read import RawTable
-from rfm_core.views import data_quality
+from rfm_core.views import data_quality, mapping_table, reading_notes
 
 NOT_MAPPED = "(not in file)"
 MAPPING_GENERATION = "mapping_generation"
@@ -151,11 +150,5 @@ with rc:
     st.markdown("**How the file was read**")
     for warning in prep.mapped.warnings:
         st.warning(warning, icon=":material/warning:")
-    notes = [f"Format: {prep.raw.fmt.upper()}" + (f", sheet {prep.raw.sheet!r}" if prep.raw.sheet else "")
-             + (f", encoding {prep.raw.encoding}, delimiter {prep.raw.delimiter!r}" if prep.raw.encoding else ""),
-             *prep.mapped.notes]
-    st.markdown("\n".join(f"- {n}" for n in notes))
-    rows = [(role, col, prep.mapped.reasons.get(role, "")) for role, col in prep.mapped.mapping.items()]
-    mapping = pd.DataFrame(rows,
-                           columns=["column", "from file column", "why"])
-    st.dataframe(mapping, hide_index=True)
+    st.markdown("\n".join(f"- {n}" for n in reading_notes(prep.mapped)))
+    st.dataframe(mapping_table(prep.mapped), hide_index=True)

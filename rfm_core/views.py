@@ -14,13 +14,14 @@ import pandas as pd
 
 from .clean import CleanResult, rows_used
 from .columns import COUNTRY, CUSTOMER_ID, INVOICE_DATE, MONETARY, SEGMENT
+from .mapping import MappedTable
 from .score import METRIC_COLUMNS, suggest_thresholds
 from .segment import LintReport
 from .settings import MetricScoring
 from .timeline import Cohorts
 
 __all__ = ["DataQuality", "clv_with_segments", "cohort_table", "country_choices", "data_quality", "filter_customers",
-           "find_customer", "purchase_history", "rule_wins", "starting_edges"]
+           "find_customer", "mapping_table", "purchase_history", "reading_notes", "rule_wins", "starting_edges"]
 
 
 @dataclass(frozen=True)
@@ -135,3 +136,19 @@ def starting_edges(spec: MetricScoring, bins: int, customers: pd.DataFrame, metr
 def rule_wins(report: LintReport) -> pd.DataFrame:
     """``segment, cells won``: how many score cells each rule wins at the report's bins, in rule order."""
     return pd.DataFrame({SEGMENT: list(report.wins), "cells won": list(report.wins.values())})
+
+
+def reading_notes(mapped: MappedTable) -> list[str]:
+    """How the file was read, one sentence each: the format (with the sheet, or the encoding and delimiter of a
+    text file) first, then the mapping step's notes (:attr:`MappedTable.notes`)."""
+    raw = mapped.source
+    first = (f"Format: {raw.fmt.upper()}" + (f", sheet {raw.sheet!r}" if raw.sheet else "")
+             + (f", encoding {raw.encoding}, delimiter {raw.delimiter!r}" if raw.encoding else ""))
+    return [first, *mapped.notes]
+
+
+def mapping_table(mapped: MappedTable) -> pd.DataFrame:
+    """``column, from file column, why``: one row per mapped role (canonical name, the file's header, the reason it
+    was chosen: detected from the headers or values, or given by the user)."""
+    rows = [(role, col, mapped.reasons.get(role, "")) for role, col in mapped.mapping.items()]
+    return pd.DataFrame(rows, columns=["column", "from file column", "why"])
