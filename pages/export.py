@@ -10,12 +10,12 @@ from rfm_core.columns import CUSTOMER_ID, SEGMENT
 from rfm_core.export import (
     excel_workbook,
     html_report,
-    provenance,
     provenance_json,
     safe_filename,
     segments_csv,
     table_csv,
 )
+from rfm_core.pipeline import analysis_provenance
 from rfm_core.settings import AnalysisSettings, settings_to_toml
 
 st.title("Export")
@@ -23,9 +23,8 @@ prep, seg = common.require_data()
 settings = AnalysisSettings(read=common.read_options(), mapping=tuple(sorted(st.session_state[common.MAPPING].items())),
                             cleaning=st.session_state[common.CLEANING], scoring=st.session_state[common.SCORING],
                             as_of=st.session_state[common.AS_OF])
-prov = provenance(input_name=prep.source_name, input_sha256=prep.digest, input_rows=prep.cleaned.input_rows,
-                  settings=settings.to_dict(), rules=seg.rules, as_of=prep.as_of, customers=len(seg.customers),
-                  scoring=seg.scored.provenance(), reading=prep.mapped.reading)
+prov = analysis_provenance(input_name=prep.source_name, input_sha256=prep.digest, input_rows=prep.cleaned.input_rows,
+                           settings=settings, segmentation=seg, as_of=prep.as_of, reading=prep.mapped.reading)
 base = safe_filename(prep.source_name.rsplit(".", 1)[0], "rfm")
 tag = prep.digest[:8]
 

@@ -33,6 +33,7 @@ __all__ = [
     "ENGINES",
     "AnalysisResult",
     "Segmentation",
+    "analysis_provenance",
     "analyze",
     "file_reading",
     "resolve_engine",
@@ -149,13 +150,28 @@ class AnalysisResult:
         return dropped_rows(self.mapped, self.cleaned)
 
     def provenance(self) -> dict[str, Any]:
-        """The export provenance of this analysis (:func:`rfm_core.export.provenance`)."""
-        from .export import provenance
+        """The export provenance of this analysis (:func:`analysis_provenance`)."""
+        return analysis_provenance(input_name=self.input_name, input_sha256=self.input_sha256,
+                                   input_rows=self.input_rows, settings=self.settings, segmentation=self.segmentation,
+                                   as_of=self.as_of, reading=self.reading, engine=self.engine)
 
-        return provenance(input_name=self.input_name, input_sha256=self.input_sha256, input_rows=self.input_rows,
-                          settings=self.settings.to_dict(), rules=self.segmentation.rules, as_of=self.as_of,
-                          customers=len(self.segmentation.customers), scoring=self.segmentation.scored.provenance(),
-                          reading=self.reading, engine=self.engine)
+
+def analysis_provenance(*, input_name: str, input_sha256: str, input_rows: int, settings: AnalysisSettings,
+                        segmentation: Segmentation, as_of: dt.date, reading: dict[str, Any],
+                        engine: str = "pandas") -> dict[str, Any]:
+    """The provenance of one analysis, for every export: the CLI and notebooks (through
+    :meth:`AnalysisResult.provenance`) and the app's Export page call this, so all three record the same fields.
+
+    Returns :func:`rfm_core.export.provenance`'s JSON-friendly dict: tool version, input name, SHA-256 and rows,
+    analysis date, engine, customers, the settings, the rules as TOML, the scoring block (edges and customers per
+    score, :meth:`ScoreResult.provenance`) and the reading block (``reading``: how the file was read and mapped).
+    """
+    from .export import provenance
+
+    return provenance(input_name=input_name, input_sha256=input_sha256, input_rows=input_rows,
+                      settings=settings.to_dict(), rules=segmentation.rules, as_of=as_of,
+                      customers=len(segmentation.customers), scoring=segmentation.scored.provenance(),
+                      reading=reading, engine=engine)
 
 
 #: The engines :func:`analyze` accepts. ``auto`` picks pandas or duckdb by the input's size
