@@ -20,6 +20,7 @@ from rfm_core import CleaningPolicy, ConfigError, analyze
 from rfm_core.cli import main
 from rfm_core.pipeline import ENGINES, AnalysisResult, resolve_engine
 from rfm_core.settings import AnalysisSettings
+from tests.engine.test_engines import spark  # noqa: F401  (the session fixture: skips without PySpark or Java)
 
 NET = AnalysisSettings(cleaning=CleaningPolicy(returns="net"))
 RFM = ["customer_id", "recency_days", "frequency", "monetary"]
@@ -100,3 +101,18 @@ def test_cli_summary_counts_netted_returns_as_used(hand_file: Path, engine: str,
     assert main(["segment", str(hand_file), "--returns", "net", "--engine", engine]) == 0
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert "3 customers" in last and "from 11 rows (6 used)" in last and "as of 2024-01-21" in last
+
+
+@pytest.mark.slow
+def test_spark_through_analyze_and_the_cli(spark: object, hand_file: Path,  # noqa: F811
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """The same hand figures from Spark (local mode), through the one pipeline and the CLI."""
+    result = analyze(str(hand_file), NET, engine="spark", spark_master="local[2]", warn=False)
+    assert result.engine == "spark" and result.cleaned is None
+    assert (result.input_rows, result.rows_used, result.as_of) == (11, 6, dt.date(2024, 1, 21))
+    got = result.customers[RFM].sort_values("customer_id").reset_index(drop=True)
+    assert got["monetary"].tolist() == [13.0, 10.0, 7.0] and got["frequency"].tolist() == [2, 1, 1]
+    assert result.provenance()["engine"] == "spark"
+    assert main(["segment", str(hand_file), "--returns", "net", "--engine", "spark", "--spark-master",
+                 "local[2]"]) == 0
+    assert "from 11 rows (6 used)" in capsys.readouterr().err.strip().splitlines()[-1]
