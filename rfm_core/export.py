@@ -29,7 +29,22 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .columns import AVG_ORDER_VALUE, FIRST_PURCHASE, LAST_PURCHASE, MONETARY, SEGMENT
+from .columns import (
+    AVG_ORDER_VALUE,
+    COUNTRY,
+    CUSTOMER_ID,
+    F_SCORE,
+    FIRST_PURCHASE,
+    FREQUENCY,
+    LAST_PURCHASE,
+    M_SCORE,
+    MONETARY,
+    R_SCORE,
+    RECENCY_DAYS,
+    RFM_SCORE,
+    SEGMENT,
+    TENURE_DAYS,
+)
 from .errors import RfmError
 from .segment import RuleSet
 
@@ -47,8 +62,8 @@ __all__ = [
 ]
 
 CUSTOMER_EXPORT_COLUMNS = [
-    "customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_score",
-    "segment", "first_purchase", "last_purchase", "tenure_days", "avg_order_value", "country",
+    CUSTOMER_ID, RECENCY_DAYS, FREQUENCY, MONETARY, R_SCORE, F_SCORE, M_SCORE, RFM_SCORE,
+    SEGMENT, FIRST_PURCHASE, LAST_PURCHASE, TENURE_DAYS, AVG_ORDER_VALUE, COUNTRY,
 ]
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 # Spreadsheets skip leading spaces (and some full-width forms) before deciding that a cell is a formula.
