@@ -13,15 +13,43 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .clean import CleanResult, rows_used
-from .columns import COUNTRY, CUSTOMER_ID, INVOICE_DATE, MONETARY, SEGMENT
+from .columns import (
+    COUNTRY,
+    CUSTOMER_ID,
+    F_SCORE,
+    FREQUENCY,
+    INVOICE_DATE,
+    M_SCORE,
+    MONETARY,
+    R_SCORE,
+    RECENCY_DAYS,
+    RFM_SCORE,
+    SEGMENT,
+)
 from .mapping import MappedTable
 from .score import METRIC_COLUMNS, suggest_thresholds
 from .segment import LintReport
 from .settings import MetricScoring
 from .timeline import Cohorts
 
-__all__ = ["DataQuality", "clv_with_segments", "cohort_table", "country_choices", "data_quality", "filter_customers",
-           "find_customer", "mapping_table", "purchase_history", "reading_notes", "rule_wins", "starting_edges"]
+__all__ = [
+    "WHOLE_FIELDS",
+    "DataQuality",
+    "audience_columns",
+    "category_options",
+    "clv_with_segments",
+    "cohort_table",
+    "condition_default",
+    "country_choices",
+    "data_quality",
+    "filter_customers",
+    "find_customer",
+    "mapping_table",
+    "purchase_history",
+    "reading_notes",
+    "rule_wins",
+    "starting_edges",
+]
 
 
 @dataclass(frozen=True)
@@ -152,3 +180,50 @@ def mapping_table(mapped: MappedTable) -> pd.DataFrame:
     was chosen: detected from the headers or values, or given by the user)."""
     rows = [(role, col, mapped.reasons.get(role, "")) for role, col in mapped.mapping.items()]
     return pd.DataFrame(rows, columns=["column", "from file column", "why"])
+
+
+#: Whole-number audience fields (days, orders, scores): their inputs step by 1 and show no decimals.
+WHOLE_FIELDS = frozenset({RECENCY_DAYS, FREQUENCY, R_SCORE, F_SCORE, M_SCORE})
+#: Starting values of a new audience condition where a fixed value reads naturally: lapsed for a quarter, a repeat
+#: buyer, more likely active than not.
+_FIXED_DEFAULTS: dict[str, float] = {RECENCY_DAYS: 90, FREQUENCY: 2, "p_alive": 0.5}
+#: Money fields start at the customers' median, a value that splits them in two.
+_MEDIAN_FIELDS = frozenset({MONETARY, "clv"})
+
+
+def condition_default(field: str, customers: pd.DataFrame) -> int | float:
+    """The value a new numeric audience condition on ``field`` starts at.
+
+    90 days of recency, 2 orders of frequency, 0.5 P(alive); monetary and CLV (``clv`` reads the table's
+    ``clv_<h>m`` column): the median over ``customers``, rounded to a whole amount (0 when there is none); a score:
+    4; anything else 0. Whole-number fields (:data:`WHOLE_FIELDS`) return an int.
+    """
+    if field in _MEDIAN_FIELDS:
+        values = customers[field] if field in customers.columns else customers.filter(regex=r"^clv_\d+m$").iloc[:, 0]
+        median = pd.to_numeric(values, errors="coerce").median()
+        return float(round(median)) if pd.notna(median) else 0.0
+    whole = field in WHOLE_FIELDS
+    value = _FIXED_DEFAULTS.get(field, 4 if whole else 0.0)
+    return int(value) if whole else float(value)
+
+
+def category_options(field: str, customers: pd.DataFrame, segment_order: Sequence[str]) -> list[str]:
+    """The values an audience condition on a text field can pick: for ``segment`` the segments present among
+    ``customers`` in rule order (``segment_order``, e.g. :attr:`RuleSet.names`), otherwise the distinct values as
+    text, sorted; missing values are never offered."""
+    column = customers[field]
+    if field == SEGMENT:
+        present = set(column.astype(str))
+        return [s for s in segment_order if s in present]
+    return sorted(column.dropna().astype(str).unique())
+
+
+def audience_columns(members: pd.DataFrame) -> list[str]:
+    """The column order of an audience's member table: who (id, segment), the RFM values, country and P(alive)
+    first, then CLV columns, then the rest; the combined ``rfm_score`` text is left out (the three scores are
+    there)."""
+    first = [c for c in (CUSTOMER_ID, SEGMENT, RECENCY_DAYS, FREQUENCY, MONETARY, COUNTRY, "p_alive")
+             if c in members.columns]
+    clv = [c for c in members.columns if str(c).startswith("clv_")]
+    rest = [c for c in members.columns if c not in first and c != RFM_SCORE and not str(c).startswith("clv_")]
+    return first + clv + rest

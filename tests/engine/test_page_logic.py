@@ -255,3 +255,29 @@ def test_reading_notes_and_mapping_table(hand_csv: bytes) -> None:
         "customer_id": "CustomerID", "invoice_id": "InvoiceNo", "invoice_date": "InvoiceDate",
         "quantity": "Quantity", "unit_price": "UnitPrice", "country": "Country"}
     assert table["why"].str.startswith("a known column name").all()
+
+
+# ------------------------------------------------------------------------------------------ audiences page
+def test_audience_condition_defaults_by_hand() -> None:
+    from rfm_core.views import condition_default
+
+    table = pd.DataFrame({"monetary": [10.0, 30.4, 99.0, 1000.0], "clv_12m": [1.0, 2.0, 3.0, np.nan]})
+    assert condition_default("recency_days", table) == 90 and isinstance(condition_default("recency_days", table), int)
+    assert condition_default("frequency", table) == 2
+    assert condition_default("r_score", table) == 4
+    assert condition_default("p_alive", table) == 0.5
+    assert condition_default("monetary", table) == 65.0  # median of 10, 30.4, 99, 1000 = (30.4 + 99) / 2 = 64.7
+    assert condition_default("clv", table) == 2.0  # median of 1, 2, 3 (the missing one ignored)
+    assert condition_default("monetary", pd.DataFrame({"monetary": [np.nan]})) == 0.0
+
+
+def test_audience_options_and_columns() -> None:
+    from rfm_core.views import audience_columns, category_options
+
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "segment": ["Lost", "Champions", "Lost"],
+                              "country": ["France", None, "EIRE"], "rfm_score": ["111", "555", "111"],
+                              "clv_12m": [1.0, 2.0, 3.0], "r_score": [1, 5, 1], "monetary": [1.0, 2.0, 3.0]})
+    order = ("Champions", "Loyal Customers", "Lost", "Other")
+    assert category_options("segment", customers, order) == ["Champions", "Lost"]  # rule order, present only
+    assert category_options("country", customers, order) == ["EIRE", "France"]
+    assert audience_columns(customers) == ["customer_id", "segment", "monetary", "country", "clv_12m", "r_score"]
