@@ -8,7 +8,7 @@ import streamlit as st
 from pages import common
 from rfm_core import ModelFitError, charts
 from rfm_core.clv import MODEL_CHOICES, MODEL_LABELS, calibration_choices, clv_by_segment
-from rfm_core.settings import MAX_HORIZON_MONTHS, MIN_HORIZON_MONTHS, ClvSettings, help_for
+from rfm_core.settings import MIN_HORIZON_MONTHS, ClvSettings, help_for
 from rfm_core.views import clv_with_segments
 
 st.title("Lifetime value and churn risk")
@@ -29,7 +29,7 @@ except ModelFitError as exc:
 c1, c2, c3, c4, c5 = st.columns(5)
 unit = c1.selectbox("Model time unit", list(units), index=list(units).index(unit), format_func=lambda u: units[u],
                     key="clv_unit", help=help_for(ClvSettings, "unit"))
-horizon = c2.slider("Horizon (months)", MIN_HORIZON_MONTHS, MAX_HORIZON_MONTHS, horizon, key="clv_horizon",
+horizon = c2.slider("Horizon (months)", MIN_HORIZON_MONTHS, 36, horizon, key="clv_horizon",
                     help=help_for(ClvSettings, "horizon_months"))
 rate = c3.number_input("Annual discount rate", 0.0, 0.99, rate, step=0.01, format="%.2f", key="clv_rate",
                        help=help_for(ClvSettings, "annual_discount_rate"))

@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, NoReturn
 from .columns import INVOICE_ID
 from .errors import ConfigError, RfmError, RfmWarning
 from .settings import (
+    CLV_UNITS,
     METRICS,
     SCORING_METHODS,
     AnalysisSettings,
     CleaningPolicy,
+    ClvSettings,
     MetricScoring,
     ReadOptions,
     ScoringSettings,
@@ -111,9 +113,14 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("--model", choices=["auto", "bgnbd", "mbgnbd", "pareto"], default="auto",
                    help="Purchase model; auto (default) takes the one with the lowest error per customer on the "
                         "holdout.")
-    c.add_argument("--time-unit", choices=["D", "W", "M"], default="W", help="Model time unit (default weeks).")
-    c.add_argument("--horizon-months", type=int, default=12)
-    c.add_argument("--discount-rate", type=float, default=0.10, help="Annual discount rate (default 0.10).")
+    clv_defaults = ClvSettings()
+    c.add_argument("--time-unit", choices=list(CLV_UNITS), default=clv_defaults.unit,
+                   help=help_for(ClvSettings, "unit") + f" Default {clv_defaults.unit}.")
+    c.add_argument("--horizon-months", type=int, default=clv_defaults.horizon_months,
+                   help=help_for(ClvSettings, "horizon_months") + f" Default {clv_defaults.horizon_months}.")
+    c.add_argument("--discount-rate", type=float, default=clv_defaults.annual_discount_rate,
+                   help=help_for(ClvSettings, "annual_discount_rate")
+                   + f" Default {clv_defaults.annual_discount_rate}.")
     c.add_argument("--out", type=Path, help="Per-customer CLV CSV.")
     c.add_argument("--params-out", type=Path, help="Fitted parameters as JSON.")
     c.add_argument("--holdout-out", type=Path, help="Holdout comparison per frequency as CSV.")
@@ -334,14 +341,17 @@ def _clv(args: argparse.Namespace) -> str:
     from .pipeline import analyze
     from .views import clv_with_segments
 
+    # checked before the file is read: a wrong horizon or rate is one error line, not a wait and then an error
+    clv_settings = ClvSettings(args.time_unit, args.horizon_months, args.discount_rate, _MODEL_ARG[args.model],
+                               args.calibration_end)
     settings = AnalysisSettings(read=ReadOptions(sheet=args.sheet), mapping=tuple(sorted(_mapping(args.map).items())),
                                 cleaning=CleaningPolicy(drop_duplicates=not args.keep_duplicates, today=args.today))
     result = analyze(Path(args.input), settings, warn=False)
     _warn_duplicates(result)
     tx = result.require_transactions("Lifetime value")
-    clv = clv_table(tx, calibration_end=args.calibration_end, unit=args.time_unit,
-                    model=_MODEL_ARG[args.model],  # type: ignore[arg-type]
-                    horizon_months=args.horizon_months, annual_discount_rate=args.discount_rate)
+    clv = clv_table(tx, calibration_end=clv_settings.calibration_end, unit=clv_settings.unit,  # type: ignore[arg-type]
+                    model=clv_settings.model,  # type: ignore[arg-type]
+                    horizon_months=clv_settings.horizon_months, annual_discount_rate=clv_settings.annual_discount_rate)
     if clv.comparison is not None:
         cmp = clv.comparison
         print(f"holdout {cmp.calibration_end} .. {cmp.holdout_end}: repeat purchase days predicted vs actual, mean "

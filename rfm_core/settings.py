@@ -203,7 +203,7 @@ class AnalysisSettings:
 #: Purchase models the CLV step offers (:data:`rfm_core.clv.MODEL_CHOICES`); ``auto``: best on the holdout.
 CLV_MODELS: tuple[str, ...] = ("auto", "bgnbd", "mbgnbd", "pareto_nbd")
 CLV_UNITS: tuple[str, ...] = ("D", "W", "M")
-MIN_HORIZON_MONTHS, MAX_HORIZON_MONTHS = 1, 36
+MIN_HORIZON_MONTHS, MAX_HORIZON_MONTHS = 1, 120  # as rfm_core.clv.clv_table accepts
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ class ClvSettings:
 
     unit: str = _help("Time unit the purchase model counts in: D (days), W (weeks) or M (months of 365.25/12 days). "
                       "Predictions do not depend on it beyond rounding; weeks fit fastest on daily data.", "W")
-    horizon_months: int = _help("How many months ahead purchases and value are predicted (1-36).", 12)
+    horizon_months: int = _help("How many months ahead purchases and value are predicted (1-120).", 12)
     annual_discount_rate: float = _help(
         "Yearly rate at which future revenue is discounted to today's money (0.10: 100 next year is worth about 91 "
         "today); 0 to 0.99.", 0.10)

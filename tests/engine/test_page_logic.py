@@ -168,7 +168,7 @@ def test_clv_settings_defaults_help_and_checks() -> None:
     assert CLV_MODELS == MODEL_CHOICES
     for f in dataclasses.fields(ClvSettings):
         assert help_for(ClvSettings, f.name)
-    for bad in ({"unit": "Y"}, {"model": "pareto"}, {"horizon_months": 0}, {"horizon_months": 37},
+    for bad in ({"unit": "Y"}, {"model": "pareto"}, {"horizon_months": 0}, {"horizon_months": 121},
                 {"annual_discount_rate": 1.0}, {"annual_discount_rate": -0.01}):
         with pytest.raises(ConfigError):
             ClvSettings(**bad)  # type: ignore[arg-type]
