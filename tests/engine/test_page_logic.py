@@ -281,3 +281,24 @@ def test_audience_options_and_columns() -> None:
     assert category_options("segment", customers, order) == ["Champions", "Lost"]  # rule order, present only
     assert category_options("country", customers, order) == ["EIRE", "France"]
     assert audience_columns(customers) == ["customer_id", "segment", "monetary", "country", "clv_12m", "r_score"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 8), st.data())
+def test_rule_edits_at_every_position(n: int, data: st.DataObject) -> None:
+    """For any table of n rules: a move lands at the clamped position and keeps every rule once; a delete removes
+    exactly that rule; adding and then deleting the new rule gives the table back."""
+    rules = RuleSet(tuple(SegmentRule(f"R{i}", (1, 5), (i % 5 + 1, 5), (1, 5)) for i in range(n)), "Rest", 5,
+                    "No rule matched.", "Look again.")
+    i = data.draw(st.integers(0, n - 1))
+    step = data.draw(st.integers(-10, 10))
+    name = f"R{i}"
+    moved = move_rule(rules, name, step)
+    assert sorted(r.name for r in moved.rules) == sorted(r.name for r in rules.rules)
+    assert [r.name for r in moved.rules].index(name) == min(max(i + step, 0), n - 1)
+    others = [r.name for r in moved.rules if r.name != name]
+    assert others == [r.name for r in rules.rules if r.name != name]  # the rest keep their order
+    assert [r.name for r in delete_rule(rules, name).rules] == [f"R{k}" for k in range(n) if k != i]
+    added = add_rule(rules)
+    assert delete_rule(added, added.rules[0].name) == rules
+    assert (moved.fallback_description, added.fallback_action) == ("No rule matched.", "Look again.")
