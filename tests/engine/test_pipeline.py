@@ -116,3 +116,26 @@ def test_spark_through_analyze_and_the_cli(spark: object, hand_file: Path,  # no
     assert main(["segment", str(hand_file), "--returns", "net", "--engine", "spark", "--spark-master",
                  "local[2]"]) == 0
     assert "from 11 rows (6 used)" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_the_app_path_and_the_pipeline_record_the_same_provenance(hand_csv: bytes) -> None:
+    """The Export page composes the stages itself (read, map, clean, aggregate, segment: what pages/common.py
+    caches) and calls analysis_provenance; the CLI calls analyze().provenance(). Same input, same settings: the
+    same record, apart from the creation time."""
+    import rfm_core as rfm
+    from rfm_core.pipeline import analysis_provenance
+
+    settings = AnalysisSettings(cleaning=CleaningPolicy(returns="net"))
+    raw = rfm.read_table(hand_csv, "hand.csv", settings.read)
+    mapped = rfm.apply_mapping(raw, dict(settings.mapping), settings.cleaning.dayfirst)
+    cleaned = rfm.clean(mapped, settings.cleaning)
+    customers = rfm.aggregate(cleaned.transactions)
+    seg = rfm.segment_customers(customers, settings.scoring, warn=False)
+    as_of = dt.date(2024, 1, 21)  # the day after the last used purchase, by hand (module docstring)
+    app = analysis_provenance(input_name="hand.csv", input_sha256=raw.sha256, input_rows=cleaned.input_rows,
+                              settings=settings, segmentation=seg, as_of=as_of, reading=mapped.reading)
+    cli = analyze(hand_csv, settings, name="hand.csv", warn=False).provenance()
+    app.pop("created")
+    cli.pop("created")
+    assert app == cli
+    assert cli["engine"] == "pandas" and cli["input_rows"] == 11 and cli["as_of"] == "2024-01-21"
