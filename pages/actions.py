@@ -7,13 +7,14 @@ from types import SimpleNamespace
 import streamlit as st
 
 from pages import common
+from rfm_core.columns import CUSTOMER_ID, SEGMENT
 from rfm_core.export import safe_filename, segments_csv
 from rfm_core.insights import top_products
 
 st.title("Recommended actions")
 prep, seg = common.require_data()
 customers = seg.customers
-products = top_products(prep.cleaned.transactions, customers.set_index(customers["customer_id"].astype(str))["segment"])
+products = top_products(prep.cleaned.transactions, customers.set_index(customers[CUSTOMER_ID].astype(str))[SEGMENT])
 
 for i, rec in enumerate(seg.summary.to_dict("records")):
     row = SimpleNamespace(**{str(k): v for k, v in rec.items()})
@@ -29,7 +30,7 @@ for i, rec in enumerate(seg.summary.to_dict("records")):
         common.note_metric(c2, "Revenue", common.money(row.revenue), f"{row.revenue_share:.1%} of all")
         c3.metric("Avg order value", f"{row.avg_order_value:,.2f}")
         c4.metric("Median recency", f"{row.recency_median:,.0f} days")
-        mine = products[products["segment"] == name]
+        mine = products[products[SEGMENT] == name]
         if len(mine):
             p1, p2 = st.columns(2)
             p1.caption("Top products by revenue")

@@ -19,17 +19,21 @@ from rfm_core.audience import (
     audience_size,
     available_fields,
 )
-from rfm_core.columns import CUSTOMER_ID, MONETARY, SEGMENT
+from rfm_core.columns import (
+    CUSTOMER_ID,
+    FREQUENCY,
+    RECENCY_DAYS,
+)
 from rfm_core.export import safe_filename, segments_csv
 from rfm_core.formatting import count, headline_money, percent
+from rfm_core.views import WHOLE_FIELDS, audience_columns, category_options, condition_default
 
 GROUPS = "aud_groups"  # list[list[int]]: condition ids per group
 NEXT_ID = "aud_next_id"
 SAVED = "aud_saved"  # dict[str, Audience]; kept in the workspace in phase 2
 WITH_CLV = "aud_with_clv"
 CURRENT = "aud_current"  # the Audience built on the last run
-EXAMPLE = Audience("Lapsed repeat buyers", ((Condition("frequency", "gte", 2), Condition("recency_days", "gt", 90)),))
-WHOLE = {"recency_days", "frequency", "r_score", "f_score", "m_score"}
+EXAMPLE = Audience("Lapsed repeat buyers", ((Condition(FREQUENCY, "gte", 2), Condition(RECENCY_DAYS, "gt", 90)),))
 
 
 def _key(cid: int, part: str) -> str:
@@ -62,7 +66,7 @@ def _field_label(key: str) -> str:
 
 
 def _number(field: str, v: Any) -> int | float:
-    return int(v) if field in WHOLE else float(v)
+    return int(v) if field in WHOLE_FIELDS else float(v)
 
 
 def _load(audience: Audience) -> None:
@@ -128,9 +132,7 @@ def _value_widget(col: Any, cid: int, field: str, op: str) -> Any:
     ss = st.session_state
     spec, shape = FIELDS[field], OPERATORS[op].shape
     if spec.kind == "category":
-        column = customers[field]
-        options = ([s for s in seg.rules.names if s in set(column.astype(str))] if field == SEGMENT
-                   else sorted(column.dropna().astype(str).unique()))
+        options = category_options(field, customers, seg.rules.names)
         key = _value_key(cid, field, op)
         if shape == "many":
             if key in ss:
@@ -140,14 +142,10 @@ def _value_widget(col: Any, cid: int, field: str, op: str) -> Any:
         if ss.get(key) not in options:
             ss.pop(key, None)
         return col.selectbox("Value", options, key=key) if options else None
-    whole = field in WHOLE
+    whole = field in WHOLE_FIELDS
     step: int | float = 1 if whole else (0.05 if field == "p_alive" else 10.0)
     fmt = "%d" if whole else "%.2f"
-    default: int | float = {"recency_days": 90, "frequency": 2, "p_alive": 0.5}.get(field, 4 if whole else 0.0)
-    if field in (MONETARY, "clv"):  # start at the median, a value that splits the customers
-        values = customers[field] if field in customers.columns else customers.filter(regex=r"^clv_\d+m$").iloc[:, 0]
-        median = pd.to_numeric(values, errors="coerce").median()
-        default = float(round(median)) if pd.notna(median) else 0.0
+    default = condition_default(field, customers)
 
     def number(label: str, key: str, where: Any) -> int | float:
         kwargs: dict[str, Any] = {} if key in ss else {"value": default}
@@ -222,10 +220,7 @@ st.download_button(f"Download the {count(size.customers)} customers (CSV)", segm
                    f"{safe_filename(name, 'audience')}.csv", "text/csv", key="dl_audience", type="primary",
                    disabled=size.customers == 0, on_click="ignore")
 shown = members.head(500)
-first = [c for c in (CUSTOMER_ID, SEGMENT, "recency_days", "frequency", MONETARY, "country", "p_alive") if c in shown]
-rest = [c for c in shown.columns if c not in first and c != "rfm_score" and not str(c).startswith("clv_")]
-clv = [c for c in shown.columns if str(c).startswith("clv_")]
-view, config = common.readable_table(shown[first + clv + rest], cur)
+view, config = common.readable_table(shown[audience_columns(shown)], cur)
 st.dataframe(view, hide_index=True, column_config=config, key="audience_table")
 if len(members) > len(shown):
     st.caption(f"Showing the first {len(shown):,} of {len(members):,}; the download has them all.")

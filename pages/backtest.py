@@ -9,6 +9,7 @@ import streamlit as st
 from pages import common
 from rfm_core import RfmError, charts
 from rfm_core.clv import MODEL_LABELS
+from rfm_core.columns import INVOICE_DATE
 from rfm_core.export import safe_filename, table_csv
 
 st.title("Segment backtest")
@@ -17,7 +18,7 @@ st.caption("Pick a past date: customers are segmented from their purchases befor
            "settings and rules, and then we count what each segment bought in the following window. If the segments "
            "mean something, Champions buy again far more often than Lost customers.")
 
-dates = prep.cleaned.transactions["invoice_date"]
+dates = prep.cleaned.transactions[INVOICE_DATE]
 first, last = dates.min().date(), dates.max().date()
 if (last - first).days < 2:
     st.info("The data cover less than three days: there is no past date to test from.")

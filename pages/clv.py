@@ -8,6 +8,8 @@ import streamlit as st
 from pages import common
 from rfm_core import ModelFitError, charts
 from rfm_core.clv import MODEL_CHOICES, MODEL_LABELS, calibration_choices, clv_by_segment
+from rfm_core.settings import MIN_HORIZON_MONTHS, ClvSettings, help_for
+from rfm_core.views import clv_with_segments
 
 st.title("Lifetime value and churn risk")
 prep, seg = common.require_data()
@@ -26,20 +28,22 @@ except ModelFitError as exc:
     st.info(f"No holdout check for this data: {exc}")
 c1, c2, c3, c4, c5 = st.columns(5)
 unit = c1.selectbox("Model time unit", list(units), index=list(units).index(unit), format_func=lambda u: units[u],
-                    key="clv_unit")
-horizon = c2.slider("Horizon (months)", 1, 36, horizon, key="clv_horizon")
-rate = c3.number_input("Annual discount rate", 0.0, 0.99, rate, step=0.01, format="%.2f", key="clv_rate")
+                    key="clv_unit", help=help_for(ClvSettings, "unit"))
+horizon = c2.slider("Horizon (months)", MIN_HORIZON_MONTHS, 36, horizon, key="clv_horizon",
+                    help=help_for(ClvSettings, "horizon_months"))
+rate = c3.number_input("Annual discount rate", 0.0, 0.99, rate, step=0.01, format="%.2f", key="clv_rate",
+                       help=help_for(ClvSettings, "annual_discount_rate"))
 model = c4.selectbox("Model", MODEL_CHOICES, index=MODEL_CHOICES.index(model), format_func=lambda m: models[m],
-                     key="clv_model")
+                     key="clv_model", help=help_for(ClvSettings, "model"))
 if choices is not None:
     earliest, latest, default_end = choices
-    value = holdout if holdout is not None and earliest <= holdout <= latest else default_end
+    value = ClvSettings(calibration_end=holdout).calibration_end_within(earliest, latest, default_end)
     holdout = c5.date_input("Holdout starts after", value=value, min_value=earliest, max_value=latest,
-                            key="clv_calibration", help="The models are fitted up to this day and compared on what "
-                                                        "happened after it; the best one makes the predictions.")
+                            key="clv_calibration", help=help_for(ClvSettings, "calibration_end"))
+chosen = ClvSettings(unit, horizon, rate, model, holdout)  # checks the ranges (ConfigError)
 ss = st.session_state
-ss[common.CLV_UNIT], ss[common.CLV_HORIZON], ss[common.CLV_RATE] = unit, horizon, rate
-ss[common.CLV_MODEL], ss[common.CLV_HOLDOUT] = model, holdout
+ss[common.CLV_UNIT], ss[common.CLV_HORIZON], ss[common.CLV_RATE] = chosen.unit, chosen.horizon_months, rate
+ss[common.CLV_MODEL], ss[common.CLV_HOLDOUT] = chosen.model, chosen.calibration_end
 
 try:
     with st.spinner("Fitting and comparing the models…"):
@@ -73,7 +77,7 @@ st.caption(f"P(alive) = 1 by construction (not measured) for {flagged:,} custome
               "estimate their churn, or judge them by recency." if flagged else "."))
 
 colors = charts.segment_colors(seg.rules.names)
-table = result.table.merge(seg.customers[["customer_id", "segment"]], on="customer_id", how="left")
+table = clv_with_segments(result.table, seg.customers)
 left, right = st.columns(2)
 if clv_col in table.columns:
     left.plotly_chart(charts.value_by_segment(table, clv_col, colors, f"Predicted value by segment, next {horizon} "

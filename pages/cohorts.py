@@ -8,6 +8,7 @@ import streamlit as st
 from pages import common
 from rfm_core import RfmError, charts
 from rfm_core.timeline import cohorts
+from rfm_core.views import cohort_table
 
 st.title("Cohorts")
 prep, _ = common.require_data()
@@ -20,7 +21,8 @@ st.caption("A cohort is the month of a customer's first purchase (in the data us
            "share of the cohort that bought in its k-th month; blank cells are after the end of the data.")
 st.plotly_chart(charts.cohort_heatmap(result.retention, result.sizes), key="chart_cohorts")
 st.plotly_chart(charts.cohort_revenue(result.revenue), key="chart_cohort_revenue")
-shown = result.retention.map(lambda v: "" if pd.isna(v) else f"{v:.0%}")  # blank: after the end of the data
-shown.columns = [f"month {c}" for c in shown.columns]
-shown.insert(0, "customers", result.sizes.reindex(shown.index).astype(int))
+table = cohort_table(result)
+months = [c for c in table.columns if c != "customers"]
+# blank: after the end of the data
+shown = table.assign(**{c: table[c].map(lambda v: "" if pd.isna(v) else f"{v:.0%}") for c in months})
 st.dataframe(shown, key="cohort_table")

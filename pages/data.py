@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from pages import common
 from rfm_core import RfmError
-from rfm_core.clean import dropped_rows, rows_used
+from rfm_core.clean import dropped_rows
 from rfm_core.columns import CANONICAL
 from rfm_core.export import safe_filename, table_csv
 from rfm_core.read import RawTable
+from rfm_core.views import data_quality, mapping_table, reading_notes
 
 NOT_MAPPED = "(not in file)"
 MAPPING_GENERATION = "mapping_generation"
@@ -118,16 +118,14 @@ prep: common.Prepared = maybe_prep
 
 st.subheader("Data quality")
 ledger = prep.cleaned.ledger
-used = rows_used(ledger)
-tx = prep.cleaned.transactions
+quality = data_quality(prep.cleaned, prep.customers)
 c1, c2, c3, c4, c5 = st.columns(5)
-c1.metric("Rows read", f"{prep.cleaned.input_rows:,}")
-common.note_metric(c2, "Rows used", f"{used:,}", f"{used / max(prep.cleaned.input_rows, 1):.0%} of rows")
-c3.metric("Customers", f"{len(prep.customers):,}")
-c4.metric("Revenue", common.money(float(prep.customers["monetary"].sum())))
-if len(tx):
-    common.note_metric(c5, "Days of data", f"{(tx['invoice_date'].max() - tx['invoice_date'].min()).days + 1:,}",
-                       f"{tx['invoice_date'].min():%Y-%m-%d} to {tx['invoice_date'].max():%Y-%m-%d}")
+c1.metric("Rows read", f"{quality.rows_read:,}")
+common.note_metric(c2, "Rows used", f"{quality.rows_used:,}", f"{quality.used_share:.0%} of rows")
+c3.metric("Customers", f"{quality.customers:,}")
+c4.metric("Revenue", common.money(quality.revenue))
+if quality.days is not None:
+    common.note_metric(c5, "Days of data", f"{quality.days:,}", f"{quality.first_day} to {quality.last_day}")
 
 lc, rc = st.columns([1, 1])
 with lc:
@@ -152,11 +150,5 @@ with rc:
     st.markdown("**How the file was read**")
     for warning in prep.mapped.warnings:
         st.warning(warning, icon=":material/warning:")
-    notes = [f"Format: {prep.raw.fmt.upper()}" + (f", sheet {prep.raw.sheet!r}" if prep.raw.sheet else "")
-             + (f", encoding {prep.raw.encoding}, delimiter {prep.raw.delimiter!r}" if prep.raw.encoding else ""),
-             *prep.mapped.notes]
-    st.markdown("\n".join(f"- {n}" for n in notes))
-    rows = [(role, col, prep.mapped.reasons.get(role, "")) for role, col in prep.mapped.mapping.items()]
-    mapping = pd.DataFrame(rows,
-                           columns=["column", "from file column", "why"])
-    st.dataframe(mapping, hide_index=True)
+    st.markdown("\n".join(f"- {n}" for n in reading_notes(prep.mapped)))
+    st.dataframe(mapping_table(prep.mapped), hide_index=True)

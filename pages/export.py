@@ -6,15 +6,16 @@ import streamlit as st
 
 from pages import common
 from rfm_core import ModelFitError, charts
+from rfm_core.columns import CUSTOMER_ID, SEGMENT
 from rfm_core.export import (
     excel_workbook,
     html_report,
-    provenance,
     provenance_json,
     safe_filename,
     segments_csv,
     table_csv,
 )
+from rfm_core.pipeline import analysis_provenance
 from rfm_core.settings import AnalysisSettings, settings_to_toml
 
 st.title("Export")
@@ -22,9 +23,8 @@ prep, seg = common.require_data()
 settings = AnalysisSettings(read=common.read_options(), mapping=tuple(sorted(st.session_state[common.MAPPING].items())),
                             cleaning=st.session_state[common.CLEANING], scoring=st.session_state[common.SCORING],
                             as_of=st.session_state[common.AS_OF])
-prov = provenance(input_name=prep.source_name, input_sha256=prep.digest, input_rows=prep.cleaned.input_rows,
-                  settings=settings.to_dict(), rules=seg.rules, as_of=prep.as_of, customers=len(seg.customers),
-                  scoring=seg.scored.provenance(), reading=prep.mapped.reading)
+prov = analysis_provenance(input_name=prep.source_name, input_sha256=prep.digest, input_rows=prep.cleaned.input_rows,
+                           settings=settings, segmentation=seg, as_of=prep.as_of, reading=prep.mapped.reading)
 base = safe_filename(prep.source_name.rsplit(".", 1)[0], "rfm")
 tag = prep.digest[:8]
 
@@ -39,10 +39,10 @@ if with_clv:
         h = clv.horizon_months
         cols = [c for c in ("p_alive", "p_alive_by_construction", f"predicted_purchases_{h}m", f"clv_{h}m", "model")
                 if c in clv.table.columns]
-        customers = customers.merge(clv.table[["customer_id", *cols]], on="customer_id", how="left")
+        customers = customers.merge(clv.table[[CUSTOMER_ID, *cols]], on=CUSTOMER_ID, how="left")
     except ModelFitError as exc:
         st.warning(f"No lifetime-value columns: {exc}")
-subset = customers if not chosen else customers[customers["segment"].astype(str).isin(chosen)]
+subset = customers if not chosen else customers[customers[SEGMENT].astype(str).isin(chosen)]
 st.caption(f"{len(subset):,} customers. Text cells that a spreadsheet would run as a formula are prefixed with '.")
 st.download_button("Download segmented customers (CSV)", segments_csv(customers, chosen or None),
                    f"{base}-segments-{tag}.csv", "text/csv", key="dl_segments", type="primary", on_click="ignore")

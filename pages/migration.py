@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 
 from pages import common
 from rfm_core import RfmError, charts
+from rfm_core.columns import INVOICE_DATE, SEGMENT
 from rfm_core.export import table_csv
+from rfm_core.settings import MIGRATION_MODES, MigrationSettings, help_for, migration_dates
 from rfm_core.timeline import MODE_SENTENCES, migration
 
 st.title("Segment migration")
 prep, seg = common.require_data()
-dates = prep.cleaned.transactions["invoice_date"]
-first_day = dates.min().date() + dt.timedelta(days=30)
-default = max(first_day, prep.as_of - dt.timedelta(days=90))
+try:
+    earliest, latest, default = migration_dates(prep.cleaned.transactions[INVOICE_DATE].min().date(), prep.as_of)
+except RfmError as exc:
+    st.info(str(exc), icon=":material/info:")
+    st.stop()
 c1, c2 = st.columns(2)
-earlier = c1.date_input("Compare with the segments at", value=default, min_value=first_day,
-                        max_value=prep.as_of - dt.timedelta(days=1), key="mig_earlier")
-mode = c2.radio("Score edges at the later date", ["re-estimated", "frozen"], key="mig_thresholds", horizontal=True,
+earlier = c1.date_input("Compare with the segments at", value=default, min_value=earliest, max_value=latest,
+                        key="mig_earlier", help=help_for(MigrationSettings, "earlier"))
+mode = c2.radio("Score edges at the later date", list(MIGRATION_MODES), key="mig_thresholds", horizontal=True,
                 format_func={"re-estimated": "Re-estimated (as Overview shows each date)",
-                             "frozen": "Frozen at the earlier date"}.get)
+                             "frozen": "Frozen at the earlier date"}.get,
+                help=help_for(MigrationSettings, "thresholds"))
 st.caption(MODE_SENTENCES[mode])
 try:
+    chosen = MigrationSettings(earlier, mode)
     moved = migration(prep.cleaned.transactions, earlier, prep.as_of, st.session_state[common.SCORING],
-                      seg.rules, "frozen" if mode == "frozen" else "re-estimated")
+                      seg.rules, "frozen" if chosen.thresholds == "frozen" else "re-estimated")
 except RfmError as exc:
     st.error(str(exc))
     st.stop()
@@ -43,7 +47,7 @@ st.subheader("Transition matrix (customers)")
 st.dataframe(moved.matrix, key="migration_matrix")
 down = moved.moved_down
 st.download_button(f"Download the {len(down):,} customers who moved down (CSV)",
-                   table_csv(down.rename(columns={"segment_now": "segment"})), "moved-down.csv", "text/csv",
+                   table_csv(down.rename(columns={"segment_now": SEGMENT})), "moved-down.csv", "text/csv",
                    key="dl_moved_down", on_click="ignore")
 st.caption("Each date sees the purchases on or before it. Up and down follow the segments' roles (best, loyal, ... "
            "lost; see Settings), not their names; moves between segments of equal or no rank are sideways. Revenue "

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from pages import common
@@ -17,13 +16,15 @@ from rfm_core import (
     MetricScoring,
     RuleSet,
     ScoringSettings,
-    SegmentRule,
     lint,
 )
 from rfm_core.charts import segment_colors
-from rfm_core.score import METHOD_LABELS, METRIC_COLUMNS, suggest_thresholds
+from rfm_core.columns import INVOICE_DATE
+from rfm_core.rule_edits import add_rule, coverage_grid, delete_rule, move_rule
+from rfm_core.score import METHOD_LABELS
 from rfm_core.segment import ROLE_LABELS, ROLES
 from rfm_core.settings import METRICS, SCORING_METHODS, help_for
+from rfm_core.views import country_choices, rule_wins, starting_edges
 
 st.title("Settings")
 prep = common.prepared()
@@ -34,7 +35,7 @@ if prep is None:
 # ------------------------------------------------------------------------------------------ analysis & cleaning
 st.header("Analysis date and cleaning")
 policy: CleaningPolicy = st.session_state[common.CLEANING]
-all_dates = prep.mapped.frame["invoice_date"].dropna()
+all_dates = prep.mapped.frame[INVOICE_DATE].dropna()
 first_day, last_day = all_dates.min().date(), all_dates.max().date()
 
 c1, c2, c3 = st.columns(3)
@@ -59,8 +60,7 @@ with c1:
         if isinstance(window, tuple) and len(window) == 2:
             start, end = window
 with c2:
-    countries_all = sorted(str(c) for c in prep.mapped.frame["country"].dropna().unique()) \
-        if "country" in prep.mapped.frame.columns else []
+    countries_all = country_choices(prep.mapped.frame)
     countries = st.multiselect("Countries (empty: all)", countries_all,
                                default=[c for c in policy.countries if c in countries_all], key="countries")
     returns = st.radio("Cancellations and returns", ["exclude", "net"], index=["exclude", "net"].index(policy.returns),
@@ -95,7 +95,6 @@ if prep is None:
 # ----------------------------------------------------------------------------------------------------- scoring
 st.header("Scores")
 scoring: ScoringSettings = st.session_state[common.SCORING]
-ids = prep.customers["customer_id"].astype(str).to_numpy()
 method_labels = {"auto": "Automatic (quantiles, or distinct values when ties collapse them)",
                  "quantile": "Quantiles", "distinct": "Distinct values (as many scores as the data allows)",
                  "rank": "Equal-size groups (rank; splits ties)", "thresholds": "Custom thresholds"}
@@ -110,12 +109,8 @@ for col, metric in zip(cols, METRICS, strict=True):
         method = st.selectbox("Method", method_options, index=method_options.index(spec.method),
                               format_func=lambda v: method_labels[v], key=f"method_{metric}",
                               help=help_for(MetricScoring, "method"))
-        values = prep.customers[METRIC_COLUMNS[metric]].to_numpy()
         if method == "thresholds":
-            if spec.method == "thresholds" and len(spec.edges) == bins - 1:
-                start_edges = list(spec.edges)
-            else:  # pre-fill from the automatic method's effective edges
-                start_edges = list(suggest_thresholds(values, ids, bins, metric))
+            start_edges = starting_edges(spec, bins, prep.customers, metric)
             st.caption("Upper edges, ascending" + (" (days; low recency scores high)" if metric == "recency" else ""))
             edges = []
             for i, e in enumerate(start_edges):
@@ -185,34 +180,15 @@ except ConfigError as exc:
 names = [r.name for r in rules.rules]
 a1, a2, a3, a4, a5, a6 = st.columns([3, 1, 1, 1, 1, 2])
 picked = a1.selectbox("Rule", names, key="rule_pick", label_visibility="collapsed") if names else None
-if a2.button("↑ Up", key="rule_up", disabled=picked is None) and picked:
-    i = names.index(picked)
-    if i > 0:
-        order = list(rules.rules)
-        order[i - 1], order[i] = order[i], order[i - 1]
-        set_rules(RuleSet(tuple(order), rules.fallback, rules.scale))
+edits = {"rule_up": (a2, "↑ Up", lambda: move_rule(rules, str(picked), -1)),
+         "rule_down": (a3, "↓ Down", lambda: move_rule(rules, str(picked), +1)),
+         "rule_delete": (a4, "Delete", lambda: delete_rule(rules, str(picked))),
+         "rule_add": (a5, "Add rule", lambda: add_rule(rules)),
+         "rule_reset": (a6, "Reset to defaults", lambda: DEFAULT_RULES)}
+for key, (column, label, edit) in edits.items():
+    if column.button(label, key=key, disabled=picked is None and key in ("rule_up", "rule_down", "rule_delete")):
+        set_rules(edit())
         st.rerun()
-if a3.button("↓ Down", key="rule_down", disabled=picked is None) and picked:
-    i = names.index(picked)
-    if i < len(names) - 1:
-        order = list(rules.rules)
-        order[i + 1], order[i] = order[i], order[i + 1]
-        set_rules(RuleSet(tuple(order), rules.fallback, rules.scale))
-        st.rerun()
-if a4.button("Delete", key="rule_delete", disabled=picked is None) and picked:
-    set_rules(RuleSet(tuple(r for r in rules.rules if r.name != picked), rules.fallback, rules.scale))
-    st.rerun()
-if a5.button("Add rule", key="rule_add"):
-    n = 1
-    while f"New segment {n}" in names:
-        n += 1
-    new_rule = SegmentRule(f"New segment {n}", (1, scale), (1, scale), (1, scale), "Describe who they are.",
-                           "Say what to do.", "other")
-    set_rules(RuleSet((new_rule, *rules.rules), rules.fallback, rules.scale))
-    st.rerun()
-if a6.button("Reset to defaults", key="rule_reset"):
-    set_rules(DEFAULT_RULES)
-    st.rerun()
 
 t1, t2 = st.columns(2)
 t1.download_button("Save rules (TOML)", rules.to_toml(), "segment-rules.toml", "application/toml", key="dl_rules",
@@ -240,13 +216,7 @@ for msg in report.messages():
 if report.ok:
     st.success("Every rule wins at least one cell and every cell is covered.", icon=":material/check_circle:")
 m_pick = st.select_slider("M score", options=list(range(1, grid_bins[2] + 1)), value=grid_bins[2], key="grid_m")
-cells = report.cells[report.cells["m"] == m_pick]
-grid = cells.pivot(index="f", columns="r", values="segment").sort_index(ascending=False)
-read_r = cells.drop_duplicates("r").set_index("r")["r_scale"]
-read_f = cells.drop_duplicates("f").set_index("f")["f_scale"]
-grid.index = [f"F{i} → {read_f[i]}" for i in grid.index]
-grid.columns = [f"R{c} → {read_r[c]}" for c in grid.columns]
+grid = coverage_grid(report, m_pick)
 colors = segment_colors(rules.names)
 st.dataframe(grid.style.map(lambda v: f"background-color: {colors.get(v, '#eee')}33"), key="coverage_grid")
-wins = pd.DataFrame({"segment": list(report.wins), "cells won": list(report.wins.values())})
-st.dataframe(wins, hide_index=True, key="wins_table")
+st.dataframe(rule_wins(report), hide_index=True, key="wins_table")

@@ -7,7 +7,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE
+from .columns import (
+    AMOUNT,
+    COUNTRY,
+    CUSTOMER_ID,
+    F_SCORE,
+    FREQUENCY,
+    INVOICE_DATE,
+    IS_RETURN,
+    MONETARY,
+    R_SCORE,
+    RECENCY_DAYS,
+    SEGMENT,
+)
 from .score import METRIC_COLUMNS, MetricBins
 
 if TYPE_CHECKING:
@@ -51,10 +63,16 @@ def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
 
 
 def segment_treemap(summary: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
+    """Treemap of segments sized by customers.
+
+    ``summary`` is :func:`rfm_core.insights.segment_summary` (one row per segment: ``segment, customers,
+    customer_share, revenue, revenue_share``, ...); segments without customers are left out. ``colors`` maps segment
+    name to a CSS colour (:func:`segment_colors`).
+    """
     import plotly.express as px
 
     data = summary[summary["customers"] > 0]
-    fig = px.treemap(data, path=["segment"], values="customers", color="segment", color_discrete_map=colors,
+    fig = px.treemap(data, path=[SEGMENT], values="customers", color=SEGMENT, color_discrete_map=colors,
                      custom_data=["revenue", "revenue_share", "customer_share"])
     fig.update_traces(texttemplate="%{label}<br>%{value:,} customers<br>%{customdata[2]:.0%}",
                       hovertemplate="%{label}<br>%{value:,} customers<br>revenue %{customdata[0]:,.0f} "
@@ -63,13 +81,17 @@ def segment_treemap(summary: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
 
 
 def segment_share_bars(summary: pd.DataFrame) -> go.Figure:
+    """Horizontal bars per segment: share of customers beside share of revenue (0-1, shown as %).
+
+    ``summary`` as for :func:`segment_treemap`; segments without customers are left out.
+    """
     import plotly.graph_objects as go
 
     data = summary[summary["customers"] > 0]
     fig = go.Figure([
-        go.Bar(name="Share of customers", y=data["segment"], x=data["customer_share"], orientation="h",
+        go.Bar(name="Share of customers", y=data[SEGMENT], x=data["customer_share"], orientation="h",
                marker_color="#92c5de", hovertemplate="%{y}: %{x:.1%} of customers<extra></extra>"),
-        go.Bar(name="Share of revenue", y=data["segment"], x=data["revenue_share"], orientation="h",
+        go.Bar(name="Share of revenue", y=data[SEGMENT], x=data["revenue_share"], orientation="h",
                marker_color="#2166ac", hovertemplate="%{y}: %{x:.1%} of revenue<extra></extra>"),
     ])
     fig.update_layout(barmode="group", xaxis_tickformat=".0%", yaxis={"autorange": "reversed"})
@@ -77,11 +99,16 @@ def segment_share_bars(summary: pd.DataFrame) -> go.Figure:
 
 
 def rf_heatmap(customers: pd.DataFrame, r_bins: int, f_bins: int) -> go.Figure:
+    """Mean monetary (money) per (R score, F score) cell, ``f_bins`` rows x ``r_bins`` columns; empty cells blank.
+
+    ``customers`` is the scored per-customer table (``r_score, f_score, monetary``); the hover shows each cell's
+    customers.
+    """
     import plotly.graph_objects as go
 
-    grid = customers.pivot_table(index="f_score", columns="r_score", values="monetary", aggfunc="mean",
+    grid = customers.pivot_table(index=F_SCORE, columns=R_SCORE, values=MONETARY, aggfunc="mean",
                                  observed=False)
-    counts = customers.pivot_table(index="f_score", columns="r_score", values="monetary", aggfunc="size",
+    counts = customers.pivot_table(index=F_SCORE, columns=R_SCORE, values=MONETARY, aggfunc="size",
                                    observed=False)
     grid = grid.reindex(index=range(1, f_bins + 1), columns=range(1, r_bins + 1))
     counts = counts.reindex(index=range(1, f_bins + 1), columns=range(1, r_bins + 1)).fillna(0)
@@ -93,6 +120,12 @@ def rf_heatmap(customers: pd.DataFrame, r_bins: int, f_bins: int) -> go.Figure:
 
 
 def metric_distribution(customers: pd.DataFrame, info: MetricBins) -> go.Figure:
+    """Histogram of one metric (days, orders or money) with its effective score edges as dashed lines.
+
+    ``customers`` holds the metric's column (:data:`rfm_core.score.METRIC_COLUMNS`); ``info`` is that metric's
+    :class:`~rfm_core.score.MetricBins`. Frequency and monetary hide the top 1% of values (the title says so) so one
+    outlier does not squash the axis.
+    """
     import plotly.graph_objects as go
 
     col = METRIC_COLUMNS[info.metric]
@@ -111,6 +144,11 @@ def metric_distribution(customers: pd.DataFrame, info: MetricBins) -> go.Figure:
 
 def recency_monetary_scatter(customers: pd.DataFrame, colors: dict[str, str], max_points: int = 5000,
                              seed: int = 0) -> go.Figure:
+    """Recency (days) against monetary (money, log scale) per customer, coloured by segment.
+
+    Above ``max_points`` customers a seeded random sample is drawn (the title says how many), so the browser stays
+    responsive; monetary below 0.01 is drawn at 0.01 (a log axis has no 0).
+    """
     import plotly.express as px
 
     data = customers
@@ -118,19 +156,22 @@ def recency_monetary_scatter(customers: pd.DataFrame, colors: dict[str, str], ma
     if len(data) > max_points:
         data = data.sample(max_points, random_state=seed)
         title += f" (random sample of {max_points:,} of {len(customers):,})"
-    data = data.assign(monetary_plot=data["monetary"].clip(lower=0.01))
-    fig = px.scatter(data, x="recency_days", y="monetary_plot", color="segment", color_discrete_map=colors,
-                     log_y=True, opacity=0.6, hover_data={CUSTOMER_ID: True, "frequency": True, "monetary": ":,.2f",
+    data = data.assign(monetary_plot=data[MONETARY].clip(lower=0.01))
+    fig = px.scatter(data, x=RECENCY_DAYS, y="monetary_plot", color=SEGMENT, color_discrete_map=colors,
+                     log_y=True, opacity=0.6, hover_data={CUSTOMER_ID: True, FREQUENCY: True, MONETARY: ":,.2f",
                                                           "monetary_plot": False},
-                     category_orders={"segment": list(colors)})
+                     category_orders={SEGMENT: list(colors)})
     fig.update_layout(yaxis_title="monetary (log scale)", xaxis_title="recency (days)")
     return _layout(fig, title, 480)
 
 
 def lorenz_curve(customers: pd.DataFrame) -> go.Figure:
+    """Revenue concentration (Lorenz / Pareto curve): share of revenue (0-1) held by the top share of customers,
+    best first, against the line of equal spend. Negative monetary counts as 0. At most ~2,000 plotted points.
+    """
     import plotly.graph_objects as go
 
-    m = np.sort(np.clip(customers["monetary"].to_numpy(dtype="float64"), 0, None))[::-1]
+    m = np.sort(np.clip(customers[MONETARY].to_numpy(dtype="float64"), 0, None))[::-1]
     share_c = np.arange(1, len(m) + 1) / max(len(m), 1)
     share_r = np.cumsum(m) / m.sum() if m.sum() else np.zeros_like(m)
     step = max(1, len(m) // 2000)
@@ -146,12 +187,16 @@ def lorenz_curve(customers: pd.DataFrame) -> go.Figure:
 
 
 def monthly_activity(transactions: pd.DataFrame) -> go.Figure:
+    """Revenue (bars, money) and active customers (line, distinct buyers) per calendar month.
+
+    ``transactions`` are the used lines (``invoice_date, amount, customer_id``; ``is_return`` lines are left out).
+    """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     tx = transactions
-    if "is_return" in tx.columns:
-        tx = tx[~tx["is_return"]]
+    if IS_RETURN in tx.columns:
+        tx = tx[~tx[IS_RETURN]]
     dates = tx[INVOICE_DATE]
     month = (dates.dt.year * 12 + dates.dt.month - 1).to_numpy()  # integer months group fast
     customers = tx[CUSTOMER_ID]
@@ -171,14 +216,18 @@ def monthly_activity(transactions: pd.DataFrame) -> go.Figure:
 
 
 def country_breakdown(customers: pd.DataFrame, top: int = 12) -> go.Figure:
+    """Revenue (money) per country, the ``top`` countries by revenue and the rest in one bar; labels give customers.
+
+    ``customers`` is the per-customer table (``monetary``, ``country`` when mapped; without it one bar says so).
+    """
     import plotly.express as px
 
     if COUNTRY not in customers.columns:
-        data = pd.DataFrame({COUNTRY: ["(no country column)"], "revenue": [customers["monetary"].sum()],
+        data = pd.DataFrame({COUNTRY: ["(no country column)"], "revenue": [customers[MONETARY].sum()],
                              "customers": [len(customers)]})
     else:
         g = customers.groupby(COUNTRY, observed=True)
-        data = pd.DataFrame({"revenue": g["monetary"].sum(), "customers": g.size()}).reset_index()
+        data = pd.DataFrame({"revenue": g[MONETARY].sum(), "customers": g.size()}).reset_index()
         data = data.sort_values("revenue", ascending=False)
         if len(data) > top:
             rest = data.iloc[top:]
@@ -222,6 +271,11 @@ def holdout_chart(by_frequency: pd.DataFrame, error: float) -> go.Figure:
 
 
 def p_alive_histogram(table: pd.DataFrame) -> go.Figure:
+    """Histogram of P(alive) (0-1) over the customers of a CLV table (:attr:`rfm_core.clv.ClvResult.table`).
+
+    P(alive) is the probability that a customer is still active given their history (Fader, Hardie & Lee 2005,
+    eq. 11 for BG/NBD; Hardie's note on computing it).
+    """
     import plotly.graph_objects as go
 
     fig = go.Figure(go.Histogram(x=table["p_alive"], nbinsx=40, marker_color="#4393c3",
@@ -264,8 +318,8 @@ def backtest_chart(table: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
 
     segments, overall = table.iloc[:-1], table.iloc[-1]
     fig = go.Figure(go.Bar(
-        x=segments["segment"], y=segments["repeat_rate"],
-        marker_color=[colors.get(str(s), "#878787") for s in segments["segment"]],
+        x=segments[SEGMENT], y=segments["repeat_rate"],
+        marker_color=[colors.get(str(s), "#878787") for s in segments[SEGMENT]],
         customdata=np.column_stack([segments["customers"], segments["repeat_lift"], segments["revenue_per_customer"],
                                     segments["revenue_lift"]]),
         hovertemplate=("%{x}: %{y:.1%} bought again (%{customdata[0]:,} customers, lift %{customdata[1]:.2f}); "
@@ -281,8 +335,8 @@ def value_by_segment(frame: pd.DataFrame, value: str, colors: dict[str, str], ti
     """A bar per segment of a per-customer value summed (e.g. predicted CLV); ``frame`` has ``segment``."""
     import plotly.express as px
 
-    data = frame.groupby("segment", observed=True)[value].sum().reset_index().sort_values(value, ascending=False)
-    fig = px.bar(data, x="segment", y=value, color="segment", color_discrete_map=colors)
+    data = frame.groupby(SEGMENT, observed=True)[value].sum().reset_index().sort_values(value, ascending=False)
+    fig = px.bar(data, x=SEGMENT, y=value, color=SEGMENT, color_discrete_map=colors)
     fig.update_layout(showlegend=False, xaxis_title="", yaxis_title=value)
     return _layout(fig, title, 380)
 
@@ -307,6 +361,11 @@ def migration_sankey(flows: pd.DataFrame, colors: dict[str, str], earlier: str, 
 
 
 def cohort_heatmap(retention: pd.DataFrame, sizes: pd.Series) -> go.Figure:
+    """Retention heatmap: one row per monthly acquisition cohort (label with its size), one column per month since
+    the first purchase; cells are the share of the cohort buying that month (0-1), NaN after the end of the data.
+
+    ``retention`` and ``sizes`` come from :func:`rfm_core.timeline.cohorts`.
+    """
     import plotly.graph_objects as go
 
     y = [f"{c} ({int(sizes.get(c, 0)):,})" for c in retention.index]
@@ -320,6 +379,8 @@ def cohort_heatmap(retention: pd.DataFrame, sizes: pd.Series) -> go.Figure:
 
 
 def cohort_revenue(revenue: pd.DataFrame) -> go.Figure:
+    """One line per cohort: its revenue (money) in each month since acquisition (:attr:`rfm_core.timeline.Cohorts.
+    revenue`: cohorts x months)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -344,9 +405,9 @@ def segments_over_time(timeline: pd.DataFrame, colors: dict[str, str], *, share:
                                                                  strict=True)}
     value = "customer_share" if share else "customers"
     fig = go.Figure()
-    for name in timeline["segment"].cat.categories if hasattr(timeline["segment"], "cat") else timeline[
-            "segment"].unique():
-        part = timeline[timeline["segment"] == name]
+    for name in timeline[SEGMENT].cat.categories if hasattr(timeline[SEGMENT], "cat") else timeline[
+            SEGMENT].unique():
+        part = timeline[timeline[SEGMENT] == name]
         if int(part["customers"].sum()) == 0:
             continue
         fig.add_trace(go.Scatter(

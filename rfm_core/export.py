@@ -29,7 +29,22 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .columns import AVG_ORDER_VALUE, FIRST_PURCHASE, LAST_PURCHASE, MONETARY, SEGMENT
+from .columns import (
+    AVG_ORDER_VALUE,
+    COUNTRY,
+    CUSTOMER_ID,
+    F_SCORE,
+    FIRST_PURCHASE,
+    FREQUENCY,
+    LAST_PURCHASE,
+    M_SCORE,
+    MONETARY,
+    R_SCORE,
+    RECENCY_DAYS,
+    RFM_SCORE,
+    SEGMENT,
+    TENURE_DAYS,
+)
 from .errors import RfmError
 from .segment import RuleSet
 
@@ -47,8 +62,8 @@ __all__ = [
 ]
 
 CUSTOMER_EXPORT_COLUMNS = [
-    "customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_score",
-    "segment", "first_purchase", "last_purchase", "tenure_days", "avg_order_value", "country",
+    CUSTOMER_ID, RECENCY_DAYS, FREQUENCY, MONETARY, R_SCORE, F_SCORE, M_SCORE, RFM_SCORE,
+    SEGMENT, FIRST_PURCHASE, LAST_PURCHASE, TENURE_DAYS, AVG_ORDER_VALUE, COUNTRY,
 ]
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 # Spreadsheets skip leading spaces (and some full-width forms) before deciding that a cell is a formula.
@@ -89,8 +104,13 @@ def safe_filename(name: str, default: str = "export") -> str:
 
 def provenance(*, input_name: str, input_sha256: str, input_rows: int, settings: dict[str, Any],
                rules: RuleSet, as_of: dt.date, customers: int,
-               scoring: dict[str, Any] | None = None, reading: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What an analysis needs to be reproduced, and how the file was read.
+               scoring: dict[str, Any] | None = None, reading: dict[str, Any] | None = None,
+               engine: str = "pandas") -> dict[str, Any]:
+    """What an analysis needs to be reproduced, and how the file was read: the one provenance builder.
+
+    Every export's provenance comes from here: :meth:`rfm_core.pipeline.AnalysisResult.provenance` (the CLI and
+    notebooks, every engine) and the app's Export page. ``engine`` is the engine that cleaned and aggregated
+    (``pandas``, ``duckdb`` or ``spark``). Returns a JSON-friendly dict (dates as ISO text).
 
     ``scoring`` (from :meth:`rfm_core.score.ScoreResult.provenance`) records, per metric, the method asked and
     used, the effective edges and the customers per score; it is included when given.
@@ -105,6 +125,7 @@ def provenance(*, input_name: str, input_sha256: str, input_rows: int, settings:
         "input_sha256": input_sha256,
         "input_rows": input_rows,
         "as_of": as_of.isoformat(),
+        "engine": engine,
         "customers": customers,
         "settings": settings,
         "rules_toml": rules.to_toml(),
@@ -117,6 +138,7 @@ def provenance(*, input_name: str, input_sha256: str, input_rows: int, settings:
 
 
 def provenance_json(prov: dict[str, Any]) -> str:
+    """The provenance (:func:`provenance`) as indented UTF-8 JSON text; values JSON cannot hold become text."""
     return json.dumps(prov, indent=2, ensure_ascii=False, default=str)
 
 

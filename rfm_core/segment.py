@@ -522,7 +522,7 @@ def lint(rules: RuleSet, bins: tuple[int, int, int] = (5, 5, 5)) -> LintReport:
     names = np.array([*(x.name for x in rules.rules), rules.fallback], dtype=object)
     winner = names[np.where(table < 0, len(rules.rules), table)]
     cells = pd.DataFrame({"r": r.ravel(), "f": f.ravel(), "m": m.ravel(), "r_scale": rs.ravel(),
-                          "f_scale": fs.ravel(), "m_scale": ms.ravel(), "segment": winner.ravel()})
+                          "f_scale": fs.ravel(), "m_scale": ms.ravel(), SEGMENT: winner.ravel()})
     counts = np.bincount(table[table >= 0].ravel(), minlength=len(rules.rules))
     wins = {rule.name: int(c) for rule, c in zip(rules.rules, counts, strict=True)}
     problems: list[LintProblem] = []
