@@ -199,11 +199,14 @@ class StoredFile:
 
 @dataclass(frozen=True)
 class ClvSettings:
-    """The lifetime-value page's choices: time unit, horizon in months, annual discount rate."""
+    """The lifetime-value page's choices: time unit, horizon in months, annual discount rate, the purchase model
+    (``auto`` or a model key) and the start of the holdout (ISO date text; ``None``: the page's default)."""
 
     unit: str = "W"
     horizon_months: int = 12
     annual_discount_rate: float = 0.10
+    model: str = "auto"
+    calibration_end: str | None = None
 
 
 @dataclass(frozen=True)
@@ -267,6 +270,7 @@ class WorkspaceStore:
         self._db = config.folder / "workspaces.sqlite3"
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._purged = False  # set when a transaction deleted a workspace: the log is emptied after it commits
         self._pid = os.getpid()
         self._blobs.mkdir(parents=True, exist_ok=True)
         for path in (config.folder, self._blobs):
@@ -291,6 +295,9 @@ class WorkspaceStore:
                 self._conn = sqlite3.connect(self._db, timeout=30, isolation_level=None, check_same_thread=False)
                 self._conn.execute("PRAGMA foreign_keys=ON")
                 self._conn.execute("PRAGMA synchronous=NORMAL")
+                # Deleted rows are overwritten with zeros, so a forgotten workspace's text (file name, column
+                # names, rules) does not linger in free pages of the database file.
+                self._conn.execute("PRAGMA secure_delete=ON")
                 self._pid = os.getpid()
             yield self._conn
 
@@ -306,6 +313,7 @@ class WorkspaceStore:
         """One transaction holding SQLite's write lock from the start, so check-then-write is atomic across
         threads and processes (file deletions happen inside it too)."""
         with self._connect() as db:
+            self._purged = False
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -313,6 +321,11 @@ class WorkspaceStore:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+            if self._purged:
+                # The write-ahead log still holds page images from before the delete: copy the zeroed pages into
+                # the database and empty the log, so nothing of a forgotten workspace stays on disk.
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._purged = False
 
     @staticmethod
     def _key(ws: str) -> str:
@@ -359,6 +372,7 @@ class WorkspaceStore:
 
     def _purge(self, db: sqlite3.Connection, keys: list[str]) -> None:
         shas = [r[0] for k in keys for r in db.execute("SELECT file_sha FROM workspace WHERE key = ?", (k,))]
+        self._purged = self._purged or bool(keys)
         db.executemany("DELETE FROM workspace WHERE key = ?", [(k,) for k in keys])
         self._drop_unreferenced(db, shas)
 

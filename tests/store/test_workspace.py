@@ -336,3 +336,44 @@ def test_default_rules_round_trip(tmp_path: Path) -> None:
     store.save_setting(ws, "clv.json", "{not json")
     with pytest.raises(ConfigError, match="cannot be read"):
         store.load_state(ws)
+
+
+def _on_disk(folder: Path) -> bytes:
+    """Every byte the store has on disk: the database, its log and shared-memory files, and the stored files."""
+    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+@pytest.mark.parametrize("how", ["forget", "expiry"])
+def test_forgotten_or_expired_workspace_leaves_no_bytes_on_disk(tmp_path: Path, how: str) -> None:
+    clock = Clock()
+    folder = tmp_path / "ws"
+    store = _store(folder, clock, expiry_days=2)
+    keep = store.create()
+    store.save_setting(keep, "other.json", '"still here"')
+    ws = store.create()
+    marker = "Zq7-unmistakable-customer-file"
+    store.save_file(ws, f"{marker}.csv", f"customer,{marker}-bytes\n".encode() * 200)
+    store.save_setting(ws, "settings.toml", f'# {marker}-settings\n')
+    store.save_audience(ws, f"{marker}-audience", f"name = '{marker}'")
+    assert marker.encode() in _on_disk(folder)  # the check below can fail: the marker is there before
+    if how == "forget":
+        assert store.forget(ws) is True
+    else:
+        clock.advance(1.5)
+        assert store.exists(keep)  # opened: its expiry moves on, the other's does not
+        clock.advance(1.0)
+        assert store.exists(ws) is False  # opening an expired workspace purges it
+    assert marker.encode() not in _on_disk(folder)
+    # The other workspace is untouched (and reading it does not bring anything back).
+    assert store.load_settings(keep) == {"other.json": '"still here"'}
+
+
+def test_clv_settings_round_trip_with_model_and_holdout(tmp_path: Path) -> None:
+    store = _store(tmp_path / "ws")
+    ws = store.create()
+    clv = ClvSettings("M", 24, 0.15, "pareto_nbd", "2011-06-30")
+    store.save_state(ws, WorkspaceState(clv=clv))
+    assert store.load_state(ws).clv == clv
+    # A document saved before the model and holdout were kept still reads, with their defaults.
+    store.save_setting(ws, "clv.json", '{"unit": "D", "horizon_months": 6, "annual_discount_rate": 0.05}')
+    assert store.load_state(ws).clv == ClvSettings("D", 6, 0.05, "auto", None)
