@@ -56,6 +56,7 @@ __all__ = [
     "default_folder",
     "is_workspace_id",
     "open_store",
+    "state_documents",
 ]
 
 #: Random bytes per id: 192 bits, written as 32 URL-safe characters.
@@ -244,6 +245,22 @@ CREATE TABLE IF NOT EXISTS audience (
 );
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value REAL NOT NULL);
 """
+
+
+def state_documents(state: WorkspaceState) -> dict[str, str]:
+    """The settings documents :meth:`WorkspaceStore.save_state` writes for ``state``, by name (parts that are
+    ``None`` are left out): ``settings.toml`` and ``rules.toml`` as the CLI reads them, ``clv.json``,
+    ``currency.json``. Callers compare these to what they saved last, to write only what changed."""
+    docs: dict[str, str] = {}
+    if state.settings is not None:
+        docs["settings.toml"] = settings_to_toml(state.settings)
+    if state.rules is not None:
+        docs["rules.toml"] = state.rules.to_toml()
+    if state.clv is not None:
+        docs["clv.json"] = json.dumps(dataclasses.asdict(state.clv))
+    if state.currency is not None:
+        docs["currency.json"] = json.dumps(dataclasses.asdict(state.currency))
+    return docs
 
 
 def open_store(config: StoreConfig, clock: Callable[[], float] = time.time) -> WorkspaceStore | None:
@@ -576,14 +593,17 @@ class WorkspaceStore:
 
     def save_state(self, ws: str, state: WorkspaceState) -> None:
         """Save every part of ``state`` that is not ``None`` (as the CLI's TOML where one exists, else JSON)."""
-        if state.settings is not None:
-            self.save_setting(ws, "settings.toml", settings_to_toml(state.settings))
-        if state.rules is not None:
-            self.save_setting(ws, "rules.toml", state.rules.to_toml())
-        if state.clv is not None:
-            self.save_setting(ws, "clv.json", json.dumps(dataclasses.asdict(state.clv)))
-        if state.currency is not None:
-            self.save_setting(ws, "currency.json", json.dumps(dataclasses.asdict(state.currency)))
+        for name, text in state_documents(state).items():
+            self.save_setting(ws, name, text)
+
+    def drop_file(self, ws: str) -> None:
+        """The workspace keeps no file any more (the analyst went back to the sample); unused bytes are deleted."""
+        with self._write() as db:
+            key = self._require(db, ws)
+            old = db.execute("SELECT file_sha FROM workspace WHERE key = ?", (key,)).fetchone()[0]
+            db.execute("UPDATE workspace SET file_sha = NULL, file_name = NULL WHERE key = ?", (key,))
+            if old:
+                self._drop_unreferenced(db, [old])
 
     def load_state(self, ws: str) -> WorkspaceState:
         """The saved state (parts never saved are ``None``).
