@@ -209,7 +209,7 @@ def test_ids_are_unguessable_and_not_stored(tmp_path: Path) -> None:
     assert public == {"create", "exists", "forget", "usage", "save_file", "load_file", "save_setting",
                       "delete_setting", "load_settings", "save_audience", "delete_audience", "load_audiences",
                       "save_state", "load_state", "save_audience_object", "load_audience_objects", "sweep",
-                      "maybe_sweep", "close"}  # nothing lists workspaces
+                      "maybe_sweep", "close", "drop_file"}  # nothing lists workspaces
 
 
 def test_no_reads_across_workspaces_or_without_the_id(tmp_path: Path) -> None:
@@ -377,3 +377,18 @@ def test_clv_settings_round_trip_with_model_and_holdout(tmp_path: Path) -> None:
     # A document saved before the model and holdout were kept still reads, with their defaults.
     store.save_setting(ws, "clv.json", '{"unit": "D", "horizon_months": 6, "annual_discount_rate": 0.05}')
     assert store.load_state(ws).clv == ClvSettings("D", 6, 0.05, "auto", None)
+
+
+def test_drop_file_deletes_bytes_no_other_workspace_uses(tmp_path: Path) -> None:
+    folder = tmp_path / "ws"
+    store = _store(folder)
+    a, b = store.create(), store.create()
+    shared = store.save_file(a, "shared.csv", b"s" * 100)
+    store.save_file(b, "shared.csv", b"s" * 100)
+    own = store.create()
+    store.save_file(own, "own.csv", b"o" * 100)
+    store.drop_file(a)
+    assert store.load_file(a) is None and _blobs(folder) == sorted([shared, store.load_file(own).sha256])  # type: ignore[union-attr]
+    store.drop_file(own)
+    assert _blobs(folder) == [shared] and store.usage(own) == 0
+    assert store.exists(own)  # the workspace (its settings) stays: only the file goes
