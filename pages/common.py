@@ -80,6 +80,7 @@ _WS_FILE = "_workspace_file"  # str | None: SHA-256 of the file the workspace ho
 _WS_NOTES = "_workspace_notes"  # list[str]: messages about the workspace to show on the next run, once
 _WS_NOTED = "_workspace_noted"  # set[str]: every message queued this session (each is said once)
 _UPLOAD_BYTES = "_upload_bytes"  # (sha256, bytes) of an upload the workspace does not hold (store off or full)
+UPLOAD_ID = "_upload_file_id"  # the Data page uploader's file_id last taken in (a file is taken in once)
 _SHOWN = "_errors_shown"  # set[str]: errors already shown in this run (an error appears once)
 
 
@@ -394,8 +395,12 @@ def forget_workspace() -> None:
         _stored_bytes.clear()  # no copy of the file stays in this process's memory either
     if QUERY_KEY in st.query_params:
         del st.query_params[QUERY_KEY]
+    # The uploader may still offer the file it took in: remember its id, or the next click would store it again.
+    taken = ss.get(UPLOAD_ID)
     for key in list(ss.keys()):
         del ss[key]
+    if taken is not None:
+        ss[UPLOAD_ID] = taken
     init_state()
     ss[INTRO_OPEN] = False  # the analyst has seen the app; a fresh start need not explain it again
     _note_once("The workspace was forgotten: its file and settings are deleted from the server. You are back on "

@@ -17,7 +17,7 @@ from rfm_core.read import RawTable
 NOT_MAPPED = "(not in file)"
 MAPPING_GENERATION = "mapping_generation"
 AUTO_SHEET = "(first sheet with transactions)"
-UPLOAD_ID = "_upload_file_id"  # the uploader's file_id last taken in
+UPLOAD_ID = common.UPLOAD_ID
 
 
 def fresh_mapping() -> None:

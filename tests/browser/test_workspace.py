@@ -113,6 +113,11 @@ def test_forget_removes_the_stored_bytes_from_disk(page: Page, app_url: str, tmp
     assert b"forget_me_shop.csv" not in _on_disk()  # not even the file's name lingers in the database or its log
     assert not HAS_ID.search(page.url)
     assert "bundled sample" in _current_file(page)
+    # The uploader still shows the file; the next run must not take it in (and store it) again.
+    page.get_by_role("button", name="Use the bundled sample").click()
+    settle(page)
+    assert not blob.exists() and not HAS_ID.search(page.url)
+    assert "bundled sample" in _current_file(page)
 
     page.goto(f"{app_url}/?w={ws}")  # the old link
     settle(page)
