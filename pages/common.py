@@ -21,6 +21,8 @@ import hashlib
 import os
 import re
 import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -173,15 +175,32 @@ def source_bytes(src: Source) -> bytes:
     return _stored_bytes(src.digest, ws, store)
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _stored_bytes(digest: str, _ws: str, _store: WorkspaceStore) -> bytes:
-    """A stored file's bytes, read from disk and checked against their SHA-256 once, shared by every session that
-    holds the same file (so memory holds one copy per file, not one per session). Keyed by the SHA-256: only a
-    session whose workspace holds these bytes knows it."""
-    stored = _store.load_file(_ws)
+# The stored files' bytes in this process, by SHA-256, at most two: read from disk (and checked) once, shared by
+# every session that holds the same file, so memory holds one copy per file rather than one per session. Only a
+# session whose workspace holds a file knows its SHA-256.
+_BYTES: OrderedDict[str, bytes] = OrderedDict()
+_BYTES_KEPT = 2
+_BYTES_LOCK = threading.Lock()
+
+
+def _remember_bytes(digest: str, data: bytes) -> None:
+    with _BYTES_LOCK:
+        _BYTES[digest] = data
+        _BYTES.move_to_end(digest)
+        while len(_BYTES) > _BYTES_KEPT:
+            _BYTES.popitem(last=False)
+
+
+def _stored_bytes(digest: str, ws: str, store: WorkspaceStore) -> bytes:
+    with _BYTES_LOCK:
+        if digest in _BYTES:
+            _BYTES.move_to_end(digest)
+            return _BYTES[digest]
+    stored = store.load_file(ws)
     if stored is None or stored.sha256 != digest:
         raise WorkspaceError("This workspace no longer holds the file (it was forgotten or expired); upload it again "
                              "on the Data page.")
+    _remember_bytes(digest, stored.data)
     return stored.data
 
 
@@ -311,21 +330,23 @@ def _ensure_workspace(store: WorkspaceStore) -> str:
     return ws
 
 
-def use_upload(name: str, data: bytes) -> Source:
+def use_upload(name: str, data: bytes, digest: str | None = None) -> Source:
     """Make an upload the current file and keep its bytes in the workspace (or, if that cannot be, the session).
 
-    A size limit reached is said on the page at once: the analysis goes on, but will not survive a reload.
+    ``digest``: the SHA-256 of ``data`` if the caller has it (hashing a 45 MB workbook takes ~0.15 s). A size limit
+    reached is said on the page at once: the analysis goes on, but will not survive a reload.
     """
     ss = st.session_state
-    src = source_from_upload(name, data)
+    src = Source(name, digest or hashlib.sha256(data).hexdigest(), len(data))
     ss[SOURCE] = src
     ss.pop(_UPLOAD_BYTES, None)
     store = workspace_store()
     if store is not None:
         try:
             ws = _ensure_workspace(store)
-            store.save_file(ws, name, data)
+            store.save_file(ws, name, data, src.digest)
             ss[_WS_FILE] = src.digest
+            _remember_bytes(src.digest, data)  # the first read need not come back from disk
             return src
         except WorkspaceFullError as exc:
             show_error(str(exc))
@@ -392,7 +413,10 @@ def forget_workspace() -> None:
     store, ws = workspace_store(), ss.get(WS_ID)
     if store is not None and ws:
         store.forget(ws)
-        _stored_bytes.clear()  # no copy of the file stays in this process's memory either
+        src: Source | None = ss.get(SOURCE)
+        if src is not None and ss.get(_WS_FILE) == src.digest:
+            with _BYTES_LOCK:  # no copy stays in this process's memory either
+                _BYTES.pop(src.digest, None)
     if QUERY_KEY in st.query_params:
         del st.query_params[QUERY_KEY]
     # The uploader may still offer the file it took in: remember its id, or the next click would store it again.

@@ -66,9 +66,10 @@ with right:
 if upload is not None and st.session_state.get(UPLOAD_ID) != upload.file_id:
     st.session_state[UPLOAD_ID] = upload.file_id
     data = upload.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
     current: common.Source | None = st.session_state[common.SOURCE]
-    if current is None or current.digest != hashlib.sha256(data).hexdigest():
-        common.use_upload(upload.name, data)
+    if current is None or current.digest != digest:
+        common.use_upload(upload.name, data, digest)
         fresh_mapping()
         st.session_state[common.SHEET] = None
 

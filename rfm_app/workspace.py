@@ -459,11 +459,13 @@ class WorkspaceStore:
 
     # ---- the file -------------------------------------------------------------------------------------------
 
-    def save_file(self, ws: str, name: str, data: bytes) -> str:
+    def save_file(self, ws: str, name: str, data: bytes, sha256: str | None = None) -> str:
         """Keep ``data`` (uploaded as ``name``) as the workspace's file; returns its SHA-256.
 
         The bytes are written once per content: a second workspace with the same file refers to the same copy.
-        The workspace's previous file is deleted when no workspace uses it any more.
+        The workspace's previous file is deleted when no workspace uses it any more. ``sha256``, when the caller
+        has computed it already, saves hashing a large file again; it must be the SHA-256 of ``data`` (a wrong one
+        is caught when the file is read back: :meth:`load_file` checks every byte).
 
         Raises
         ------
@@ -472,7 +474,8 @@ class WorkspaceStore:
         WorkspaceFullError
             The file would take the workspace or the store over its limit (nothing is changed).
         """
-        sha = hashlib.sha256(data).hexdigest()
+        sha = sha256 if sha256 is not None and re.fullmatch(r"[0-9a-f]{64}", sha256) else \
+            hashlib.sha256(data).hexdigest()
         size = len(data)
         path = self._blob_path(sha)
         tmp: Path | None = None

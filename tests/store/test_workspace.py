@@ -17,6 +17,7 @@ from rfm_app.workspace import (
     MB,
     ClvSettings,
     StoreConfig,
+    StoredFile,
     WorkspaceError,
     WorkspaceFullError,
     WorkspaceState,
@@ -392,3 +393,19 @@ def test_drop_file_deletes_bytes_no_other_workspace_uses(tmp_path: Path) -> None
     store.drop_file(own)
     assert _blobs(folder) == [shared] and store.usage(own) == 0
     assert store.exists(own)  # the workspace (its settings) stays: only the file goes
+
+
+def test_a_given_sha256_is_used_and_a_wrong_one_is_caught_on_read(tmp_path: Path) -> None:
+    import hashlib
+
+    store = _store(tmp_path / "ws")
+    ws = store.create()
+    data = b"invoice,customer\n1,A\n"
+    right = hashlib.sha256(data).hexdigest()
+    assert store.save_file(ws, "f.csv", data, right) == right
+    assert store.load_file(ws) == StoredFile("f.csv", right, data)
+    other = store.create()
+    store.save_file(other, "g.csv", b"other bytes", "0" * 64)  # a caller's mistake
+    with pytest.raises(WorkspaceError, match="damaged or missing"):
+        store.load_file(other)
+    assert store.load_file(other) is None  # dropped, never served
