@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import re
 import sqlite3
 from pathlib import Path
 
+import openpyxl
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -23,7 +25,7 @@ from rfm_app.workspace import ClvSettings, StoreConfig, WorkspaceState, Workspac
 from rfm_core import CleaningPolicy, MetricScoring, ScoringSettings
 from rfm_core.audience import Audience, Condition
 from rfm_core.segment import DEFAULT_RULES, RuleSet
-from rfm_core.settings import AnalysisSettings
+from rfm_core.settings import AnalysisSettings, ReadOptions
 from tests.conftest import HAND_CSV, ROOT
 
 APP = str(ROOT / "streamlit_app.py")
@@ -205,3 +207,48 @@ def test_a_file_error_names_the_file_once_appears_once_and_gives_no_command_line
 def test_engine_messages_in_the_apps_words(engine: str, app: str) -> None:
     assert common.app_wording(engine) == app
 
+
+
+def _workbook() -> bytes:
+    """Sheet "First": the hand file (customers A, B, C); sheet "Second": customers X and Y, one order each."""
+    wb = openpyxl.Workbook()
+    first = wb.active
+    first.title = "First"
+    rows = [line.split(",") for line in HAND_CSV.strip().splitlines()]
+    for row in rows:
+        first.append(row)
+    second = wb.create_sheet("Second")
+    second.append(rows[0])
+    second.append(["2001", "X", "2024-02-01 10:00:00", "1", "4.00", "France"])
+    second.append(["2002", "Y", "2024-02-02 10:00:00", "2", "3.00", "France"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("sheet", "options", "shown", "customers"), [
+    ("Second", ReadOptions(sheet="Second"), "Second", "2"),
+    ("all", ReadOptions(all_sheets=True), common.ALL_SHEETS, "5"),  # 3 + 2 customers, no id in both sheets
+])
+def test_a_link_restores_the_sheet(folder: Path, sheet: str, options: ReadOptions, shown: str,
+                                   customers: str) -> None:
+    store = _store(folder)
+    ws = store.create()
+    store.save_file(ws, "book.xlsx", _workbook())
+    store.save_state(ws, WorkspaceState(AnalysisSettings(read=options)))
+    at = _app(ws)
+    assert not at.error
+    assert at.selectbox(key="sheet").value == shown
+    assert {m.label: m.value for m in at.metric}["Customers"] == customers
+
+
+def test_saved_audiences_are_listed_after_a_reload(folder: Path) -> None:
+    store = _store(folder)
+    ws = store.create()
+    store.save_audience_object(ws, LAPSED)
+    at = _app(ws)
+    at.switch_page("pages/audiences.py").run()
+    assert not at.exception
+    saved = [df.value for df in at.dataframe if "Audience" in df.value.columns]
+    assert len(saved) == 1 and saved[0]["Audience"].tolist() == ["Lapsed repeat buyers"]
+    assert any("kept with this workspace" in c.value for c in at.caption)
