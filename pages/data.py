@@ -35,7 +35,8 @@ with st.expander("What is RFM and how to read this app", expanded=bool(st.sessio
     st.markdown(
         "**RFM** sorts customers by three facts from their purchase history: **Recency** (days since the last "
         "order; fewer is better), **Frequency** (how many orders) and **Monetary** value (what they spent in "
-        "total). Each becomes a score from 1 to 5 (by default: customers are split into five equal-sized groups), "
+        "total). Each becomes a score from 1 to 5 (by default five groups of about equal size; customers with "
+        "the same value share a score), "
         "and the three scores place every customer in one **segment**, such as *Champions* (bought recently, often, "
         "a lot) or *At risk* (used to buy often, not lately).\n\n"
         "**How to use this app**, top to bottom in the menu:\n"
@@ -45,8 +46,9 @@ with st.expander("What is RFM and how to read this app", expanded=bool(st.sessio
         "3. **Understand**: segment sizes and revenue (Overview, Charts), and any customer's scores (Customers).\n"
         "4. **Predict**: lifetime value and the chance a customer is still active, and how segments change.\n"
         "5. **Act**: what to do per segment, audiences you can build and download, and the exports.\n\n"
-        "Your file and settings are kept on this server under this page's address, so a reload brings them back; "
-        "**Forget this workspace** in the sidebar deletes them.")
+        + ("Your file and settings are kept on this server under this page's address, so a reload brings them "
+           "back; **Forget this workspace** in the sidebar deletes them." if common.workspace_days() is not None
+           else "This server keeps nothing: a reload starts again with the sample."))
 st.caption("Upload a transaction export (CSV, Excel or Parquet), or explore the bundled sample.")
 
 left, right = st.columns([3, 1])

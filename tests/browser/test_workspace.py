@@ -54,12 +54,14 @@ def _recency_slider(page: Page) -> str:
 
 
 def test_reload_keeps_the_file_and_a_changed_slider(page: Page, app_url: str, browser: Browser,
-                                                    tmp_path: Path) -> None:
+                                                    tmp_path: Path, artifacts: Path) -> None:
     shop = _shop_file(tmp_path, "kept_shop.csv", seed=141)
     page.goto(app_url)
     settle(page)
     assert "bundled sample" in _current_file(page)
     assert not HAS_ID.search(page.url)  # looking at the sample stores nothing and puts no id in the link
+    expect(page.get_by_text("RFM sorts customers by three facts")).to_be_visible()  # first visit: intro open
+    page.screenshot(path=artifacts / "workspace-first-visit.png")
     upload_file(page, shop)
     ws = _workspace_id(page)
     assert (WS_DIR / "blobs" / hashlib.sha256(shop.read_bytes()).hexdigest()).exists()
@@ -77,6 +79,9 @@ def test_reload_keeps_the_file_and_a_changed_slider(page: Page, app_url: str, br
     assert _recency_slider(page) == "4"  # the reload reopened Settings with the changed slider
     open_page(page, app_url, "Data")
     assert _current_file(page).startswith("kept_shop.csv")
+    expect(page.get_by_text("RFM sorts customers by three facts")).to_be_hidden()  # a returning visit: closed
+    expect(page.get_by_role("button", name="Forget this workspace")).to_be_visible()
+    page.screenshot(path=artifacts / "workspace-reloaded.png")
 
     # The link in a fresh browser context (no cookies, no session) brings the same analysis back.
     other = browser.new_context(viewport={"width": 1400, "height": 2000})
