@@ -271,7 +271,8 @@ def _open_workspace() -> None:
     ss = st.session_state
     ws = st.query_params.get(QUERY_KEY)
     store = workspace_store()
-    ss[_WS_SAVED] = _documents()  # the defaults: a session that changes nothing saves nothing
+    with suppress(RfmError):  # the defaults always make documents; a failure only means the first run saves them
+        ss[_WS_SAVED] = _documents()  # the defaults: a session that changes nothing saves nothing
     if store is None:
         if ws:
             _note_once("Workspaces are turned off on this server, so this link cannot bring back an analysis; the "
@@ -381,11 +382,10 @@ def save_workspace() -> None:
     store = workspace_store()
     if store is None:
         return
-    docs = _documents()
-    last: dict[str, str] = ss.get(_WS_SAVED) or {}
-    if docs == last:
-        return
     try:
+        docs = _documents()
+        if docs == (ss.get(_WS_SAVED) or {}):
+            return
         ws = _ensure_workspace(store)
         last = ss.get(_WS_SAVED) or {}
         for name, text in docs.items():
@@ -463,11 +463,16 @@ def show_error(message: str | BaseException, file_name: str | None = None, **kwa
     text = app_wording(str(message))
     if file_name and file_name not in text:
         text = f"**{file_name}:** {text}"
+    _once(st.error, text, icon=kwargs.pop("icon", ":material/error:"), **kwargs)
+
+
+def _once(show: Any, text: str, **kwargs: Any) -> None:
+    """``show(text)`` unless this run has shown the same text already (pages may meet one error twice)."""
     shown: set[str] = st.session_state.setdefault(_SHOWN, set())
     if text in shown:
         return
     shown.add(text)
-    st.error(text, icon=kwargs.pop("icon", ":material/error:"), **kwargs)
+    show(text, **kwargs)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -648,7 +653,9 @@ def prepared() -> Prepared | None:
         show_error(exc, src.name)
         last: Prepared | None = st.session_state.get(LAST_GOOD)
         if last is not None:
-            st.info(f"Still showing the last good result, from **{last.source_name}**.")
+            # The error above names the file already: name it again only when the result is from another file.
+            where = "before this change" if last.source_name == src.name else f"from **{last.source_name}**"
+            _once(st.info, f"Still showing the last good result, {where}.")
         return last
     st.session_state[LAST_GOOD] = prep
     return prep

@@ -252,3 +252,16 @@ def test_saved_audiences_are_listed_after_a_reload(folder: Path) -> None:
     saved = [df.value for df in at.dataframe if "Audience" in df.value.columns]
     assert len(saved) == 1 and saved[0]["Audience"].tolist() == ["Lapsed repeat buyers"]
     assert any("kept with this workspace" in c.value for c in at.caption)
+
+
+def test_an_error_after_a_change_names_the_file_once_and_says_what_is_still_shown(folder: Path) -> None:
+    at = _app()
+    at.file_uploader(key="upload").upload("hand.csv", HAND_CSV.encode(), "text/csv")
+    at.run()
+    box = next(s for s in at.selectbox if str(s.key).startswith("map_customer_id_"))
+    box.set_value("(not in file)").run()
+    assert not at.exception
+    errors, infos = [e.value for e in at.error], [i.value for i in at.info]
+    assert len(errors) == 1 and "Missing required columns" in errors[0]
+    assert infos == ["Still showing the last good result, before this change."]
+    assert " ".join(errors + infos).count("hand.csv") == 1
