@@ -295,10 +295,15 @@ def _open_workspace() -> None:
 
 def _restore(store: WorkspaceStore, ws: str) -> None:
     ss = st.session_state
-    stored = store.load_file(ws)
+    try:
+        stored = store.load_file(ws)
+    except WorkspaceError as exc:  # the file is damaged or gone: say so, and still bring the settings back
+        _note_once(str(exc))
+        stored = None
     if stored is not None:
         ss[SOURCE] = Source(stored.name, stored.sha256, len(stored.data))
         ss[_WS_FILE] = stored.sha256
+        _remember_bytes(stored.sha256, stored.data)  # read and checked once: the first analysis needs them
     state = store.load_state(ws)
     if state.settings is not None:
         s = state.settings

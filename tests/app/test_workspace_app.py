@@ -265,3 +265,17 @@ def test_an_error_after_a_change_names_the_file_once_and_says_what_is_still_show
     assert len(errors) == 1 and "Missing required columns" in errors[0]
     assert infos == ["Still showing the last good result, before this change."]
     assert " ".join(errors + infos).count("hand.csv") == 1
+
+
+def test_a_damaged_stored_file_is_reported_and_the_settings_still_come_back(folder: Path) -> None:
+    store = _store(folder)
+    ws = store.create()
+    sha = store.save_file(ws, "hand.csv", HAND_CSV.encode())
+    store.save_state(ws, WorkspaceState(AnalysisSettings(scoring=ScoringSettings(recency=MetricScoring(3)))))
+    (folder / "blobs" / sha).write_bytes(b"tampered")
+    at = _app(ws)
+    assert "bundled sample" in _current_file(at)
+    assert [w.value for w in at.warning if "damaged or missing" in w.value] == [
+        "The stored copy of hand.csv is damaged or missing; upload the file again."]
+    assert at.session_state[common.SCORING].recency == MetricScoring(3)
+    assert not (folder / "blobs" / sha).exists()  # never served, and dropped
