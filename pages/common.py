@@ -452,6 +452,10 @@ _APP_WORDING: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"Use the CLI with --engine duckdb for files this large\."),
      "Upload a shorter date range (export fewer months at a time)."),
     (re.compile(r"\s*\(--[a-z-]+[^)]*\)"), ""),
+    # When every row is dropped the app has no result to show the ledger with: say where the cause is set.
+    (re.compile(r"Check the ledger: every row was dropped\."),
+     "Every row was dropped: check the column mapping on the Data page and which rows count on Settings."),
+    (re.compile(r"Check the ledger\."), "Check the column mapping on the Data page and which rows count on Settings."),
 )
 
 

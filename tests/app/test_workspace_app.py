@@ -202,6 +202,12 @@ def test_a_file_error_names_the_file_once_appears_once_and_gives_no_command_line
      "this large.",
      "big.csv has 30,000,000 rows, more than the limit of 20,000,000. Upload a shorter date range (export fewer "
      "months at a time)."),
+    ("No rows are left after cleaning, so there is nothing to analyse. Check the ledger.",
+     "No rows are left after cleaning, so there is nothing to analyse. Check the column mapping on the Data page and "
+     "which rows count on Settings."),
+    ("There are no customers to score. Check the ledger: every row was dropped.",
+     "There are no customers to score. Every row was dropped: check the column mapping on the Data page and which "
+     "rows count on Settings."),
     ("No change needed here.", "No change needed here."),
 ])
 def test_engine_messages_in_the_apps_words(engine: str, app: str) -> None:
