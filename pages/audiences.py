@@ -30,7 +30,7 @@ from rfm_core.views import WHOLE_FIELDS, audience_columns, category_options, con
 
 GROUPS = "aud_groups"  # list[list[int]]: condition ids per group
 NEXT_ID = "aud_next_id"
-SAVED = "aud_saved"  # dict[str, Audience]; kept in the workspace in phase 2
+SAVED = common.AUDIENCES  # dict[str, Audience]; saved in the workspace when each run ends
 WITH_CLV = "aud_with_clv"
 CURRENT = "aud_current"  # the Audience built on the last run
 EXAMPLE = Audience("Lapsed repeat buyers", ((Condition(FREQUENCY, "gte", 2), Condition(RECENCY_DAYS, "gt", 90)),))
@@ -104,12 +104,21 @@ def _save() -> None:
     # Read at click time: the name may have been typed in the same interaction as the click.
     name = str(st.session_state.get("aud_name") or "").strip() or "Audience"
     current: Audience = st.session_state[CURRENT]
-    st.session_state[SAVED][name] = Audience(name, current.groups)
+    st.session_state[SAVED] = {**st.session_state[SAVED], name: Audience(name, current.groups)}
 
+
+def _delete(name: str) -> None:
+    # A new dict rather than a change in place: the workspace compares what it saved with what is here now.
+    st.session_state[SAVED] = {k: v for k, v in st.session_state[SAVED].items() if k != name}
+
+
+_KEPT = ("Saved audiences are kept with this workspace (a reload or the page's address brings them back)."
+         if common.workspace_days() is not None else
+         "Saved audiences last as long as this browser session (workspaces are off on this server).")
 
 if GROUPS not in st.session_state:
     st.session_state[NEXT_ID] = 0
-    st.session_state[SAVED] = {}
+    st.session_state.setdefault(SAVED, {})  # restored from the workspace by common.init_state
     _load(EXAMPLE)
 
 st.title("Audiences")
@@ -204,7 +213,7 @@ try:
     size = audience_size(audience, customers)
     members = audience_members(audience, customers)
 except RfmError as exc:
-    st.error(str(exc), icon=":material/error:")
+    common.show_error(exc)
     st.stop()
 
 st.subheader("Who they are")
@@ -242,7 +251,5 @@ if saved:
     pick = st.selectbox("Open a saved audience", list(saved), key="aud_pick")
     b1, b2, _ = st.columns([1, 1, 4])
     b1.button("Open", key="aud_open", on_click=_load, args=(saved[pick],))
-    b2.button("Delete", key="aud_delete", on_click=lambda: st.session_state[SAVED].pop(pick, None))
-    st.caption("Saved audiences last as long as this browser session; keeping them with the workspace comes next.")
-else:
-    st.caption("Saved audiences last as long as this browser session.")
+    b2.button("Delete", key="aud_delete", on_click=_delete, args=(pick,))
+st.caption(_KEPT)

@@ -40,7 +40,7 @@ try:
                                 st.session_state[common.SCORING], st.session_state[common.RULES],
                                 None if model == "none" else model, prep.cleaned.transactions)
 except RfmError as exc:
-    st.error(str(exc), icon=":material/error:")
+    common.show_error(exc)
     st.stop()
 
 overall = bt.table.iloc[-1]

@@ -49,7 +49,7 @@ try:
     with st.spinner("Fitting and comparing the models…"):
         result = common.clv_for(prep)
 except ModelFitError as exc:
-    st.error(f"**No lifetime value for this data.** {exc}", icon=":material/error:")
+    common.show_error(f"**No lifetime value for this data.** {exc}")
     st.stop()
 
 clv_col, purchases_col = f"clv_{horizon}m", f"predicted_purchases_{horizon}m"

@@ -15,7 +15,7 @@ prep, _ = common.require_data()
 try:
     result = cohorts(prep.cleaned.transactions)
 except RfmError as exc:
-    st.error(str(exc))
+    common.show_error(exc)
     st.stop()
 st.caption("A cohort is the month of a customer's first purchase (in the data used). Retention in month k is the "
            "share of the cohort that bought in its k-th month; blank cells are after the end of the data.")

@@ -1,4 +1,11 @@
-"""UI helpers shared by the pages: session-state keys, cached engine stages, the guard, and error display.
+"""UI helpers shared by the pages: session-state keys, cached engine stages, the guard, error display, and the
+workspace that keeps an analysis across reloads.
+
+Workspace (DOCUMENTATION.md, "Workspace"): the session's file and settings are saved in the server-side store of
+:mod:`rfm_app.workspace` under an unguessable id carried in the URL (``?w=<id>``). A session that starts with a live
+id restores them; every run ends by saving what changed. The upload's bytes live in ONE place: the store on disk
+(the session keeps only the name, size and SHA-256, and a process-wide cache of at most two files reads them back),
+or, when workspaces are off or full, the session itself. A visitor who changes nothing leaves nothing on the server.
 
 Caching: the expensive stages (read, map+clean, aggregate) are cached by the SHA-256 of the file's bytes plus the
 frozen settings that affect them. They use ``st.cache_resource`` rather than ``st.cache_data`` so that a 541,909-row
@@ -11,14 +18,29 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import re
+import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import streamlit as st
 
+from rfm_app.workspace import (
+    ClvSettings,
+    StoreConfig,
+    WorkspaceError,
+    WorkspaceFullError,
+    WorkspaceState,
+    WorkspaceStore,
+    open_store,
+    state_documents,
+)
 from rfm_core import (
     DEFAULT_RULES,
     CleaningPolicy,
@@ -39,6 +61,7 @@ from rfm_core.clean import CleanResult
 from rfm_core.mapping import Detection, MappedTable, detect_columns
 from rfm_core.read import RawTable, detect_format
 from rfm_core.sample import SAMPLE_PATH
+from rfm_core.settings import AnalysisSettings
 
 # Session-state keys, in one place.
 SOURCE = "source"  # Source | None
@@ -50,14 +73,32 @@ RULES = "segment_rules"  # RuleSet
 AS_OF = "as_of_override"  # date | None
 LAST_GOOD = "last_good"  # Prepared | None
 ALL_SHEETS = "(all sheets stacked)"
+AUDIENCES = "aud_saved"  # dict[str, Audience]: saved audiences (pages/audiences.py), kept in the workspace
+WS_ID = "workspace_id"  # str | None: this session's workspace, also in the URL as ?w=<id>
+INTRO_OPEN = "intro_expanded"  # bool: the first page's introduction starts open (a visit without a workspace)
+QUERY_KEY = "w"
+_WS_SAVED = "_workspace_saved"  # dict[str, str]: the documents as last saved (or restored), to write only changes
+_WS_FILE = "_workspace_file"  # str | None: SHA-256 of the file the workspace holds
+_WS_NOTES = "_workspace_notes"  # list[str]: messages about the workspace to show on the next run, once
+_WS_NOTED = "_workspace_noted"  # set[str]: every message queued this session (each is said once)
+_UPLOAD_BYTES = "_upload_bytes"  # (sha256, bytes) of an upload the workspace does not hold (store off or full)
+UPLOAD_ID = "_upload_file_id"  # the Data page uploader's file_id last taken in (a file is taken in once)
+_SHOWN = "_errors_shown"  # set[str]: errors already shown in this run (an error appears once)
 
 
 @dataclass(frozen=True)
 class Source:
+    """The file being analysed: its name, SHA-256 and size. The bytes are not kept here (see the module notes):
+    :attr:`data` fetches them from the sample, the workspace store, or the session."""
+
     name: str
     digest: str
-    data: bytes
+    size: int
     is_sample: bool = False
+
+    @property
+    def data(self) -> bytes:
+        return source_bytes(self)
 
 
 @dataclass(frozen=True)
@@ -74,8 +115,14 @@ class Prepared:
 
 
 def init_state() -> None:
-    """Defaults for every key; called by the entry script on each run."""
+    """Defaults for every key, and on a session's first run the workspace named in the URL; called by the entry
+    script on each run."""
     ss = st.session_state
+    ss[_SHOWN] = set()
+    first_run = WS_ID not in ss
+    if first_run:
+        ss[WS_ID] = None
+        ss[INTRO_OPEN] = True
     if SOURCE not in ss:
         ss[SOURCE] = sample_source()
     ss.setdefault(SHEET, None)
@@ -85,6 +132,12 @@ def init_state() -> None:
     ss.setdefault(RULES, DEFAULT_RULES)
     ss.setdefault(AS_OF, None)
     ss.setdefault(LAST_GOOD, None)
+    ss.setdefault(AUDIENCES, {})
+    if first_run:
+        _open_workspace()
+    ws = ss.get(WS_ID)
+    if ws and st.query_params.get(QUERY_KEY) != ws:
+        st.query_params[QUERY_KEY] = ws  # a page switch clears the URL's parameters: put the id back
 
 
 @st.cache_resource(show_spinner=False)
@@ -94,11 +147,341 @@ def _sample_bytes() -> bytes:
 
 def sample_source() -> Source:
     data = _sample_bytes()
-    return Source(SAMPLE_PATH.name, hashlib.sha256(data).hexdigest(), data, is_sample=True)
+    return Source(SAMPLE_PATH.name, hashlib.sha256(data).hexdigest(), len(data), is_sample=True)
 
 
 def source_from_upload(name: str, data: bytes) -> Source:
-    return Source(name, hashlib.sha256(data).hexdigest(), data)
+    """The Source for uploaded bytes, without keeping them (:func:`use_upload` keeps them)."""
+    return Source(name, hashlib.sha256(data).hexdigest(), len(data))
+
+
+def source_bytes(src: Source) -> bytes:
+    """The bytes of ``src``: the bundled sample, the session's own copy (workspaces off or full), or the store's.
+
+    Raises
+    ------
+    WorkspaceError
+        The workspace no longer holds the file (forgotten in another tab, or expired).
+    """
+    if src.is_sample:
+        return _sample_bytes()
+    held = st.session_state.get(_UPLOAD_BYTES)
+    if held is not None and held[0] == src.digest:
+        return cast(bytes, held[1])
+    ws = st.session_state.get(WS_ID)
+    store = workspace_store()
+    if store is None or not ws:
+        raise WorkspaceError(f"{src.name} is no longer available; upload it again on the Data page.")
+    return _stored_bytes(src.digest, ws, store)
+
+
+# The stored files' bytes in this process, by SHA-256, at most two: read from disk (and checked) once, shared by
+# every session that holds the same file, so memory holds one copy per file rather than one per session. Only a
+# session whose workspace holds a file knows its SHA-256.
+_BYTES: OrderedDict[str, bytes] = OrderedDict()
+_BYTES_KEPT = 2
+_BYTES_LOCK = threading.Lock()
+
+
+def _remember_bytes(digest: str, data: bytes) -> None:
+    with _BYTES_LOCK:
+        _BYTES[digest] = data
+        _BYTES.move_to_end(digest)
+        while len(_BYTES) > _BYTES_KEPT:
+            _BYTES.popitem(last=False)
+
+
+def _stored_bytes(digest: str, ws: str, store: WorkspaceStore) -> bytes:
+    with _BYTES_LOCK:
+        if digest in _BYTES:
+            _BYTES.move_to_end(digest)
+            return _BYTES[digest]
+    stored = store.load_file(ws)
+    if stored is None or stored.sha256 != digest:
+        raise WorkspaceError("This workspace no longer holds the file (it was forgotten or expired); upload it again "
+                             "on the Data page.")
+    _remember_bytes(digest, stored.data)
+    return stored.data
+
+
+# ---- the workspace ---------------------------------------------------------------------------------------------
+
+
+def store_config() -> StoreConfig:
+    """The workspace settings: environment variables, else ``[workspace]`` in ``.streamlit/secrets.toml``."""
+    section: Any = None
+    try:
+        section = st.secrets.get("workspace")
+    except Exception:  # no secrets file at all is the usual case; Streamlit raises its own error type then
+        section = None
+    return StoreConfig.from_settings(os.environ, dict(section) if section else None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _store_for(config: StoreConfig) -> WorkspaceStore | None:
+    # Opening the store purges expired workspaces (the sweep), so a server start purges them too.
+    return open_store(config)
+
+
+def workspace_store() -> WorkspaceStore | None:
+    """The server's workspace store, or None when workspaces are off (or cannot be used: said once)."""
+    try:
+        return _store_for(store_config())
+    except (RfmError, OSError, sqlite3.Error) as exc:
+        _note_once(f"Workspaces are not available on this server, so your work will not survive a reload ({exc}).")
+        return None
+
+
+def _note_once(text: str) -> None:
+    """Queue a message about the workspace for the top of the page, at most once per session."""
+    noted: set[str] = st.session_state.setdefault(_WS_NOTED, set())
+    if text not in noted:
+        noted.add(text)
+        st.session_state.setdefault(_WS_NOTES, []).append(text)
+
+
+def workspace_notes() -> list[str]:
+    """Messages about the workspace not yet shown (an expired link, a size limit reached); shown once."""
+    notes: list[str] = st.session_state.get(_WS_NOTES) or []
+    st.session_state[_WS_NOTES] = []
+    return notes
+
+
+def _sheet_to_read(sheet: str | None) -> ReadOptions:
+    return ReadOptions(all_sheets=True) if sheet == ALL_SHEETS else ReadOptions(sheet=sheet)
+
+
+def _documents() -> dict[str, str]:
+    """This session's analysis as the workspace's settings documents (see :func:`state_documents`)."""
+    ss = st.session_state
+    settings = AnalysisSettings(read=_sheet_to_read(ss[SHEET]),
+                                mapping=cast(Any, tuple(sorted(ss[MAPPING].items()))),
+                                cleaning=ss[CLEANING], scoring=ss[SCORING], as_of=ss[AS_OF])
+    holdout = ss.get(CLV_HOLDOUT)
+    clv = ClvSettings(str(ss.get(CLV_UNIT, "W")), int(ss.get(CLV_HORIZON, 12)), float(ss.get(CLV_RATE, 0.10)),
+                      str(ss.get(CLV_MODEL, "auto")), holdout.isoformat() if holdout else None)
+    docs = state_documents(WorkspaceState(settings, ss[RULES], clv, ss.get(CURRENCY)))
+    for name, audience in ss.get(AUDIENCES, {}).items():
+        docs[f"audience:{name}"] = audience.to_toml()
+    return docs
+
+
+def _open_workspace() -> None:
+    """On a session's first run: restore the workspace the URL names, or say why it cannot be."""
+    ss = st.session_state
+    ws = st.query_params.get(QUERY_KEY)
+    store = workspace_store()
+    with suppress(RfmError):  # the defaults always make documents; a failure only means the first run saves them
+        ss[_WS_SAVED] = _documents()  # the defaults: a session that changes nothing saves nothing
+    if store is None:
+        if ws:
+            _note_once("Workspaces are turned off on this server, so this link cannot bring back an analysis; the "
+                       "bundled sample is shown.")
+        return
+    try:
+        store.maybe_sweep()
+        if not ws:
+            return
+        if not store.exists(ws):
+            del st.query_params[QUERY_KEY]
+            _note_once("This workspace link has expired or was forgotten, so the bundled sample is shown. Upload "
+                       "your file on the Data page to start a new workspace.")
+            return
+        ss[WS_ID], ss[INTRO_OPEN] = ws, False
+        _restore(store, ws)
+    except (RfmError, OSError, sqlite3.Error) as exc:
+        _note_once(f"Part of this workspace could not be restored: {exc}")
+
+
+def _restore(store: WorkspaceStore, ws: str) -> None:
+    ss = st.session_state
+    try:
+        stored = store.load_file(ws)
+    except WorkspaceError as exc:  # the file is damaged or gone: say so, and still bring the settings back
+        _note_once(str(exc))
+        stored = None
+    if stored is not None:
+        ss[SOURCE] = Source(stored.name, stored.sha256, len(stored.data))
+        ss[_WS_FILE] = stored.sha256
+        _remember_bytes(stored.sha256, stored.data)  # read and checked once: the first analysis needs them
+    state = store.load_state(ws)
+    if state.settings is not None:
+        s = state.settings
+        ss[SHEET] = ALL_SHEETS if s.read.all_sheets else s.read.sheet
+        ss[MAPPING] = dict(s.mapping)
+        ss[CLEANING], ss[SCORING], ss[AS_OF] = s.cleaning, s.scoring, s.as_of
+    if state.rules is not None:
+        ss[RULES] = state.rules
+    if state.clv is not None:
+        c = state.clv
+        ss[CLV_UNIT], ss[CLV_HORIZON], ss[CLV_RATE], ss[CLV_MODEL] = (c.unit, c.horizon_months,
+                                                                      c.annual_discount_rate, c.model)
+        ss[CLV_HOLDOUT] = dt.date.fromisoformat(c.calibration_end) if c.calibration_end else None
+    if state.currency is not None:
+        ss[CURRENCY] = state.currency
+    ss[AUDIENCES] = store.load_audience_objects(ws)
+    ss[_WS_SAVED] = _documents()
+
+
+def _ensure_workspace(store: WorkspaceStore) -> str:
+    ss = st.session_state
+    ws: str | None = ss.get(WS_ID)
+    if ws is None or not store.exists(ws):
+        if ws is not None:
+            _note_once("This workspace expired or was forgotten in another tab; your work is kept in a new one (the "
+                       "link has changed).")
+        ws = store.create()
+        ss[WS_ID], ss[_WS_SAVED], ss[_WS_FILE] = ws, {}, None
+        st.query_params[QUERY_KEY] = ws
+    return ws
+
+
+def use_upload(name: str, data: bytes, digest: str | None = None) -> Source:
+    """Make an upload the current file and keep its bytes in the workspace (or, if that cannot be, the session).
+
+    ``digest``: the SHA-256 of ``data`` if the caller has it (hashing a 45 MB workbook takes ~0.15 s). A size limit
+    reached is said on the page at once: the analysis goes on, but will not survive a reload.
+    """
+    ss = st.session_state
+    src = Source(name, digest or hashlib.sha256(data).hexdigest(), len(data))
+    ss[SOURCE] = src
+    ss.pop(_UPLOAD_BYTES, None)
+    store = workspace_store()
+    if store is not None:
+        try:
+            ws = _ensure_workspace(store)
+            store.save_file(ws, name, data, src.digest)
+            ss[_WS_FILE] = src.digest
+            _remember_bytes(src.digest, data)  # the first read need not come back from disk
+            return src
+        except WorkspaceFullError as exc:
+            show_error(str(exc))
+        except (WorkspaceError, OSError, sqlite3.Error) as exc:
+            show_error(f"Your file could not be kept for a reload: {exc}")
+    ss[_UPLOAD_BYTES] = (src.digest, data)
+    return src
+
+
+def use_sample() -> Source:
+    """Go back to the bundled sample (the workspace drops its stored file: the sample needs no stored bytes)."""
+    ss = st.session_state
+    ss[SOURCE] = sample_source()
+    ss.pop(_UPLOAD_BYTES, None)
+    store, ws = workspace_store(), ss.get(WS_ID)
+    if store is not None and ws and ss.get(_WS_FILE):
+        # A workspace that is gone already has nothing of the file left to drop.
+        with suppress(WorkspaceError, OSError, sqlite3.Error):
+            store.drop_file(ws)
+        ss[_WS_FILE] = None
+    return ss[SOURCE]
+
+
+def save_workspace() -> None:
+    """Save what changed in this run (called by the entry script when every run ends, however it ends).
+
+    Nothing is written for a session that only looks at the sample with the default settings.
+    """
+    ss = st.session_state
+    if WS_ID not in ss:
+        return
+    store = workspace_store()
+    if store is None:
+        return
+    try:
+        docs = _documents()
+        if docs == (ss.get(_WS_SAVED) or {}):
+            return
+        ws = _ensure_workspace(store)
+        last = ss.get(_WS_SAVED) or {}
+        for name, text in docs.items():
+            if last.get(name) == text:
+                continue
+            if name.startswith("audience:"):
+                store.save_audience(ws, name.removeprefix("audience:"), text)
+            else:
+                store.save_setting(ws, name, text)
+        for name in set(last) - set(docs):
+            if name.startswith("audience:"):
+                store.delete_audience(ws, name.removeprefix("audience:"))
+            else:
+                store.delete_setting(ws, name)
+        ss[_WS_SAVED] = docs
+    except WorkspaceFullError as exc:
+        _note_once(str(exc))
+    except (RfmError, OSError, sqlite3.Error) as exc:
+        _note_once(f"Your latest change could not be kept for a reload: {exc}")
+
+
+def forget_workspace() -> None:
+    """Delete this session's workspace now (file bytes included) and start afresh with the sample."""
+    ss = st.session_state
+    store, ws = workspace_store(), ss.get(WS_ID)
+    if store is not None and ws:
+        store.forget(ws)
+        src: Source | None = ss.get(SOURCE)
+        if src is not None and ss.get(_WS_FILE) == src.digest:
+            with _BYTES_LOCK:  # no copy stays in this process's memory either
+                _BYTES.pop(src.digest, None)
+    if QUERY_KEY in st.query_params:
+        del st.query_params[QUERY_KEY]
+    # The uploader may still offer the file it took in: remember its id, or the next click would store it again.
+    taken = ss.get(UPLOAD_ID)
+    for key in list(ss.keys()):
+        del ss[key]
+    if taken is not None:
+        ss[UPLOAD_ID] = taken
+    init_state()
+    ss[INTRO_OPEN] = False  # the analyst has seen the app; a fresh start need not explain it again
+    _note_once("The workspace was forgotten: its file and settings are deleted from the server. You are back on "
+               "the bundled sample.")
+
+
+def workspace_days() -> float | None:
+    """How many days an unused workspace is kept, or None when workspaces are off."""
+    store = workspace_store()
+    return store.config.expiry_days if store is not None else None
+
+
+# ---- errors in the app's words ----------------------------------------------------------------------------------
+
+# The engine's messages serve the command line too; in the app, a hint about a command-line option is replaced by
+# what to do in the app (or dropped when the message already says it).
+_APP_WORDING: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\s*\((?:command line|CLI)[^)]*\)"), ""),
+    (re.compile(r"use --[a-z-]+ \(app: ([^)]*)\)"), r"change \1"),
+    (re.compile(r"Use the CLI with --engine duckdb for files this large\."),
+     "Upload a shorter date range (export fewer months at a time)."),
+    (re.compile(r"\s*\(--[a-z-]+[^)]*\)"), ""),
+    # When every row is dropped the app has no result to show the ledger with: say where the cause is set.
+    (re.compile(r"Check the ledger: every row was dropped\."),
+     "Every row was dropped: check the column mapping on the Data page and which rows count on Settings."),
+    (re.compile(r"Check the ledger\."), "Check the column mapping on the Data page and which rows count on Settings."),
+)
+
+
+def app_wording(text: str) -> str:
+    """An engine message in the app's words: no command-line options, what to do in the app instead."""
+    for pattern, repl in _APP_WORDING:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def show_error(message: str | BaseException, file_name: str | None = None, **kwargs: Any) -> None:
+    """``st.error`` in the app's words, naming ``file_name`` once (only if the message does not already), and at
+    most once per run however many places meet the same error."""
+    text = app_wording(str(message))
+    if file_name and file_name not in text:
+        text = f"**{file_name}:** {text}"
+    _once(st.error, text, icon=kwargs.pop("icon", ":material/error:"), **kwargs)
+
+
+def _once(show: Any, text: str, **kwargs: Any) -> None:
+    """``show(text)`` unless this run has shown the same text already (pages may meet one error twice)."""
+    shown: set[str] = st.session_state.setdefault(_SHOWN, set())
+    if text in shown:
+        return
+    shown.add(text)
+    show(text, **kwargs)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -276,10 +659,12 @@ def prepared() -> Prepared | None:
     try:
         prep = _prepare(src)
     except RfmError as exc:
-        st.error(f"**{src.name}:** {exc}", icon=":material/error:")
+        show_error(exc, src.name)
         last: Prepared | None = st.session_state.get(LAST_GOOD)
         if last is not None:
-            st.info(f"Still showing the last good result, from **{last.source_name}**.")
+            # The error above names the file already: name it again only when the result is from another file.
+            where = "before this change" if last.source_name == src.name else f"from **{last.source_name}**"
+            _once(st.info, f"Still showing the last good result, {where}.")
         return last
     st.session_state[LAST_GOOD] = prep
     return prep
@@ -301,7 +686,7 @@ def require_data() -> tuple[Prepared, Segmentation]:
     try:
         seg = segmentation(prep)
     except RfmError as exc:
-        st.error(f"Scoring failed: {exc}", icon=":material/error:")
+        show_error(f"Scoring failed: {exc}")
         st.stop()
     return prep, seg
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from pages import common
@@ -15,6 +17,7 @@ from rfm_core.views import data_quality, mapping_table, reading_notes
 NOT_MAPPED = "(not in file)"
 MAPPING_GENERATION = "mapping_generation"
 AUTO_SHEET = "(first sheet with transactions)"
+UPLOAD_ID = common.UPLOAD_ID
 
 
 def fresh_mapping() -> None:
@@ -28,6 +31,24 @@ def fresh_mapping() -> None:
 
 
 st.title("Data")
+with st.expander("What is RFM and how to read this app", expanded=bool(st.session_state.get(common.INTRO_OPEN))):
+    st.markdown(
+        "**RFM** sorts customers by three facts from their purchase history: **Recency** (days since the last "
+        "order; fewer is better), **Frequency** (how many orders) and **Monetary** value (what they spent in "
+        "total). Each becomes a score from 1 to 5 (by default five groups of about equal size; customers with "
+        "the same value share a score), "
+        "and the three scores place every customer in one **segment**, such as *Champions* (bought recently, often, "
+        "a lot) or *At risk* (used to buy often, not lately).\n\n"
+        "**How to use this app**, top to bottom in the menu:\n"
+        "1. **Data**: upload your shop's order export (one row per order line) or try the bundled sample. Check the "
+        "row ledger: every row is either used or dropped for a named reason.\n"
+        "2. **Settings**: the analysis date, which rows count, how scores are cut, and the segment rules.\n"
+        "3. **Understand**: segment sizes and revenue (Overview, Charts), and any customer's scores (Customers).\n"
+        "4. **Predict**: lifetime value and the chance a customer is still active, and how segments change.\n"
+        "5. **Act**: what to do per segment, audiences you can build and download, and the exports.\n\n"
+        + ("Your file and settings are kept on this server under this page's address, so a reload brings them "
+           "back; **Forget this workspace** in the sidebar deletes them." if common.workspace_days() is not None
+           else "This server keeps nothing: a reload starts again with the sample."))
 st.caption("Upload a transaction export (CSV, Excel or Parquet), or explore the bundled sample.")
 
 left, right = st.columns([3, 1])
@@ -38,22 +59,25 @@ with left:
 with right:
     st.write("")
     if st.button("Use the bundled sample", key="use_sample"):
-        st.session_state[common.SOURCE] = common.sample_source()
+        common.use_sample()
         fresh_mapping()
         st.session_state[common.SHEET] = None
 
-if upload is not None:
+# An upload is taken in once (hashed, and saved to the workspace): the widget keeps offering the same file on every
+# run, and hashing a 45 MB workbook each time would cost a tenth of a second per click.
+if upload is not None and st.session_state.get(UPLOAD_ID) != upload.file_id:
+    st.session_state[UPLOAD_ID] = upload.file_id
     data = upload.getvalue()
-    candidate = common.source_from_upload(upload.name, data)
+    digest = hashlib.sha256(data).hexdigest()
     current: common.Source | None = st.session_state[common.SOURCE]
-    if current is None or current.digest != candidate.digest:
-        st.session_state[common.SOURCE] = candidate
+    if current is None or current.digest != digest:
+        common.use_upload(upload.name, data, digest)
         fresh_mapping()
         st.session_state[common.SHEET] = None
 
 src: common.Source = st.session_state[common.SOURCE]
-st.markdown(f"**Current file:** {src.name} ({len(src.data) / 1e6:.1f} MB)" + (" — bundled sample" if src.is_sample
-                                                                                 else ""))
+st.markdown(f"**Current file:** {src.name} ({src.size / 1e6:.1f} MB)" + (" — bundled sample" if src.is_sample
+                                                                           else ""))
 
 # Sheet picker for workbooks.
 try:
@@ -76,7 +100,7 @@ try:
     raw = common.load_raw(src.digest, src.name, common.read_options(), src.data)
 except RfmError as exc:
     raw = None
-    st.error(f"**{src.name}:** {exc}", icon=":material/error:")
+    common.show_error(exc, src.name)
 if raw is not None:
     columns = [str(c) for c in raw.frame.columns]
     detection = common.detection_of(src.digest, common.read_options(), raw)
@@ -105,7 +129,7 @@ if raw is not None:
             if value != detected.get(canonical):
                 new_overrides[canonical] = value
         for note in detection.notes:
-            st.caption(note)
+            st.caption(common.app_wording(note))
         if new_overrides != overrides:
             st.session_state[common.MAPPING] = new_overrides
         st.caption("Preview of the first rows as read:")
@@ -149,6 +173,6 @@ with rc:
         st.dataframe(problems, hide_index=True, key="problems_table")
     st.markdown("**How the file was read**")
     for warning in prep.mapped.warnings:
-        st.warning(warning, icon=":material/warning:")
+        st.warning(common.app_wording(warning), icon=":material/warning:")
     st.markdown("\n".join(f"- {n}" for n in reading_notes(prep.mapped)))
     st.dataframe(mapping_table(prep.mapped), hide_index=True)

@@ -31,7 +31,7 @@ try:
     moved = migration(prep.cleaned.transactions, earlier, prep.as_of, st.session_state[common.SCORING],
                       seg.rules, "frozen" if chosen.thresholds == "frozen" else "re-estimated")
 except RfmError as exc:
-    st.error(str(exc))
+    common.show_error(exc)
     st.stop()
 counts = moved.customers["moved"].value_counts()
 shown = [("up", "Moved up"), ("stayed", "Stayed"), ("down", "Moved down"), ("new", "New since then")]

@@ -21,7 +21,7 @@ try:
     with st.spinner("Scoring every month end…"):
         timeline = common.timeline_for(prep)
 except RfmError as exc:
-    st.error(str(exc), icon=":material/error:")
+    common.show_error(exc)
     st.stop()
 
 colors = charts.segment_colors(seg.rules.names)

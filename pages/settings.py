@@ -86,7 +86,7 @@ try:
     if new_policy != policy:
         st.session_state[common.CLEANING] = new_policy
 except ConfigError as exc:
-    st.error(str(exc))
+    common.show_error(exc)
 
 prep = common.prepared()
 if prep is None:
@@ -119,7 +119,7 @@ for col, metric in zip(cols, METRICS, strict=True):
             try:
                 new_specs[metric] = MetricScoring(bins, "thresholds", tuple(edges))
             except ConfigError as exc:
-                st.error(str(exc))
+                common.show_error(exc)
                 new_specs[metric] = spec if spec.bins == bins and spec.method == "thresholds" else MetricScoring(bins)
         else:
             new_specs[metric] = MetricScoring(bins, method)  # type: ignore[arg-type]
@@ -175,7 +175,7 @@ try:
         st.session_state[common.RULES] = from_editor
         rules = from_editor
 except ConfigError as exc:
-    st.error(f"{exc} The previous rules stay in force until this is fixed.")
+    common.show_error(f"{exc} The previous rules stay in force until this is fixed.")
 
 names = [r.name for r in rules.rules]
 a1, a2, a3, a4, a5, a6 = st.columns([3, 1, 1, 1, 1, 2])
@@ -202,7 +202,7 @@ if uploaded_rules is not None:
             set_rules(RuleSet.from_toml(uploaded_rules.getvalue().decode("utf-8", errors="replace")))
             st.rerun()
         except ConfigError as exc:
-            st.error(f"{uploaded_rules.name}: {exc}")
+            common.show_error(exc, uploaded_rules.name)
 
 # Coverage grid from the linter: which rule wins each score cell (the lookup table assignment uses).
 grid_bins = (scoring.recency.bins, scoring.frequency.bins, scoring.monetary.bins)
