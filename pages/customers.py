@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import common
+from rfm_core.formatting import count, money
 
 st.title("Customers")
 prep, seg = common.require_data()
@@ -18,10 +19,9 @@ if query:
     view = view[view["customer_id"].astype(str).str.contains(query.strip(), case=False, regex=False)]
 if chosen:
     view = view[view["segment"].astype(str).isin(chosen)]
-st.caption(f"{len(view):,} of {len(customers):,} customers")
-st.dataframe(view, hide_index=True, key="customer_table",
-             column_config={"monetary": st.column_config.NumberColumn(format="%.2f"),
-                            "avg_order_value": st.column_config.NumberColumn(format="%.2f")})
+st.caption(f"{count(len(view))} of {count(len(customers))} customers")
+shown, config = common.readable_table(view)
+st.dataframe(shown, hide_index=True, key="customer_table", column_config=config)
 
 st.subheader("Look up one customer")
 lookup = st.text_input("Customer id", key="lookup_id", value=str(view["customer_id"].iloc[0]) if len(view) else "")
@@ -34,10 +34,11 @@ if lookup:
         m1, m2, m3, m4, m5 = st.columns(5)
         m1.metric("Segment", str(row["segment"]))
         m2.metric("RFM score", str(row["rfm_score"]))
-        m3.metric("Recency", f"{row['recency_days']:,} days")
-        m4.metric("Orders", f"{row['frequency']:,}")
-        m5.metric("Monetary", f"{row['monetary']:,.2f}")
+        m3.metric("Recency", f"{count(row['recency_days'])} days")
+        m4.metric("Orders", count(row["frequency"]))
+        m5.metric("Spend", money(row["monetary"], common.currency()))
         st.caption(f"{seg.rules.description(str(row['segment']))} — {seg.rules.action(str(row['segment']))}")
         tx = prep.cleaned.transactions
         history = tx[tx["customer_id"].astype(str) == lookup.strip()].sort_values("invoice_date")
-        st.dataframe(history, hide_index=True, key="history_table")
+        shown, config = common.readable_table(history)
+        st.dataframe(shown, hide_index=True, key="history_table", column_config=config)

@@ -10,6 +10,7 @@ from rfm_core import RfmError
 from rfm_core.clean import dropped_rows, rows_used
 from rfm_core.columns import CANONICAL
 from rfm_core.export import safe_filename, table_csv
+from rfm_core.formatting import count, percent
 from rfm_core.read import RawTable
 
 NOT_MAPPED = "(not in file)"
@@ -121,19 +122,19 @@ ledger = prep.cleaned.ledger
 used = rows_used(ledger)
 tx = prep.cleaned.transactions
 c1, c2, c3, c4, c5 = st.columns(5)
-c1.metric("Rows read", f"{prep.cleaned.input_rows:,}")
-common.note_metric(c2, "Rows used", f"{used:,}", f"{used / max(prep.cleaned.input_rows, 1):.0%} of rows")
-c3.metric("Customers", f"{len(prep.customers):,}")
+c1.metric("Rows read", count(prep.cleaned.input_rows))
+common.note_metric(c2, "Rows used", count(used), f"{percent(used / max(prep.cleaned.input_rows, 1))} of rows")
+c3.metric("Customers", count(len(prep.customers)))
 c4.metric("Revenue", common.money(float(prep.customers["monetary"].sum())))
 if len(tx):
-    common.note_metric(c5, "Days of data", f"{(tx['invoice_date'].max() - tx['invoice_date'].min()).days + 1:,}",
+    common.note_metric(c5, "Days of data", count((tx["invoice_date"].max() - tx["invoice_date"].min()).days + 1),
                        f"{tx['invoice_date'].min():%Y-%m-%d} to {tx['invoice_date'].max():%Y-%m-%d}")
 
 lc, rc = st.columns([1, 1])
 with lc:
     st.markdown("**Row ledger**: every input row is used or dropped for one named reason.")
-    st.dataframe(ledger, hide_index=True, key="ledger_table",
-                 column_config={"share": st.column_config.NumberColumn(format="percent")})
+    view, config = common.readable_table(ledger)
+    st.dataframe(view, hide_index=True, key="ledger_table", column_config=config)
     st.caption(f"Total: {int(ledger['rows'].sum()):,} rows = rows read.")
     base = safe_filename(src.name.rsplit(".", 1)[0])
     st.download_button("Download ledger (CSV)", table_csv(ledger), f"{base}-ledger.csv", "text/csv",
@@ -148,13 +149,17 @@ with rc:
     if problems.empty:
         st.success("No unreadable values found.", icon=":material/check_circle:")
     else:
-        st.dataframe(problems, hide_index=True, key="problems_table")
+        view, config = common.readable_table(problems)
+        st.dataframe(view, hide_index=True, key="problems_table", column_config=config)
     st.markdown("**How the file was read**")
     for warning in prep.mapped.warnings:
         st.warning(warning, icon=":material/warning:")
     notes = [f"Format: {prep.raw.fmt.upper()}" + (f", sheet {prep.raw.sheet!r}" if prep.raw.sheet else "")
              + (f", encoding {prep.raw.encoding}, delimiter {prep.raw.delimiter!r}" if prep.raw.encoding else ""),
              *prep.mapped.notes]
+    money_note = common.currency_of_file(prep.digest, common.read_options(), prep.raw)[1]
+    if money_note:  # what the file says about its currency, and whether that is the one shown
+        notes.append(money_note)
     st.markdown("\n".join(f"- {n}" for n in notes))
     rows = [(role, col, prep.mapped.reasons.get(role, "")) for role, col in prep.mapped.mapping.items()]
     mapping = pd.DataFrame(rows,

@@ -32,7 +32,7 @@ from . import __version__
 from .columns import AVG_ORDER_VALUE, FIRST_PURCHASE, LAST_PURCHASE, MONETARY, SEGMENT
 from .errors import RfmError
 from .formatting import NO_CURRENCY, Currency, format_value, headline_money, label, readable_headers
-from .playbooks import split_holdout
+from .playbooks import playbook_table
 from .segment import RuleSet
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "readable_csv",
     "safe_filename",
     "segments_csv",
+    "segments_table",
     "table_csv",
 ]
 
@@ -141,10 +142,15 @@ def _customer_table(customers: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def segments_table(customers: pd.DataFrame, segments: list[str] | None = None) -> pd.DataFrame:
+    """The table :func:`segments_csv` writes: export column order, segment as text, dates as text."""
+    data = customers if not segments else customers[customers["segment"].astype(str).isin(segments)]
+    return _customer_table(data)
+
+
 def segments_csv(customers: pd.DataFrame, segments: list[str] | None = None) -> bytes:
     """Segmented customers as UTF-8 CSV (optionally only some segments)."""
-    data = customers if not segments else customers[customers["segment"].astype(str).isin(segments)]
-    return table_csv(_customer_table(data))
+    return table_csv(segments_table(customers, segments))
 
 
 def table_csv(frame: pd.DataFrame) -> bytes:
@@ -431,19 +437,9 @@ def html_report(*, title: str, kpis: dict[str, float], summary: pd.DataFrame, in
     segments = _formatted_table(table, ["segment", "customers", "customer_share", "revenue", "revenue_share",
                                         AVG_ORDER_VALUE, "rule", "action"], currency,
                                 {"rule": "Rule", "action": "Recommended action"})
-    books = []
-    for name, size in zip(summary["segment"], summary["customers"].fillna(0), strict=True):
-        book = rules.playbook(str(name))
-        test, control = split_holdout(int(size), book.control_share)
-        books.append({"segment": str(name), "customers": int(size), "goal": book.goal, "channel": book.channel,
-                      "offer": book.offer, "timing": book.timing, "control_share": book.control_share,
-                      "test": test, "control": control})
     playbooks = _formatted_table(
-        pd.DataFrame(books, columns=["segment", "customers", "goal", "channel", "offer", "timing", "control_share",
-                                     "test", "control"]), None, currency,
-        {"goal": "Goal", "channel": "Channel", "offer": "Offer", "timing": "Timing",
-         "control_share": "Hold-out share", "test": "Contacted (test)", "control": "Held out (control)"},
-        {"control_share": "percent", "test": "count", "control": "count"})
+        playbook_table(summary, rules), None, currency,
+        {"control_share": "Hold-out share", "test": "Contacted (test)", "control": "Held out (control)"})
     ledger_table = _formatted_table(ledger, ["reason", "rows", "share"], currency,
                                     {"reason": "Reason", "rows": "Rows", "share": "Share of input rows"},
                                     {"rows": "count", "share": "percent"})

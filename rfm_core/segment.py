@@ -30,11 +30,11 @@ from .score import stretch
 __all__ = [
     "AT_RISK_ROLES",
     "DEFAULT_RULES",
+    "PLAYBOOK_FIELDS",
     "ROLES",
     "ROLE_LABELS",
     "LintProblem",
     "LintReport",
-    "PLAYBOOK_FIELDS",
     "Role",
     "RuleSet",
     "SegmentRule",

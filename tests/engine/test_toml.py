@@ -126,7 +126,8 @@ def test_settings_written_by_hand_and_by_the_old_writer_still_load() -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("[cleaning]\nshoe = 1\n", r"Unknown keys in \[cleaning\]: shoe\. Known: countries, dayfirst, drop_duplicates"),
-    ("colour = 1\n", r"Unknown keys in \[top level\]: colour\. Known: as_of, cleaning, currency, mapping, read, scoring"),
+    ("colour = 1\n",
+     r"Unknown keys in \[top level\]: colour\. Known: as_of, cleaning, currency, mapping, read, scoring"),
     ("[scoring.speed]\nbins = 3\n", r"Known: frequency, monetary, recency"),
     ("[scoring.recency]\nwidth = 3\n", r"Unknown keys in \[scoring\.recency\]: width\. Known: bins, edges, method"),
     ("[read]\nall_sheets = \"yes\"\n", r"read\.all_sheets must be true or false"),
