@@ -6,7 +6,8 @@ import streamlit as st
 
 from pages import common
 from rfm_core.formatting import count
-from rfm_core.insights import revenue_at_risk
+from rfm_core.insights import insights, revenue_at_risk
+from rfm_core.segment import ROLE_LABELS
 
 st.title("Overview")
 prep, seg = common.require_data()
@@ -24,7 +25,7 @@ c5.metric("Revenue at risk", common.money(risk["revenue"]),
                "the Lifetime value page's expected revenue lost to churn is a model estimate.")
 
 st.subheader("Insights")
-st.markdown("\n".join(f"- {s}" for s in seg.insights))
+st.markdown("\n".join(f"- {s}" for s in insights(seg.customers, seg.summary, common.currency())))
 for w in seg.scored.warnings:
     st.warning(w, icon=":material/warning:")
 for msg in seg.lint.messages():  # segments these bins make impossible, in the same words as Settings and the CLI
@@ -33,6 +34,7 @@ for msg in seg.lint.messages():  # segments these bins make impossible, in the s
 st.subheader("Segments")
 summary = seg.summary.copy()
 summary.insert(2, "rule", [seg.rules.condition(s) for s in seg.summary["segment"]])
+summary["role"] = summary["role"].map(lambda r: ROLE_LABELS.get(str(r), str(r)))  # words, not the role's key
 view, config = common.readable_table(summary)
 st.dataframe(view, hide_index=True, key="summary_table", column_config=config, height=36 * (len(view) + 1) + 4)
 st.caption(f"Analysis date {prep.as_of:%d %b %Y}. Revenue is the sum of each customer's monetary value.")

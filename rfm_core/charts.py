@@ -123,7 +123,7 @@ def rf_heatmap(customers: pd.DataFrame, r_bins: int, f_bins: int, currency: Curr
         hovertemplate="%{x} %{y}<br>mean spend " + _money("z", currency, 2)
                       + "<br>%{customdata:,} customers<extra></extra>"))
     fig.update_layout(xaxis_title="recency score", yaxis_title="frequency score")
-    return _layout(fig, "Mean monetary value by recency and frequency score")
+    return _layout(fig, "Mean spend by recency and frequency score")
 
 
 def metric_distribution(customers: pd.DataFrame, info: MetricBins) -> go.Figure:
