@@ -20,8 +20,8 @@ st.caption("Per segment, the campaign to run and a suggested hold-out: a random 
            "contacted (test) and held-out (control) groups measures the campaign. Edit them in Settings → Segment "
            "rules; they are saved with the rules.")
 view, config = common.readable_table(playbook_table(seg.summary, seg.rules)[
-    ["segment", "customers", "goal", "channel", "control_share", "test", "control"]])
-st.dataframe(view, hide_index=True, key="playbook_table", column_config=config)
+    ["segment", "customers", "control_share", "test", "control", "goal", "channel"]])
+st.dataframe(view, hide_index=True, key="playbook_table", column_config=config, height=36 * (len(view) + 1) + 4)
 products = top_products(prep.cleaned.transactions, customers.set_index(customers["customer_id"].astype(str))["segment"])
 
 for i, rec in enumerate(seg.summary.to_dict("records")):

@@ -24,11 +24,10 @@ st.plotly_chart(charts.recency_monetary_scatter(customers, colors, currency=cur)
 d1, d2, d3 = st.columns(3)
 for col, metric in zip((d1, d2, d3), ("recency", "frequency", "monetary"), strict=True):
     col.plotly_chart(charts.metric_distribution(customers, bins[metric]), key=f"chart_dist_{metric}")
-left, right = st.columns(2)
-left.plotly_chart(charts.monthly_activity(prep.cleaned.transactions, cur), key="chart_monthly")
+st.plotly_chart(charts.monthly_activity(prep.cleaned.transactions, cur), key="chart_monthly")
 country = charts.country_breakdown(customers, currency=cur)
 if country is None:
-    right.info("This file has no country column, so there is no revenue by country. Map one on the Data page if "
+    st.info("This file has no country column, so there is no revenue by country. Map one on the Data page if "
                "the file has it under another name.", icon=":material/public_off:")
 else:
-    right.plotly_chart(country, key="chart_country")
+    st.plotly_chart(country, key="chart_country")

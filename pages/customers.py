@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import common
-from rfm_core.formatting import count, money
+from rfm_core.formatting import count
 
 st.title("Customers")
 prep, seg = common.require_data()
@@ -36,7 +36,7 @@ if lookup:
         m2.metric("RFM score", str(row["rfm_score"]))
         m3.metric("Recency", f"{count(row['recency_days'])} days")
         m4.metric("Orders", count(row["frequency"]))
-        m5.metric("Spend", money(row["monetary"], common.currency()))
+        m5.metric("Spend", common.money(row["monetary"]))
         st.caption(f"{seg.rules.description(str(row['segment']))} — {seg.rules.action(str(row['segment']))}")
         tx = prep.cleaned.transactions
         history = tx[tx["customer_id"].astype(str) == lookup.strip()].sort_values("invoice_date")

@@ -10,7 +10,7 @@ from rfm_core import RfmError
 from rfm_core.clean import dropped_rows, rows_used
 from rfm_core.columns import CANONICAL
 from rfm_core.export import safe_filename, table_csv
-from rfm_core.formatting import count, percent
+from rfm_core.formatting import count, label, percent
 from rfm_core.read import RawTable
 
 NOT_MAPPED = "(not in file)"
@@ -161,7 +161,6 @@ with rc:
     if money_note:  # what the file says about its currency, and whether that is the one shown
         notes.append(money_note)
     st.markdown("\n".join(f"- {n}" for n in notes))
-    rows = [(role, col, prep.mapped.reasons.get(role, "")) for role, col in prep.mapped.mapping.items()]
-    mapping = pd.DataFrame(rows,
-                           columns=["column", "from file column", "why"])
+    rows = [(label(role), col, prep.mapped.reasons.get(role, "")) for role, col in prep.mapped.mapping.items()]
+    mapping = pd.DataFrame(rows, columns=["Role", "File column", "Why"])
     st.dataframe(mapping, hide_index=True)

@@ -41,7 +41,7 @@ colors = charts.segment_colors(seg.rules.names)
 st.plotly_chart(charts.migration_sankey(moved.flows, colors, f"{earlier:%d %b %Y}", f"{prep.as_of:%d %b %Y}",
                                         common.currency()), key="chart_sankey")
 st.subheader("Transition matrix (customers)")
-st.dataframe(moved.matrix, key="migration_matrix")
+st.dataframe(moved.matrix.rename_axis(index="Then ↓ / now →", columns=None), key="migration_matrix")
 down = moved.moved_down
 st.download_button(f"Download the {count(len(down))} customers who moved down (CSV)",
                    table_csv(down.rename(columns={"segment_now": "segment"})), "moved-down.csv", "text/csv",

@@ -138,9 +138,9 @@ def metric_distribution(customers: pd.DataFrame, info: MetricBins) -> go.Figure:
     for edge in sorted(set(info.edges)):
         if edge <= (clip if info.metric != "recency" else np.inf):
             fig.add_vline(x=edge, line_dash="dash", line_color="#b2182b")
-    note = " (top 1% hidden)" if info.metric != "recency" and len(shown) < len(values) else ""
-    fig.update_layout(xaxis_title=label(col), yaxis_title="customers", bargap=0.05, yaxis_tickformat=",d")
-    return _layout(fig, f"{info.metric.capitalize()} and score edges{note}", 340)
+    note = " (top 1% not shown)" if info.metric != "recency" and len(shown) < len(values) else ""
+    fig.update_layout(xaxis_title=label(col) + note, yaxis_title="customers", bargap=0.05, yaxis_tickformat=",d")
+    return _layout(fig, f"{info.metric.capitalize()}: score edges", 340)
 
 
 def recency_monetary_scatter(customers: pd.DataFrame, colors: dict[str, str], max_points: int = 5000,
@@ -210,23 +210,27 @@ def monthly_activity(transactions: pd.DataFrame, currency: Currency = NO_CURRENC
             notes[-1] = (f"partial month: data from the {first.day}th to the {last.day}th" if len(data) == 1
                          and notes[0] else f"partial month: data to the {last.day}th")
     partial = [bool(n) for n in notes]
+    # Months as category labels: one tick per month and no padding month before or after the data.
+    months = [f"{m:%b %Y}" for m in data["month"]]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(go.Bar(x=data["month"], y=data["revenue"], name="revenue",
+    fig.add_trace(go.Bar(x=months, y=data["revenue"], name="revenue",
                          marker={"color": ["#d1e5f0" if p else "#92c5de" for p in partial],
                                  "pattern": {"shape": ["/" if p else "" for p in partial]}},
                          customdata=np.array(notes, dtype=object),
-                         hovertemplate="%{x|%b %Y}: " + _money("y", currency) + " %{customdata}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=data["month"], y=data["customers"], name="active customers", mode="lines+markers",
-                             line={"color": "#b2182b"}, hovertemplate="%{x|%b %Y}: %{y:,} active customers"
+                         hovertemplate="%{x}: " + _money("y", currency) + " %{customdata}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=months, y=data["customers"], name="active customers", mode="lines+markers",
+                             line={"color": "#b2182b"}, hovertemplate="%{x}: %{y:,} active customers"
                                                                       "<extra></extra>"), secondary_y=True)
-    for month, p in zip(data["month"], partial, strict=True):
+    for month, p in zip(months, partial, strict=True):
         if p:
             fig.add_annotation(x=month, y=1, yref="paper", text="partial", showarrow=False, yanchor="bottom",
                                font={"size": 11, "color": "#4d4d4d"})
     fig.update_yaxes(title_text="revenue", secondary_y=False, **_money_axis(currency))
     fig.update_yaxes(title_text="active customers", secondary_y=True, tickformat=",d")
-    fig.update_xaxes(dtick="M1", tickformat="%b %Y", tickangle=-45)
-    return _layout(fig, "Monthly revenue and active customers")
+    fig.update_xaxes(type="category", tickangle=-45)
+    _layout(fig, "Monthly revenue and active customers")
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0})
+    return fig
 
 
 def country_breakdown(customers: pd.DataFrame, top: int = 12,
@@ -407,10 +411,15 @@ def cohort_heatmap(retention: pd.DataFrame, sizes: pd.Series) -> go.Figure:
 
 def cohort_revenue(revenue: pd.DataFrame, currency: Currency = NO_CURRENCY) -> go.Figure:
     import plotly.graph_objects as go
+    from plotly.colors import sample_colorscale
 
+    # One colour per cohort along a sequential scale (earliest dark, latest light): plotly's default cycle repeats
+    # after 10, so a year of cohorts would share colours.
+    shades = sample_colorscale("Viridis", [i / max(len(revenue) - 1, 1) * 0.9 for i in range(len(revenue))])
     fig = go.Figure()
-    for cohort, row in revenue.iterrows():
+    for (cohort, row), shade in zip(revenue.iterrows(), shades, strict=True):
         fig.add_trace(go.Scatter(x=[int(c) for c in row.index], y=row.to_numpy(), mode="lines", name=str(cohort),
+                                 line={"color": shade},
                                  hovertemplate=f"cohort {cohort}, month %{{x}}: " + _money("y", currency)
                                                + "<extra></extra>"))
     fig.update_layout(xaxis_title="months since first purchase", yaxis_title="revenue", yaxis=_money_axis(currency))
