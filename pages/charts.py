@@ -23,7 +23,7 @@ right.plotly_chart(charts.lorenz_curve(customers), key="chart_lorenz")
 st.plotly_chart(charts.recency_monetary_scatter(customers, colors, currency=cur), key="chart_scatter")
 d1, d2, d3 = st.columns(3)
 for col, metric in zip((d1, d2, d3), ("recency", "frequency", "monetary"), strict=True):
-    col.plotly_chart(charts.metric_distribution(customers, bins[metric]), key=f"chart_dist_{metric}")
+    col.plotly_chart(charts.metric_distribution(customers, bins[metric], cur), key=f"chart_dist_{metric}")
 st.plotly_chart(charts.monthly_activity(prep.cleaned.transactions, cur), key="chart_monthly")
 country = charts.country_breakdown(customers, currency=cur)
 if country is None:

@@ -126,7 +126,7 @@ def rf_heatmap(customers: pd.DataFrame, r_bins: int, f_bins: int, currency: Curr
     return _layout(fig, "Mean spend by recency and frequency score")
 
 
-def metric_distribution(customers: pd.DataFrame, info: MetricBins) -> go.Figure:
+def metric_distribution(customers: pd.DataFrame, info: MetricBins, currency: Currency = NO_CURRENCY) -> go.Figure:
     import plotly.graph_objects as go
 
     col = METRIC_COLUMNS[info.metric]
@@ -140,6 +140,8 @@ def metric_distribution(customers: pd.DataFrame, info: MetricBins) -> go.Figure:
             fig.add_vline(x=edge, line_dash="dash", line_color="#b2182b")
     note = " (top 1% not shown)" if info.metric != "recency" and len(shown) < len(values) else ""
     fig.update_layout(xaxis_title=label(col) + note, yaxis_title="customers", bargap=0.05, yaxis_tickformat=",d")
+    if info.metric == "monetary":
+        fig.update_xaxes(**_money_axis(currency))
     return _layout(fig, f"{info.metric.capitalize()}: score edges", 340)
 
 
