@@ -318,29 +318,6 @@ def money(x: float) -> str:
     return headline_money(x, currency())
 
 
-def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
-    """The per-segment summary with readable column names (numbers stay numbers for sorting)."""
-    return summary.rename(columns={
-        "segment": "Segment", "role": "Role", "customers": "Customers", "customer_share": "% customers",
-        "revenue": "Revenue",
-        "revenue_share": "% revenue", "orders": "Orders", "avg_order_value": "Avg order value",
-        "recency_mean": "Recency mean (days)", "recency_median": "Recency median", "frequency_mean": "Frequency mean",
-        "frequency_median": "Frequency median", "monetary_mean": "Monetary mean", "monetary_median": "Monetary median",
-    })
-
-
-SUMMARY_FORMAT: dict[str, Any] = {
-    "% customers": st.column_config.NumberColumn(format="percent"),
-    "% revenue": st.column_config.NumberColumn(format="percent"),
-    "Revenue": st.column_config.NumberColumn(format="localized"),
-    "Avg order value": st.column_config.NumberColumn(format="%.2f"),
-    "Recency mean (days)": st.column_config.NumberColumn(format="%.1f"),
-    "Frequency mean": st.column_config.NumberColumn(format="%.2f"),
-    "Monetary mean": st.column_config.NumberColumn(format="%.2f"),
-    "Monetary median": st.column_config.NumberColumn(format="%.2f"),
-}
-
-
 # ---- Issue 14, phase 1: the currency, readable tables, segments over time and lifetime-value columns ----------
 
 # The chosen currency, an rfm_core.formatting.Currency (AnalysisSettings.currency). Its code None, the default,

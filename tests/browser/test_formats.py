@@ -1,5 +1,5 @@
-"""Numbers in the analyst's format in a real browser: the currency chosen in Settings reaches the headline metrics and the
-chart hovers; a platform export's currency is taken from the file."""
+"""Numbers in the analyst's format in a real browser: the currency chosen in Settings reaches the headline
+metrics and the chart hovers; a platform export's currency is taken from the file."""
 
 from __future__ import annotations
 
