@@ -8,6 +8,7 @@ import streamlit as st
 from pages import common
 from rfm_core import ModelFitError, charts
 from rfm_core.clv import MODEL_CHOICES, MODEL_LABELS, calibration_choices, clv_by_segment
+from rfm_core.formatting import count, decimal
 from rfm_core.settings import MIN_HORIZON_MONTHS, ClvSettings, help_for
 from rfm_core.views import clv_with_segments
 
@@ -54,14 +55,14 @@ except ModelFitError as exc:
 
 clv_col, purchases_col = f"clv_{horizon}m", f"predicted_purchases_{horizon}m"
 k1, k2, k3, k4 = st.columns(4)
-k1.metric(f"Expected purchases, next {horizon} months", f"{result.table[purchases_col].sum():,.0f}")
+k1.metric(f"Expected purchases, next {horizon} months", decimal(result.table[purchases_col].sum(), 0))
 if clv_col in result.table.columns:
     k2.metric(f"Predicted value, next {horizon} months", common.money(float(result.table[clv_col].sum())))
 lost = result.expected_revenue_lost_to_churn
 k3.metric("Expected revenue lost to churn", common.money(lost) if lost is not None else "not estimable",
           help="Sum over customers of churn risk × their revenue in the 12 months before the end of the data: last "
                "year's revenue from customers who have probably left, weighted by how probably.")
-k4.metric("Customers modelled", f"{len(result.table):,}")
+k4.metric("Customers modelled", count(len(result.table)))
 st.caption(f"Model: {result.choice_note}.")
 for note in (result.horizon_note, result.churn_note, result.spend_note):
     if note:
@@ -81,15 +82,11 @@ table = clv_with_segments(result.table, seg.customers)
 left, right = st.columns(2)
 if clv_col in table.columns:
     left.plotly_chart(charts.value_by_segment(table, clv_col, colors, f"Predicted value by segment, next {horizon} "
-                                              "months"), key="chart_clv_segment")
+                                              "months", common.currency()), key="chart_clv_segment")
 if gone is not None:
     right.plotly_chart(charts.p_alive_histogram(table), key="chart_p_alive")
-st.dataframe(clv_by_segment(result, seg.customers), hide_index=True, key="clv_segments",
-             column_config={"historical_value": st.column_config.NumberColumn(format="%.0f"),
-                            "predicted_value": st.column_config.NumberColumn(format="%.0f"),
-                            "predicted_purchases": st.column_config.NumberColumn(format="%.1f"),
-                            "mean_p_alive": st.column_config.NumberColumn(format="percent"),
-                            "median_days_to_next_purchase": st.column_config.NumberColumn(format="%.0f")})
+view, config = common.readable_table(clv_by_segment(result, seg.customers))
+st.dataframe(view, hide_index=True, key="clv_segments", column_config=config)
 st.caption("Days to next purchase: the median wait for a customer who is still active (customers with a repeat "
            "purchase); read it with P(alive). Fitted parameters (per " + units[unit][:-1] + "): "
            + "; ".join(f"{m.label} " + ", ".join(f"{k} = {v:.4g}" for k, v in m.params().items())
@@ -102,14 +99,18 @@ cmp = result.comparison
 if cmp is None:
     st.info("No holdout comparison: the history is too short to hold part of it out.")
     st.stop()
-view = cmp.table.assign(best=cmp.table["best"].map({True: "best", False: ""}))
+view = cmp.table.assign(best=cmp.table["best"].map({True: "best", False: ""}),
+                        total_error=cmp.table["total_error"] * 100)  # a printf format cannot scale a fraction
 st.dataframe(view.drop(columns=["model"]), hide_index=True, key="clv_comparison",
-             column_config={"label": "model", "predicted": st.column_config.NumberColumn(format="%.0f"),
-                            "total_error": st.column_config.NumberColumn("total error", format="percent"),
-                            "mae": st.column_config.NumberColumn("error per customer", format="%.3f"),
-                            "log_likelihood": st.column_config.NumberColumn("log-likelihood", format="%.1f")})
+             column_config={"label": "Model", "best": "Best", "note": "Note",
+                            "actual": st.column_config.NumberColumn("Actual", format="%,.0f"),
+                            "predicted": st.column_config.NumberColumn("Predicted", format="%,.0f"),
+                            "total_error": st.column_config.NumberColumn("Total error", format="%.1f%%"),
+                            "mae": st.column_config.NumberColumn("Error per customer", format="%.3f"),
+                            "log_likelihood": st.column_config.NumberColumn("Log-likelihood", format="%,.1f")})
 st.plotly_chart(charts.model_comparison_chart(cmp.by_frequency, MODEL_LABELS, cmp.best), key="chart_holdout")
 st.caption(f"Holdout {cmp.calibration_end} to {cmp.holdout_end}. Each model is fitted on the purchases up to the "
            "first date and predicts each customer's purchase days after it; the best has the lowest mean absolute "
            "error per customer. A model without seasonality under-predicts a holdout that holds the peak season.")
-st.dataframe(pd.DataFrame(cmp.by_frequency), hide_index=True, key="holdout_table")
+view, config = common.readable_table(pd.DataFrame(cmp.by_frequency))
+st.dataframe(view, hide_index=True, key="holdout_table", column_config=config)

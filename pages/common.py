@@ -697,49 +697,71 @@ def note_metric(container: Any, label: str, value: str, note: str) -> None:
 
 
 def money(x: float) -> str:
-    return f"{x:,.0f}"
+    """Money for a headline metric: the currency, no decimals (``£1,179,488``)."""
+    from rfm_core.formatting import headline_money
 
-
-def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
-    """The per-segment summary with readable column names (numbers stay numbers for sorting)."""
-    return summary.rename(columns={
-        "segment": "Segment", "role": "Role", "customers": "Customers", "customer_share": "% customers",
-        "revenue": "Revenue",
-        "revenue_share": "% revenue", "orders": "Orders", "avg_order_value": "Avg order value",
-        "recency_mean": "Recency mean (days)", "recency_median": "Recency median", "frequency_mean": "Frequency mean",
-        "frequency_median": "Frequency median", "monetary_mean": "Monetary mean", "monetary_median": "Monetary median",
-    })
-
-
-SUMMARY_FORMAT: dict[str, Any] = {
-    "% customers": st.column_config.NumberColumn(format="percent"),
-    "% revenue": st.column_config.NumberColumn(format="percent"),
-    "Revenue": st.column_config.NumberColumn(format="localized"),
-    "Avg order value": st.column_config.NumberColumn(format="%.2f"),
-    "Recency mean (days)": st.column_config.NumberColumn(format="%.1f"),
-    "Frequency mean": st.column_config.NumberColumn(format="%.2f"),
-    "Monetary mean": st.column_config.NumberColumn(format="%.2f"),
-    "Monetary median": st.column_config.NumberColumn(format="%.2f"),
-}
+    return headline_money(x, currency())
 
 
 # ---- Issue 14, phase 1: the currency, readable tables, segments over time and lifetime-value columns ----------
 
-CURRENCY = "currency_setting"  # rfm_core.formatting.Currency; chosen or detected in phase 2, none by default
+# The chosen currency, an rfm_core.formatting.Currency (AnalysisSettings.currency). Its code None, the default,
+# means "as the file says": a platform export's currency column, else none.
+CURRENCY = "currency_setting"
 
 
-def currency() -> Any:
-    """The currency money is shown in (no currency until one is chosen)."""
+@st.cache_resource(show_spinner=False, max_entries=8)
+def currency_of_file(digest: str, options: ReadOptions, _raw: RawTable) -> tuple[str | None, str | None]:
+    """The currency the file states (ISO code or None) and the reading note about it (None without a column)."""
+    from rfm_core.formatting import currency_note, detect_currency
+
+    return detect_currency(_raw.frame), currency_note(_raw.frame)
+
+
+def chosen_currency() -> Any:
+    """The Currency setting as chosen (code None: as the file says)."""
     from rfm_core.formatting import NO_CURRENCY
 
     return st.session_state.get(CURRENCY) or NO_CURRENCY
+
+
+def currency() -> Any:
+    """The currency money is shown in: the one chosen, else the one the current file states, else none."""
+    from rfm_core.formatting import effective_currency
+
+    prep: Prepared | None = st.session_state.get(LAST_GOOD)
+    detected = currency_of_file(prep.digest, read_options(), prep.raw)[0] if prep is not None else None
+    return effective_currency(chosen_currency(), detected)
+
+
+def currency_picker(container: Any = None) -> None:
+    """The currency widgets (Settings): a code, or "as the file says", and where the symbol goes."""
+    from rfm_core.formatting import SYMBOLS, Currency
+
+    where = container or st
+    chosen = chosen_currency()
+    auto = "(as the file says)"
+    codes = [auto, *sorted(SYMBOLS)]
+    if chosen.code and chosen.code not in codes:
+        codes.append(chosen.code)
+    c1, c2 = where.columns(2)
+    code = c1.selectbox("Currency", codes, index=codes.index(chosen.code or auto), key="currency_code",
+                        help="Shown with every amount on every page, in chart hovers, the workbook and the report. "
+                             "'As the file says': the currency column of a Shopify, WooCommerce or Stripe export, "
+                             "else none.")
+    after = c2.radio("Symbol", ["before", "after"], index=["before", "after"].index(chosen.placement),
+                     key="currency_placement", horizontal=True,
+                     format_func={"before": "Before (£1,234.50)", "after": "After (1,234.50 €)"}.get)
+    new = Currency(None if code == auto else code, "after" if after == "after" else "before")
+    if new != chosen:
+        st.session_state[CURRENCY] = new
 
 
 def _printf(text: str) -> str:
     return text.replace("%", "%%")  # a literal % in a printf-style format
 
 
-def column_for(column: str, cur: Any = None) -> Any:
+def column_for(column: str, cur: Any = None, dtype: Any = None) -> Any:
     """The Streamlit column for one engine column: its label in words and its number format.
 
     Money: two decimals, thousands separators, the currency symbol placed as set; shares and probabilities: one
@@ -762,6 +784,9 @@ def column_for(column: str, cur: Any = None) -> Any:
         return st.column_config.NumberColumn(text, format="%,.2f" if column.startswith("predicted") else "%,.1f")
     if kind == "date":
         return st.column_config.DatetimeColumn(text, format="YYYY-MM-DD")
+    if dtype is not None and pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        # A number column without a known kind: never a raw float.
+        return st.column_config.NumberColumn(text, format="%,d" if pd.api.types.is_integer_dtype(dtype) else "%,.2f")
     return st.column_config.TextColumn(text)
 
 
@@ -785,9 +810,10 @@ def readable_table(frame: pd.DataFrame, cur: Any = None) -> tuple[pd.DataFrame, 
             view[col] = pd.to_numeric(view[col], errors="coerce").fillna(0)
         elif kind == "date" and not pd.api.types.is_datetime64_any_dtype(view[col]):
             view[col] = pd.to_datetime(view[col])
-        elif kind == "text":
+        elif kind == "text" and not (pd.api.types.is_numeric_dtype(view[col])
+                                     and not pd.api.types.is_bool_dtype(view[col])):
             view[col] = view[col].astype(object).where(view[col].notna(), "").astype(str)
-        config[name] = column_for(name, cur)
+        config[name] = column_for(name, cur, view[col].dtype)
     return view, config
 
 

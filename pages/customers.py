@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import common
-from rfm_core.columns import AVG_ORDER_VALUE, CUSTOMER_ID, FREQUENCY, MONETARY, RECENCY_DAYS, RFM_SCORE, SEGMENT
+from rfm_core.columns import CUSTOMER_ID, FREQUENCY, MONETARY, RECENCY_DAYS, RFM_SCORE, SEGMENT
+from rfm_core.formatting import count
 from rfm_core.views import filter_customers, find_customer, purchase_history
 
 st.title("Customers")
@@ -16,10 +17,9 @@ c1, c2 = st.columns([1, 2])
 query = c1.text_input("Search customer id", key="search", placeholder="e.g. 12347")
 chosen = c2.multiselect("Segments", list(seg.rules.names), key="seg_filter", placeholder="All segments")
 view = filter_customers(customers, query, chosen)
-st.caption(f"{len(view):,} of {len(customers):,} customers")
-st.dataframe(view, hide_index=True, key="customer_table",
-             column_config={MONETARY: st.column_config.NumberColumn(format="%.2f"),
-                            AVG_ORDER_VALUE: st.column_config.NumberColumn(format="%.2f")})
+st.caption(f"{count(len(view))} of {count(len(customers))} customers")
+shown, config = common.readable_table(view)
+st.dataframe(shown, hide_index=True, key="customer_table", column_config=config)
 
 st.subheader("Look up one customer")
 lookup = st.text_input("Customer id", key="lookup_id", value=str(view[CUSTOMER_ID].iloc[0]) if len(view) else "")
@@ -32,8 +32,9 @@ if lookup:
         segment = str(row[SEGMENT])
         m1.metric("Segment", segment)
         m2.metric("RFM score", str(row[RFM_SCORE]))
-        m3.metric("Recency", f"{row[RECENCY_DAYS]:,} days")
-        m4.metric("Orders", f"{row[FREQUENCY]:,}")
-        m5.metric("Monetary", f"{row[MONETARY]:,.2f}")
+        m3.metric("Recency", f"{count(row[RECENCY_DAYS])} days")
+        m4.metric("Orders", count(row[FREQUENCY]))
+        m5.metric("Spend", common.money(row[MONETARY]))
         st.caption(f"{seg.rules.description(segment)} — {seg.rules.action(segment)}")
-        st.dataframe(purchase_history(prep.cleaned.transactions, lookup), hide_index=True, key="history_table")
+        shown, config = common.readable_table(purchase_history(prep.cleaned.transactions, lookup))
+        st.dataframe(shown, hide_index=True, key="history_table", column_config=config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pandas as pd
 import streamlit as st
 
 from pages import common
@@ -11,6 +12,7 @@ from rfm_core import RfmError
 from rfm_core.clean import dropped_rows
 from rfm_core.columns import CANONICAL
 from rfm_core.export import safe_filename, table_csv
+from rfm_core.formatting import count, label, percent
 from rfm_core.read import RawTable
 from rfm_core.views import data_quality, mapping_table, reading_notes
 
@@ -144,18 +146,18 @@ st.subheader("Data quality")
 ledger = prep.cleaned.ledger
 quality = data_quality(prep.cleaned, prep.customers)
 c1, c2, c3, c4, c5 = st.columns(5)
-c1.metric("Rows read", f"{quality.rows_read:,}")
-common.note_metric(c2, "Rows used", f"{quality.rows_used:,}", f"{quality.used_share:.0%} of rows")
-c3.metric("Customers", f"{quality.customers:,}")
+c1.metric("Rows read", count(quality.rows_read))
+common.note_metric(c2, "Rows used", count(quality.rows_used), f"{percent(quality.used_share)} of rows")
+c3.metric("Customers", count(quality.customers))
 c4.metric("Revenue", common.money(quality.revenue))
 if quality.days is not None:
-    common.note_metric(c5, "Days of data", f"{quality.days:,}", f"{quality.first_day} to {quality.last_day}")
+    common.note_metric(c5, "Days of data", count(quality.days), f"{quality.first_day} to {quality.last_day}")
 
 lc, rc = st.columns([1, 1])
 with lc:
     st.markdown("**Row ledger**: every input row is used or dropped for one named reason.")
-    st.dataframe(ledger, hide_index=True, key="ledger_table",
-                 column_config={"share": st.column_config.NumberColumn(format="percent")})
+    view, config = common.readable_table(ledger)
+    st.dataframe(view, hide_index=True, key="ledger_table", column_config=config)
     st.caption(f"Total: {int(ledger['rows'].sum()):,} rows = rows read.")
     base = safe_filename(src.name.rsplit(".", 1)[0])
     st.download_button("Download ledger (CSV)", table_csv(ledger), f"{base}-ledger.csv", "text/csv",
@@ -170,9 +172,17 @@ with rc:
     if problems.empty:
         st.success("No unreadable values found.", icon=":material/check_circle:")
     else:
-        st.dataframe(problems, hide_index=True, key="problems_table")
+        view, config = common.readable_table(problems)
+        st.dataframe(view, hide_index=True, key="problems_table", column_config=config)
     st.markdown("**How the file was read**")
     for warning in prep.mapped.warnings:
         st.warning(common.app_wording(warning), icon=":material/warning:")
-    st.markdown("\n".join(f"- {n}" for n in reading_notes(prep.mapped)))
-    st.dataframe(mapping_table(prep.mapped), hide_index=True)
+    notes = reading_notes(prep.mapped)
+    money_note = common.currency_of_file(prep.digest, common.read_options(), prep.raw)[1]
+    if money_note:  # what the file says about its currency, and whether that is the one shown
+        notes.append(money_note)
+    st.markdown("\n".join(f"- {n}" for n in notes))
+    mapping = mapping_table(prep.mapped)
+    mapping["column"] = mapping["column"].map(label)
+    mapping.columns = pd.Index(["Role", "File column", "Why"])
+    st.dataframe(mapping, hide_index=True)

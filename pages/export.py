@@ -11,10 +11,13 @@ from rfm_core.export import (
     excel_workbook,
     html_report,
     provenance_json,
+    readable_csv,
     safe_filename,
     segments_csv,
+    segments_table,
     table_csv,
 )
+from rfm_core.insights import insights
 from rfm_core.pipeline import analysis_provenance
 from rfm_core.settings import AnalysisSettings, settings_to_toml
 
@@ -22,7 +25,8 @@ st.title("Export")
 prep, seg = common.require_data()
 settings = AnalysisSettings(read=common.read_options(), mapping=tuple(sorted(st.session_state[common.MAPPING].items())),
                             cleaning=st.session_state[common.CLEANING], scoring=st.session_state[common.SCORING],
-                            as_of=st.session_state[common.AS_OF])
+                            as_of=st.session_state[common.AS_OF], currency=common.chosen_currency())
+money_in = common.currency()  # the chosen currency, else the one the file states
 prov = analysis_provenance(input_name=prep.source_name, input_sha256=prep.digest, input_rows=prep.cleaned.input_rows,
                            settings=settings, segmentation=seg, as_of=prep.as_of, reading=prep.mapped.reading)
 base = safe_filename(prep.source_name.rsplit(".", 1)[0], "rfm")
@@ -48,19 +52,27 @@ st.download_button("Download segmented customers (CSV)", segments_csv(customers,
                    f"{base}-segments-{tag}.csv", "text/csv", key="dl_segments", type="primary", on_click="ignore")
 st.download_button("Download segment summary (CSV)", table_csv(seg.summary), f"{base}-summary-{tag}.csv",
                    "text/csv", key="dl_summary", on_click="ignore")
+st.caption("The CSVs keep machine column names (customer_id, recency_days, monetary) for CRM and mailing imports. "
+           "The same tables with readable headers (Customer, Recency (days), Spend) are for people:")
+r1, r2 = st.columns(2)
+r1.download_button("Segmented customers with readable headers (CSV)",
+                   readable_csv(segments_table(customers, chosen or None), money_in),
+                   f"{base}-segments-readable-{tag}.csv", "text/csv", key="dl_segments_readable", on_click="ignore")
+r2.download_button("Segment summary with readable headers (CSV)", readable_csv(seg.summary, money_in),
+                   f"{base}-summary-readable-{tag}.csv", "text/csv", key="dl_summary_readable", on_click="ignore")
 
 st.subheader("Workbook and report")
 
 
 def _workbook() -> bytes:
-    return excel_workbook(seg.customers, seg.summary, prep.cleaned.ledger, prov, seg.rules)
+    return excel_workbook(seg.customers, seg.summary, prep.cleaned.ledger, prov, seg.rules, money_in)
 
 
 def _report() -> bytes:
-    figs = charts.report_figures(seg, prep.cleaned.transactions)
+    figs = charts.report_figures(seg, prep.cleaned.transactions, money_in)
     return html_report(title=f"RFM segments: {prep.source_name}", kpis=seg.kpis, summary=seg.summary,
-                       insights=seg.insights, rules=seg.rules, ledger=prep.cleaned.ledger, prov=prov,
-                       figures=figs).encode("utf-8")
+                       insights=insights(seg.customers, seg.summary, money_in), rules=seg.rules,
+                       ledger=prep.cleaned.ledger, prov=prov, figures=figs, currency=money_in).encode("utf-8")
 
 
 # Built on click (deferred): about 0.8 s and 0.2-0.4 s on the 541,909-row file, and the report is ~5 MB that every

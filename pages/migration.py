@@ -8,6 +8,7 @@ from pages import common
 from rfm_core import RfmError, charts
 from rfm_core.columns import INVOICE_DATE, SEGMENT
 from rfm_core.export import table_csv
+from rfm_core.formatting import count
 from rfm_core.settings import MIGRATION_MODES, MigrationSettings, help_for, migration_dates
 from rfm_core.timeline import MODE_SENTENCES, migration
 
@@ -38,15 +39,15 @@ shown = [("up", "Moved up"), ("stayed", "Stayed"), ("down", "Moved down"), ("new
 if counts.get("sideways", 0):
     shown.insert(3, ("sideways", "Moved sideways"))
 for col, (key, label) in zip(st.columns(len(shown)), shown, strict=True):
-    col.metric(label, f"{int(counts.get(key, 0)):,}")
+    col.metric(label, count(counts.get(key, 0)))
 st.info(moved.time_note(), icon=":material/schedule:")
 colors = charts.segment_colors(seg.rules.names)
-st.plotly_chart(charts.migration_sankey(moved.flows, colors, f"{earlier:%d %b %Y}", f"{prep.as_of:%d %b %Y}"),
-                key="chart_sankey")
+st.plotly_chart(charts.migration_sankey(moved.flows, colors, f"{earlier:%d %b %Y}", f"{prep.as_of:%d %b %Y}",
+                                        common.currency()), key="chart_sankey")
 st.subheader("Transition matrix (customers)")
-st.dataframe(moved.matrix, key="migration_matrix")
+st.dataframe(moved.matrix.rename_axis(index="Then ↓ / now →", columns=None), key="migration_matrix")
 down = moved.moved_down
-st.download_button(f"Download the {len(down):,} customers who moved down (CSV)",
+st.download_button(f"Download the {count(len(down))} customers who moved down (CSV)",
                    table_csv(down.rename(columns={"segment_now": SEGMENT})), "moved-down.csv", "text/csv",
                    key="dl_moved_down", on_click="ignore")
 st.caption("Each date sees the purchases on or before it. Up and down follow the segments' roles (best, loyal, ... "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -20,6 +21,8 @@ from rfm_core import (
 )
 from rfm_core.charts import segment_colors
 from rfm_core.columns import INVOICE_DATE
+from rfm_core.formatting import money
+from rfm_core.playbooks import MAX_CONTROL_SHARE
 from rfm_core.rule_edits import add_rule, coverage_grid, delete_rule, move_rule
 from rfm_core.score import METHOD_LABELS
 from rfm_core.segment import ROLE_LABELS, ROLES
@@ -31,6 +34,13 @@ prep = common.prepared()
 if prep is None:
     st.info("No data yet. Open **Data** to upload a file or use the bundled sample.", icon=":material/upload_file:")
     st.stop()
+
+# ------------------------------------------------------------------------------------------------ number format
+st.header("Currency")
+common.currency_picker()
+shown = common.currency()
+st.caption(f"Amounts are shown as {money(1234.5, shown)}"
+           + (" (from the file's currency column)." if shown.code and not common.chosen_currency().code else "."))
 
 # ------------------------------------------------------------------------------------------ analysis & cleaning
 st.header("Analysis date and cleaning")
@@ -135,7 +145,8 @@ for col, metric in zip(cols, METRICS, strict=True):
     with col:
         st.caption(f"{metric.capitalize()}: {info.effective_bins} of {info.bins} scores used, by "
                    f"{METHOD_LABELS[info.method_used]}" + (" (automatic)" if info.method == "auto" else ""))
-        st.dataframe(info.describe_bins(), hide_index=True, key=f"bins_table_{metric}")
+        view, config = common.readable_table(info.describe_bins())
+        st.dataframe(view, hide_index=True, key=f"bins_table_{metric}", column_config=config)
         if info.warning:
             st.warning(info.warning, icon=":material/warning:")
 
@@ -156,7 +167,12 @@ def set_rules(new: RuleSet) -> None:
 if editor_key not in st.session_state:
     st.session_state["rules_base"] = rules.to_frame()
 scale = rules.scale
-range_col = st.column_config.NumberColumn(min_value=1, max_value=scale, step=1, required=True, width="small")
+
+
+def range_col(text: str) -> Any:
+    return st.column_config.NumberColumn(text, min_value=1, max_value=scale, step=1, required=True, width="small")
+
+
 edited = st.data_editor(
     st.session_state["rules_base"], num_rows="dynamic", hide_index=True, key=editor_key,
     column_config={"name": st.column_config.TextColumn("Segment", required=True),
@@ -165,9 +181,17 @@ edited = st.data_editor(
                        help="What kind of customer the segment holds. Insights, revenue at risk and migration's "
                             "up/down follow the role, so a renamed segment keeps them. "
                             + "; ".join(f"{r}: {ROLE_LABELS[r]}" for r in ROLES) + "."),
-                   **{f"{k}_{b}": range_col for k in "rfm" for b in ("min", "max")},
-                   "description": st.column_config.TextColumn(width="medium"),
-                   "action": st.column_config.TextColumn("Recommended action", width="large")},
+                   **{f"{k}_{b}": range_col(f"{k.upper()} {b}") for k in "rfm" for b in ("min", "max")},
+                   "description": st.column_config.TextColumn("Description", width="medium"),
+                   "action": st.column_config.TextColumn("Recommended action", width="large"),
+                   "goal": st.column_config.TextColumn("Goal", width="medium"),
+                   "channel": st.column_config.TextColumn("Channel", width="medium"),
+                   "offer": st.column_config.TextColumn("Offer", width="medium"),
+                   "timing": st.column_config.TextColumn("Timing", width="medium"),
+                   "control_share": st.column_config.NumberColumn(
+                       "Hold-out share", min_value=0.0, max_value=MAX_CONTROL_SHARE, step=0.01, format="%.2f",
+                       help="Share of the segment held out as a control group (0.10 = 10%), 0 to 0.5; the Actions "
+                            "page shows how many customers that leaves in each group.")},
 )
 try:
     from_editor = RuleSet.from_frame(edited, rules.fallback, rules.scale)
@@ -219,4 +243,6 @@ m_pick = st.select_slider("M score", options=list(range(1, grid_bins[2] + 1)), v
 grid = coverage_grid(report, m_pick)
 colors = segment_colors(rules.names)
 st.dataframe(grid.style.map(lambda v: f"background-color: {colors.get(v, '#eee')}33"), key="coverage_grid")
-st.dataframe(rule_wins(report), hide_index=True, key="wins_table")
+st.dataframe(rule_wins(report), hide_index=True, key="wins_table",
+             column_config={"segment": "Segment",
+                            "cells won": st.column_config.NumberColumn("Cells won", format="%,d")})

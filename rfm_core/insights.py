@@ -90,19 +90,25 @@ def revenue_at_risk(summary: pd.DataFrame) -> dict[str, Any]:
 
 
 def _pct(x: float) -> str:
-    return f"{x:.0%}" if x >= 0.1 or x == 0 else f"{x:.1%}"
+    from .formatting import percent
+
+    return percent(x)  # one decimal everywhere (DOCUMENTATION.md, "Number formats")
 
 
-def _money(x: float) -> str:
-    return f"{x:,.0f}"
-
-
-def insights(segmented: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+def insights(segmented: pd.DataFrame, summary: pd.DataFrame, currency: Any = None) -> list[str]:
     """Plain sentences, each computed from the data; segments that are absent are simply not mentioned.
+
+    Money is written as a headline figure (no decimals) in ``currency`` (a :class:`rfm_core.formatting.Currency`;
+    None: no currency), shares with one decimal.
 
     Sentences about kinds of customers follow the segments' ``role`` column, not their names: a segment renamed
     from Champions to VIP keeps the best-customers sentence, under its new name.
     """
+    from .formatting import NO_CURRENCY, headline_money
+
+    def _money(x: float) -> str:
+        return headline_money(x, currency or NO_CURRENCY)
+
     out: list[str] = []
     if segmented.empty:
         return out

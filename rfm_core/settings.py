@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import ConfigError
+from .formatting import Currency
 
 __all__ = [
     "CLV_MODELS",
@@ -177,6 +178,10 @@ class AnalysisSettings:
     scoring: ScoringSettings = ScoringSettings()
     as_of: dt.date | None = _help(
         "Analysis date; recency is counted in days up to it. Default: the day after the last purchase used.", None
+    )
+    currency: Currency = _help(
+        "The currency money is shown in (code such as GBP, where the symbol goes). Without a code: the currency a "
+        "platform export states in a currency column, else none.", Currency()
     )
 
     def __post_init__(self) -> None:

@@ -50,8 +50,8 @@ def mapping_box(at: AppTest, role: str) -> Any:
 
 def segment_counts(at: AppTest) -> dict[str, int]:
     go(at, "overview")
-    summary = table(at, "Segment", "Customers")
-    return dict(zip(summary["Segment"], summary["Customers"], strict=True))
+    summary = table(at, "segment", "customers")
+    return dict(zip(summary["segment"], summary["customers"], strict=True))
 
 
 def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:
