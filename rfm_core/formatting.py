@@ -260,7 +260,7 @@ LABELS: dict[str, str] = {
     "rank": "Rank",
     # lifetime value by segment (rfm_core.clv.clv_by_segment)
     "historical_value": "Spend so far",
-    "predicted_purchases": "Predicted orders",
+    "predicted_purchases": "Predicted purchase days",
     "predicted_value": "Predicted value",
     "mean_p_alive": "Mean P(alive)",
     "likely_gone": "Likely gone",
@@ -331,7 +331,7 @@ def label(column: str) -> str:
         return LABELS[column]
     hit = _HORIZON.match(column)
     if hit:
-        what = "CLV" if hit.group(1) == "clv" else "Predicted orders"
+        what = "CLV" if hit.group(1) == "clv" else "Predicted purchase days"
         return f"{what} ({hit.group(2)} months)"
     text = str(column).replace("_", " ").strip()
     return text[:1].upper() + text[1:]
