@@ -60,7 +60,8 @@ CLOCK_JS = r"""
   // An element whose frontend code is still loading (Plotly's bundle on the first chart of a visit) shows a
   // skeleton and no stPlotlyChart yet: without this check a page's first charts would count as drawn before they exist.
   const plotsDrawn = () => document.querySelector('[data-testid="stSkeleton"]') === null
-      && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every((c) => c.querySelector('.main-svg') !== null);
+      && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+        .every((c) => c.querySelector('.main-svg') !== null);
   const start = () => { if (b.armed && b.t0 === null) b.t0 = performance.now(); };
   for (const type of ['change', 'click', 'keydown']) document.addEventListener(type, start, true);
   const check = (records) => {
