@@ -852,18 +852,6 @@ def clv_columns(prep: Prepared) -> pd.DataFrame:
 # result depends on. A second visit to a page, or a return to earlier settings, then costs no recomputation.
 
 
-def _warm_charts() -> None:
-    from rfm_core.charts import warm_up
-
-    with suppress(Exception):  # only a head start: a failure here shows again, with its message, on the page itself
-        warm_up()
-
-
-# Plotly's first use costs about a second per server process; pay it in the background when the app first loads (an
-# analyst is choosing a file then), not on the first page that draws a chart.
-threading.Thread(target=_warm_charts, name="warm-plotly", daemon=True).start()
-
-
 def _analysis_key(prep: Prepared) -> tuple[Any, ...]:
     ss = st.session_state
     return prep.digest, read_options(), tuple(sorted(ss[MAPPING].items())), ss[CLEANING], prep.as_of

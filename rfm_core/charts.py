@@ -56,7 +56,6 @@ __all__ = [
     "segment_treemap",
     "segments_over_time",
     "value_by_segment",
-    "warm_up",
 ]
 
 #: The segment palette, in rule order (the 11 default segments: greens for the best, reds for lapsing high value,
@@ -336,21 +335,6 @@ def report_figures(segmentation: Any, transactions: pd.DataFrame | None = None,
     if transactions is not None:
         figs.append(monthly_activity(transactions, currency))
     return figs
-
-
-def warm_up() -> None:
-    """Import Plotly and build one small figure of each kind the app draws, so that Plotly's first use (importing
-    plotly express and the validators it loads on demand: about a second on the reference machine, two thirds of the
-    Charts page's first build) is paid once per process, ahead of the first page that draws. Pure: no output."""
-    import plotly.express as px
-    import plotly.graph_objects as go
-
-    frame = pd.DataFrame({"x": [1.0, 2.0], "y": [1.0, 2.0], "s": ["a", "b"]})
-    px.treemap(frame, path=["s"], values="x", color="s", template=TEMPLATE)
-    px.scatter(frame, x="x", y="y", color="s", log_y=True, custom_data=["s"], template=TEMPLATE)
-    px.bar(frame, x="x", y="s", orientation="h", text="x", template=TEMPLATE)
-    _layout(_figure([go.Bar(x=[1], y=["a"]), go.Heatmap(z=[[1.0]]), go.Histogram(x=[1.0]),
-                     go.Scatter(x=[0, 1], y=[0, 1])]), "warm-up")
 
 
 #: At most this many customers in the Charts page's recency-monetary scatter (a seeded random sample above it, the

@@ -197,15 +197,3 @@ def test_every_figure_is_drawn_with_the_plotly_white_template(result) -> None:  
     assert len(figs) == 12
     for fig in figs:
         assert fig.layout.template == white
-
-
-def test_warm_up_loads_plotly_express_ahead_of_the_first_chart() -> None:
-    """In a fresh interpreter, importing the charts module does not load plotly express; warm_up does (what the
-    app's background warm-up relies on)."""
-    import subprocess
-    import sys
-
-    code = ("import sys; from rfm_core import charts; assert 'plotly.express' not in sys.modules; "
-            "charts.warm_up(); assert 'plotly.express' in sys.modules; print('ok')")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
