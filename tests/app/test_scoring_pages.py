@@ -42,7 +42,7 @@ def test_recency_bins_at_4_keep_lost_and_explain_what_cannot_occur(at: AppTest) 
 def test_renaming_champions_keeps_its_insight(at: AppTest) -> None:
     go(at, "overview")
     assert any("Champions (your best customers)" in m.value for m in at.markdown)
-    go(at, "settings")
+    go(at, "segment_rules")
     before = at.session_state[common.RULES]
     at.session_state["rules_editor_0"] = {"edited_rows": {0: {"name": "VIP"}}, "added_rows": [], "deleted_rows": []}
     at.run()
