@@ -112,7 +112,8 @@ def test_labels_cover_every_customer_and_summary_column() -> None:
         text = label(col)
         assert "_" not in text and not text[0].islower(), col
     assert label(RECENCY_DAYS) == "Recency (days)" and label(FREQUENCY) == "Orders" and label(MONETARY) == "Spend"
-    assert label("clv_12m") == "CLV (12 months)" and label("predicted_purchases_6m") == "Predicted purchase days (6 months)"
+    assert label("clv_12m") == "CLV (12 months)"
+    assert label("predicted_purchases_6m") == "Predicted purchase days (6 months)"
     assert label("some_new_col") == "Some new col"
 
 
