@@ -16,6 +16,7 @@ import datetime as dt
 import functools
 import hashlib
 import inspect
+import logging
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +25,8 @@ from typing import Any, Generic, ParamSpec, TypeVar
 import pandas as pd
 import streamlit as st
 
-from rfm_app.cache import BUDGET_ENV, TTL_ENV, StageCache, from_environment
+from rfm_app.cache import StageCache, from_environment
+from rfm_app.reaper import reap_disconnected_sessions
 from rfm_core import (
     DEFAULT_RULES,
     CleaningPolicy,
@@ -101,9 +103,14 @@ R = TypeVar("R")
 def stage_cache() -> StageCache:
     """The server's one cache of expensive stages, shared by every session (a new one after st.cache_resource.clear)."""
     secrets: dict[str, Any] = {}
-    if st.secrets.load_if_toml_exists():  # reading st.secrets without a secrets.toml raises
-        secrets = {k: st.secrets[k] for k in (BUDGET_ENV, TTL_ENV) if k in st.secrets}
-    cache = from_environment(secrets)
+    if st.secrets.load_if_toml_exists() and "cache" in st.secrets:  # st.secrets raises without a secrets.toml
+        secrets = dict(st.secrets["cache"])
+    try:
+        cache = from_environment(secrets)
+    except ValueError as exc:  # a mistyped setting must not take the app down: the operator reads the server log
+        logging.getLogger(__name__).warning("stage cache: %s; using the defaults", exc)
+        cache = StageCache()
+    cache.add_sweep_hook(reap_disconnected_sessions)  # closed tabs' sessions and uploads (rfm_app/reaper.py)
     cache.start_sweeper()
     return cache
 

@@ -66,18 +66,20 @@ class CacheSettings:
 def settings_from(env: Mapping[str, str], secrets: Mapping[str, Any] | None = None) -> CacheSettings:
     """The settings from environment variables, else from Streamlit secrets, else the defaults.
 
-    ``RFM_CACHE_BUDGET_MB`` (megabytes, 10^6 bytes) and ``RFM_CACHE_TTL_S`` (seconds), or the same names in
-    ``.streamlit/secrets.toml``. The environment wins, so an operator can override a checked-in secrets file.
+    ``RFM_CACHE_BUDGET_MB`` (megabytes, 10^6 bytes) and ``RFM_CACHE_TTL_S`` (seconds), or ``budget_mb`` and
+    ``ttl_s`` under ``[cache]`` in ``.streamlit/secrets.toml`` (``secrets`` is that table). The environment wins,
+    so an operator can override a checked-in secrets file.
 
     Raises
     ------
     ValueError
         If a value is not a positive number (naming the setting and the value).
     """
-    def pick(name: str, default: float) -> float:
+    def pick(name: str, secret: str, default: float) -> float:
         raw: Any = env.get(name)
         if raw is None and secrets is not None:
-            raw = secrets.get(name)
+            raw = secrets.get(secret)
+            name = f"[cache] {secret}" if raw is not None else name
         if raw is None:
             return default
         try:
@@ -88,8 +90,8 @@ def settings_from(env: Mapping[str, str], secrets: Mapping[str, Any] | None = No
             raise ValueError(f"{name} must be positive, not {raw!r}")
         return value
 
-    budget = pick(BUDGET_ENV, DEFAULT_BUDGET_MB)
-    ttl = pick(TTL_ENV, DEFAULT_TTL_S)
+    budget = pick(BUDGET_ENV, "budget_mb", DEFAULT_BUDGET_MB)
+    ttl = pick(TTL_ENV, "ttl_s", DEFAULT_TTL_S)
     return CacheSettings(int(budget * MB), ttl, min(DEFAULT_SWEEP_S, max(ttl / 4, 0.05)))
 
 
@@ -233,6 +235,7 @@ class StageCache:
         self._hits = self._misses = self._evictions = self._too_large = 0
         self._sweeper: threading.Thread | None = None
         self._stop = threading.Event()
+        self._sweep_hooks: list[Callable[[], int]] = []
 
     def _note_evicted(self, key: Hashable, entry: _Entry) -> None:
         self._evictions += 1
@@ -303,6 +306,31 @@ class StageCache:
         self._maybe_release()
         return n
 
+    def add_sweep_hook(self, hook: Callable[[], int]) -> None:
+        """Also call ``hook`` on every sweep; when it returns more than 0 (it freed something), memory is released.
+
+        pages/common.py uses it to end the Streamlit sessions whose browser has gone (rfm_app/reaper.py).
+        """
+        with self._lock:
+            self._sweep_hooks.append(hook)
+
+    def sweep(self) -> None:
+        """One sweep: expire idle entries, run the hooks, and release memory once if anything was freed."""
+        with self._lock:
+            expired = len(self._store.expire())
+            hooks = list(self._sweep_hooks)
+        freed = 0
+        for hook in hooks:
+            try:
+                freed += hook()
+            except Exception:  # a hook's failure must not stop the expiry
+                log.exception("cache sweep hook failed")
+        if freed:
+            with self._lock:
+                self._dropped += 1
+        if expired or freed:
+            self._maybe_release()
+
     def clear(self) -> None:
         """Drop everything (not counted as evictions) and release memory."""
         with self._lock:
@@ -347,7 +375,7 @@ def _sweep(ref: weakref.ref[StageCache], stop: threading.Event, interval: float)
         if cache is None:
             return
         try:
-            cache.expire()
+            cache.sweep()
         except Exception:  # the sweeper must outlive any one failure; the next sweep tries again
             log.exception("cache sweep failed")
         del cache

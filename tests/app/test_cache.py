@@ -203,14 +203,16 @@ def test_size_of_measures_frames_arrays_bytes_and_counts_a_shared_object_once() 
 
 def test_settings_from_environment_then_secrets_then_defaults() -> None:
     assert settings_from({}) == CacheSettings()
-    assert settings_from({}, {"RFM_CACHE_BUDGET_MB": 500}).budget_bytes == 500_000_000
+    assert settings_from({}, {"budget_mb": 500}).budget_bytes == 500_000_000
     chosen = settings_from({"RFM_CACHE_BUDGET_MB": "250", "RFM_CACHE_TTL_S": "30"},
-                           {"RFM_CACHE_BUDGET_MB": 500, "RFM_CACHE_TTL_S": 900})
+                           {"budget_mb": 500, "ttl_s": 900})
     assert chosen.budget_bytes == 250_000_000 and chosen.ttl_s == 30.0 and chosen.sweep_s == 7.5
     with pytest.raises(ValueError, match="RFM_CACHE_BUDGET_MB must be a number"):
         settings_from({"RFM_CACHE_BUDGET_MB": "1 GB"})
     with pytest.raises(ValueError, match="RFM_CACHE_TTL_S must be positive"):
         settings_from({"RFM_CACHE_TTL_S": "0"})
+    with pytest.raises(ValueError, match=r"\[cache\] ttl_s must be positive"):
+        settings_from({}, {"ttl_s": -5})
 
 
 def test_release_memory_runs_here() -> None:
@@ -220,3 +222,30 @@ def test_release_memory_runs_here() -> None:
     if sys.platform.startswith("linux"):
         assert cache._TRIM is not None
     release_memory()
+
+
+def test_a_sweep_expires_runs_the_hooks_and_releases_once_when_anything_was_freed() -> None:
+    clock = FakeClock()
+    released: list[int] = []
+    cache = make(ttl=10.0, clock=clock, released=released)
+    reaped = [0]
+    cache.add_sweep_hook(lambda: reaped[0])
+    cache.put("k", b"v")
+    cache.sweep()
+    assert released == [] and "k" in cache  # nothing expired, nothing reaped: no release (it costs a gc)
+    reaped[0] = 2  # e.g. two closed sessions ended
+    cache.sweep()
+    assert released == [1]
+    reaped[0] = 0
+    clock.now = 11.0
+    cache.sweep()
+    assert released == [1, 1] and "k" not in cache
+
+    def broken() -> int:
+        raise RuntimeError("hook failed")
+
+    cache.add_sweep_hook(broken)
+    cache.put("j", b"w")
+    clock.now = 30.0
+    cache.sweep()  # the failing hook is logged; the expiry still happens
+    assert "j" not in cache and released == [1, 1, 1]
