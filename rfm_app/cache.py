@@ -50,8 +50,13 @@ DEFAULT_BUDGET_MB = 1_000
 DEFAULT_TTL_S = 120.0
 #: How often the sweeper thread drops expired entries, in seconds (cachetools only expires on access otherwise).
 DEFAULT_SWEEP_S = 15.0
+#: Default number of stage computations that run at once, server-wide: the cores. The others wait (under their
+#: progress bar) rather than all parse at once: a read needs several times its file's size while it runs, so 20
+#: reads at once set the server's peak memory, and on 2 cores they would not finish sooner together.
+DEFAULT_COMPUTE_SLOTS = max(2, os.cpu_count() or 2)
 BUDGET_ENV = "RFM_CACHE_BUDGET_MB"
 TTL_ENV = "RFM_CACHE_TTL_S"
+SLOTS_ENV = "RFM_COMPUTE_SLOTS"
 
 
 @dataclass(frozen=True)
@@ -61,13 +66,15 @@ class CacheSettings:
     budget_bytes: int = DEFAULT_BUDGET_MB * MB
     ttl_s: float = DEFAULT_TTL_S
     sweep_s: float = DEFAULT_SWEEP_S
+    compute_slots: int = DEFAULT_COMPUTE_SLOTS
 
 
 def settings_from(env: Mapping[str, str], secrets: Mapping[str, Any] | None = None) -> CacheSettings:
     """The settings from environment variables, else from Streamlit secrets, else the defaults.
 
-    ``RFM_CACHE_BUDGET_MB`` (megabytes, 10^6 bytes) and ``RFM_CACHE_TTL_S`` (seconds), or ``budget_mb`` and
-    ``ttl_s`` under ``[cache]`` in ``.streamlit/secrets.toml`` (``secrets`` is that table). The environment wins,
+    ``RFM_CACHE_BUDGET_MB`` (megabytes, 10^6 bytes), ``RFM_CACHE_TTL_S`` (seconds) and ``RFM_COMPUTE_SLOTS``
+    (computations at once), or ``budget_mb``, ``ttl_s`` and ``compute_slots`` under ``[cache]`` in
+    ``.streamlit/secrets.toml`` (``secrets`` is that table). The environment wins,
     so an operator can override a checked-in secrets file.
 
     Raises
@@ -92,7 +99,8 @@ def settings_from(env: Mapping[str, str], secrets: Mapping[str, Any] | None = No
 
     budget = pick(BUDGET_ENV, "budget_mb", DEFAULT_BUDGET_MB)
     ttl = pick(TTL_ENV, "ttl_s", DEFAULT_TTL_S)
-    return CacheSettings(int(budget * MB), ttl, min(DEFAULT_SWEEP_S, max(ttl / 4, 0.05)))
+    slots = pick(SLOTS_ENV, "compute_slots", DEFAULT_COMPUTE_SLOTS)
+    return CacheSettings(int(budget * MB), ttl, min(DEFAULT_SWEEP_S, max(ttl / 4, 0.05)), max(1, int(slots)))
 
 
 def size_of(obj: Any, _seen: set[int] | None = None, _depth: int = 0) -> int:
@@ -236,6 +244,8 @@ class StageCache:
         self._sweeper: threading.Thread | None = None
         self._stop = threading.Event()
         self._sweep_hooks: list[Callable[[], int]] = []
+        self._slots = threading.BoundedSemaphore(self.settings.compute_slots)
+        self._local = threading.local()  # how deep this thread is in nested computations (a fit inside a fit)
 
     def _note_evicted(self, key: Hashable, entry: _Entry) -> None:
         self._evictions += 1
@@ -284,6 +294,12 @@ class StageCache:
         entry = self._lookup(key)
         if entry is not None:
             return entry.value  # type: ignore[no-any-return]
+        # A compute slot before the key's lock, and none for a computation nested in one this thread runs: whoever
+        # holds a key's lock then always holds a slot, so a nested call never waits for a slot it blocks.
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            self._slots.acquire()
+        self._local.depth = depth + 1
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         try:
@@ -295,6 +311,9 @@ class StageCache:
                     self._misses += 1
                 return self.put(key, compute())  # type: ignore[no-any-return]
         finally:
+            self._local.depth = depth
+            if depth == 0:
+                self._slots.release()
             with self._lock:
                 if self._key_locks.get(key) is key_lock and not key_lock.locked():
                     del self._key_locks[key]
@@ -317,7 +336,7 @@ class StageCache:
     def sweep(self) -> None:
         """One sweep: expire idle entries, run the hooks, and release memory once if anything was freed."""
         with self._lock:
-            expired = len(self._store.expire())
+            expired = self._store.expire()
             hooks = list(self._sweep_hooks)
         freed = 0
         for hook in hooks:
@@ -328,8 +347,10 @@ class StageCache:
         if freed:
             with self._lock:
                 self._dropped += 1
-        if expired or freed:
-            self._maybe_release()
+        # Always: cachetools also expires entries when its size or length is read (stats()), which notes them as
+        # dropped without releasing; this sweep releases for them.
+        self._maybe_release()
+        del expired
 
     def clear(self) -> None:
         """Drop everything (not counted as evictions) and release memory."""
@@ -340,9 +361,12 @@ class StageCache:
             self._release()
 
     def stats(self) -> CacheStats:
+        """Counts and bytes now (reading them expires idle entries, as cachetools does)."""
         with self._lock:
-            return CacheStats(len(self._store), int(self._store.currsize), int(self._store.maxsize), self._hits,
-                              self._misses, self._evictions, self._too_large)
+            stats = CacheStats(len(self._store), int(self._store.currsize), int(self._store.maxsize), self._hits,
+                               self._misses, self._evictions, self._too_large)
+        self._maybe_release()
+        return stats
 
     def _maybe_release(self) -> None:
         with self._lock:

@@ -173,9 +173,9 @@ def test_sweeper_expires_idle_entries_without_any_access() -> None:
     cache.start_sweeper()
     try:
         deadline = time.monotonic() + 5
-        while cache.stats().evictions == 0 and time.monotonic() < deadline:  # only an expire() counts one
+        # Only an expire() counts an eviction; the release follows it, outside the lock (slow on a loaded machine).
+        while not (cache.stats().evictions and released) and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(0.05)  # the release follows the eviction, outside the lock
         assert cache.stats().entries == 0 and released and cache.was_evicted("k")
     finally:
         cache.stop_sweeper()
@@ -207,6 +207,7 @@ def test_settings_from_environment_then_secrets_then_defaults() -> None:
     chosen = settings_from({"RFM_CACHE_BUDGET_MB": "250", "RFM_CACHE_TTL_S": "30"},
                            {"budget_mb": 500, "ttl_s": 900})
     assert chosen.budget_bytes == 250_000_000 and chosen.ttl_s == 30.0 and chosen.sweep_s == 7.5
+    assert settings_from({"RFM_COMPUTE_SLOTS": "3"}).compute_slots == 3
     with pytest.raises(ValueError, match="RFM_CACHE_BUDGET_MB must be a number"):
         settings_from({"RFM_CACHE_BUDGET_MB": "1 GB"})
     with pytest.raises(ValueError, match="RFM_CACHE_TTL_S must be positive"):
@@ -249,3 +250,33 @@ def test_a_sweep_expires_runs_the_hooks_and_releases_once_when_anything_was_free
     clock.now = 30.0
     cache.sweep()  # the failing hook is logged; the expiry still happens
     assert "j" not in cache and released == [1, 1, 1]
+
+
+def test_no_more_computations_at_once_than_slots_and_a_nested_one_does_not_deadlock() -> None:
+    cache = StageCache(CacheSettings(10**9, 60.0, compute_slots=2), release=None)
+    lock = threading.Lock()
+    running = [0]
+    most = [0]
+
+    def compute(i: int) -> bytes:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        inner = cache.get_or_compute(("inner", i), lambda: b"inner")  # a fit that needs a comparison first
+        with lock:
+            running[0] -= 1
+        return inner + b"-outer"
+
+    threads = [threading.Thread(target=lambda i=i: cache.get_or_compute(("outer", i), lambda: compute(i)))
+               for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)  # no deadlock
+    assert most[0] == 2  # the slots were used, and never more
+    assert all(cache.get(("outer", i)) == b"inner-outer" for i in range(8))
+
+    single = StageCache(CacheSettings(10**9, 60.0, compute_slots=1), release=None)
+    assert single.get_or_compute("a", lambda: single.get_or_compute("b", lambda: b"b") + b"a") == b"ba"
