@@ -476,6 +476,9 @@ def main() -> None:
                 time.sleep(args.after + 2)
                 waves.append(summary(f"{w + 1}", results, sampler, t_start, t_closed, args.after, baseline,
                                      args.margin))
+                if args.json:  # after every wave, so a run cut short keeps what it measured
+                    args.json.write_text(json.dumps({"waves": waves, "rss": sampler.samples, "marks": sampler.marks},
+                                                    indent=1, default=str))
                 w_ = waves[-1]
                 print(f"  right {w_['right']}/{args.n}, errors {len(w_['errors'])}, peak {w_['peak_mb']:.0f} MB, "
                       f"back {w_['back_within_margin_s']}", flush=True)

@@ -25,7 +25,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 import pandas as pd
 import streamlit as st
 
-from rfm_app.cache import StageCache, from_environment
+from rfm_app.cache import StageCache, arrow_on_the_system_allocator, from_environment
 from rfm_app.reaper import reap_disconnected_sessions
 from rfm_core import (
     DEFAULT_RULES,
@@ -110,6 +110,7 @@ def stage_cache() -> StageCache:
     except ValueError as exc:  # a mistyped setting must not take the app down: the operator reads the server log
         logging.getLogger(__name__).warning("stage cache: %s; using the defaults", exc)
         cache = StageCache()
+    arrow_on_the_system_allocator()  # so that malloc_trim gives back what pyarrow freed too
     cache.add_sweep_hook(reap_disconnected_sessions)  # closed tabs' sessions and uploads (rfm_app/reaper.py)
     cache.start_sweeper()
     return cache

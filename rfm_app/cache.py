@@ -155,6 +155,18 @@ def _libc_trim() -> Callable[[], int] | None:
 _TRIM = _libc_trim()
 
 
+def arrow_on_the_system_allocator() -> None:
+    """Let pyarrow allocate with malloc (its default here is mimalloc), so that ``malloc_trim`` returns its freed
+    memory too. On the real file's stages in one process, after freeing and releasing: 193 MB with the system
+    allocator, 234 MB with mimalloc (from 123 MB before loading). Buffers already allocated keep their own pool."""
+    try:
+        import pyarrow as pa
+
+        pa.set_memory_pool(pa.system_memory_pool())
+    except (ImportError, AttributeError):
+        pass
+
+
 def release_memory() -> None:
     """Give freed memory back to the operating system: collect cycles, release pyarrow's pool, trim the C heap."""
     gc.collect()
