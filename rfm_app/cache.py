@@ -256,6 +256,7 @@ class StageCache:
         self._sweeper: threading.Thread | None = None
         self._stop = threading.Event()
         self._sweep_hooks: list[Callable[[], int]] = []
+        self._trailing = 0  # sweeps that still release memory after the last drop
         self._slots = threading.BoundedSemaphore(self.settings.compute_slots)
         self._local = threading.local()  # how deep this thread is in nested computations (a fit inside a fit)
 
@@ -356,9 +357,16 @@ class StageCache:
                 freed += hook()
             except Exception:  # a hook's failure must not stop the expiry
                 log.exception("cache sweep hook failed")
-        if freed:
-            with self._lock:
+        with self._lock:
+            if freed:
                 self._dropped += 1
+            if self._dropped:
+                # Memory also comes free a little after a drop (a closed session's script thread ending, Streamlit
+                # clearing the session's media files): release again on the sweeps of the next two minutes.
+                self._trailing = max(1, int(120 / max(self.settings.sweep_s, 0.05)))
+            elif self._trailing > 0:
+                self._trailing -= 1
+                self._dropped += 1  # not an eviction: only asks _maybe_release for one more release
         # Always: cachetools also expires entries when its size or length is read (stats()), which notes them as
         # dropped without releasing; this sweep releases for them.
         self._maybe_release()

@@ -280,3 +280,17 @@ def test_no_more_computations_at_once_than_slots_and_a_nested_one_does_not_deadl
 
     single = StageCache(CacheSettings(10**9, 60.0, compute_slots=1), release=None)
     assert single.get_or_compute("a", lambda: single.get_or_compute("b", lambda: b"b") + b"a") == b"ba"
+
+
+def test_after_a_drop_the_sweeps_of_the_next_two_minutes_release_again_then_stop() -> None:
+    clock = FakeClock()
+    released: list[int] = []
+    cache = StageCache(CacheSettings(100, ttl_s=10.0, sweep_s=30.0), timer=clock, sizeof=by_len,
+                       release=lambda: released.append(1))
+    cache.put("k", b"v")
+    clock.now = 11.0
+    cache.sweep()
+    assert len(released) == 1  # the drop
+    for _ in range(6):
+        cache.sweep()
+    assert len(released) == 1 + 4  # 120 s / 30 s: four trailing releases, then none
