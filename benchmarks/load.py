@@ -403,8 +403,8 @@ def markdown(args: argparse.Namespace, variants: list[Variant], waves: list[dict
              "",
              "| wave | sessions | errors | customer count right | isolation (own file name on every page) | "
              "upload to result, median / max | open Settings, median / max | settings change, median / max | "
-             "peak RSS | pre-load RSS | RSS 60 / 120 / 180 / 240 s after close | back within "
-             f"{args.margin:.0f} MB of pre-load |",
+             "peak RSS | RSS before the wave | RSS 60 / 120 / 180 / 240 s after close | back within "
+             f"{args.margin:.0f} MB of the first pre-load |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for w in waves:
         rss = w["rss_after_close_mb"]
@@ -414,7 +414,7 @@ def markdown(args: argparse.Namespace, variants: list[Variant], waves: list[dict
             f"{w['isolated']} of {w['sessions']} | {fmt(w['upload_median_s'], ' s')} / {fmt(w['upload_max_s'], ' s')}"
             f" | {fmt(w['settings_open_median_s'], ' s')} / {fmt(w['settings_open_max_s'], ' s')} | "
             f"{fmt(w['settings_change_median_s'], ' s', 2)} / {fmt(w['settings_change_max_s'], ' s', 2)} | "
-            f"{fmt(w['peak_mb'], ' MB', 0)} | {fmt(w['baseline_mb'], ' MB', 0)} | "
+            f"{fmt(w['peak_mb'], ' MB', 0)} | {fmt(w['wave_preload_mb'], ' MB', 0)} | "
             + " / ".join(fmt(rss[s], "", 0) for s in (60, 120, 180, 240)) + " MB | "
             + (f"yes, {back:.0f} s after the last session closed" if back is not None
                else f"**no** within {args.after:.0f} s (at the end: {fmt(rss[args.after], ' MB', 0)})") + " |")
@@ -467,15 +467,17 @@ def main() -> None:
                 t_base = sampler.now()
                 time.sleep(10)
                 baseline = median(sampler.between(t_base, sampler.now()))
+                first_baseline = waves[0]["baseline_mb"] if waves else baseline  # "back" is to the first pre-load
                 batch = variants[w * args.n:(w + 1) * args.n]
-                t_start = sampler.mark(f"wave {w + 1}: {args.n} uploads")
+                t_start = sampler.mark(f"wave {w + 1}: {args.n} browsers open, then upload")
                 print(f"wave {w + 1}: {args.n} sessions (pre-load {baseline:.0f} MB)…", flush=True)
                 results, elapsed = asyncio.run(wave(url, batch))
                 t_closed = sampler.mark(f"wave {w + 1}: all closed")
                 print(f"  done in {elapsed:.0f} s; sampling {args.after:.0f} s of idle…", flush=True)
                 time.sleep(args.after + 2)
-                waves.append(summary(f"{w + 1}", results, sampler, t_start, t_closed, args.after, baseline,
+                waves.append(summary(f"{w + 1}", results, sampler, t_start, t_closed, args.after, first_baseline,
                                      args.margin))
+                waves[-1]["wave_preload_mb"] = baseline
                 if args.json:  # after every wave, so a run cut short keeps what it measured
                     args.json.write_text(json.dumps({"waves": waves, "rss": sampler.samples, "marks": sampler.marks},
                                                     indent=1, default=str))
