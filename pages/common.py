@@ -1,4 +1,11 @@
-"""UI helpers shared by the pages: session-state keys, cached engine stages, the guard, and error display.
+"""UI helpers shared by the pages: session-state keys, cached engine stages, the guard, error display, and the
+workspace that keeps an analysis across reloads.
+
+Workspace (DOCUMENTATION.md, "Workspace"): the session's file and settings are saved in the server-side store of
+:mod:`rfm_app.workspace` under an unguessable id carried in the URL (``?w=<id>``). A session that starts with a live
+id restores them; every run ends by saving what changed. The upload's bytes live in ONE place: the store on disk
+(the session keeps only the name, size and SHA-256, and a process-wide cache of at most two files reads them back),
+or, when workspaces are off or full, the session itself. A visitor who changes nothing leaves nothing on the server.
 
 Caching: the expensive stages (read, map+clean, aggregate, the CLV fits, backtest, timeline) are cached by the
 SHA-256 of the file's bytes plus the frozen settings that affect them, in the server's one
@@ -6,8 +13,7 @@ SHA-256 of the file's bytes plus the frozen settings that affect them, in the se
 use (issue 15), shared by every session (two analysts on the same file share the work). Results are kept as
 objects, not pickled copies; engine results are never mutated (a project convention), so sharing them is safe, and
 only a session holding the same bytes can reach an entry. The uploaded bytes are neither part of a key nor of an
-entry: the session's ``Source.data`` is the very bytes object Streamlit's uploader holds (``getvalue()`` of its
-BytesIO returns it without a copy). Scoring and segmenting are milliseconds and run uncached on every widget change.
+entry. Scoring and segmenting are milliseconds and run uncached on every widget change.
 """
 
 from __future__ import annotations
@@ -17,16 +23,31 @@ import functools
 import hashlib
 import inspect
 import logging
+import os
+import re
+import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 import pandas as pd
 import streamlit as st
 
 from rfm_app.cache import StageCache, arrow_on_the_system_allocator, from_environment
 from rfm_app.reaper import reap_disconnected_sessions
+from rfm_app.workspace import (
+    ClvSettings,
+    StoreConfig,
+    WorkspaceError,
+    WorkspaceFullError,
+    WorkspaceState,
+    WorkspaceStore,
+    open_store,
+    state_documents,
+)
 from rfm_core import (
     DEFAULT_RULES,
     CleaningPolicy,
@@ -47,6 +68,7 @@ from rfm_core.clean import CleanResult
 from rfm_core.mapping import Detection, MappedTable, detect_columns
 from rfm_core.read import RawTable, detect_format
 from rfm_core.sample import SAMPLE_PATH
+from rfm_core.settings import AnalysisSettings
 
 # Session-state keys, in one place.
 SOURCE = "source"  # Source | None
@@ -58,14 +80,32 @@ RULES = "segment_rules"  # RuleSet
 AS_OF = "as_of_override"  # date | None
 LAST_GOOD = "last_good"  # Prepared | None
 ALL_SHEETS = "(all sheets stacked)"
+AUDIENCES = "aud_saved"  # dict[str, Audience]: saved audiences (pages/audiences.py), kept in the workspace
+WS_ID = "workspace_id"  # str | None: this session's workspace, also in the URL as ?w=<id>
+INTRO_OPEN = "intro_expanded"  # bool: the first page's introduction starts open (a visit without a workspace)
+QUERY_KEY = "w"
+_WS_SAVED = "_workspace_saved"  # dict[str, str]: the documents as last saved (or restored), to write only changes
+_WS_FILE = "_workspace_file"  # str | None: SHA-256 of the file the workspace holds
+_WS_NOTES = "_workspace_notes"  # list[str]: messages about the workspace to show on the next run, once
+_WS_NOTED = "_workspace_noted"  # set[str]: every message queued this session (each is said once)
+_UPLOAD_BYTES = "_upload_bytes"  # (sha256, bytes) of an upload the workspace does not hold (store off or full)
+UPLOAD_ID = "_upload_file_id"  # the Data page uploader's file_id last taken in (a file is taken in once)
+_SHOWN = "_errors_shown"  # set[str]: errors already shown in this run (an error appears once)
 
 
 @dataclass(frozen=True)
 class Source:
+    """The file being analysed: its name, SHA-256 and size. The bytes are not kept here (see the module notes):
+    :attr:`data` fetches them from the sample, the workspace store, or the session."""
+
     name: str
     digest: str
-    data: bytes
+    size: int
     is_sample: bool = False
+
+    @property
+    def data(self) -> bytes:
+        return source_bytes(self)
 
 
 @dataclass(frozen=True)
@@ -82,8 +122,14 @@ class Prepared:
 
 
 def init_state() -> None:
-    """Defaults for every key; called by the entry script on each run."""
+    """Defaults for every key, and on a session's first run the workspace named in the URL; called by the entry
+    script on each run."""
     ss = st.session_state
+    ss[_SHOWN] = set()
+    first_run = WS_ID not in ss
+    if first_run:
+        ss[WS_ID] = None
+        ss[INTRO_OPEN] = True
     if SOURCE not in ss:
         ss[SOURCE] = sample_source()
     ss.setdefault(SHEET, None)
@@ -93,6 +139,12 @@ def init_state() -> None:
     ss.setdefault(RULES, DEFAULT_RULES)
     ss.setdefault(AS_OF, None)
     ss.setdefault(LAST_GOOD, None)
+    ss.setdefault(AUDIENCES, {})
+    if first_run:
+        _open_workspace()
+    ws = ss.get(WS_ID)
+    if ws and st.query_params.get(QUERY_KEY) != ws:
+        st.query_params[QUERY_KEY] = ws  # a page switch clears the URL's parameters: put the id back
 
 
 P = ParamSpec("P")
@@ -140,11 +192,341 @@ def _sample_bytes() -> bytes:
 
 def sample_source() -> Source:
     data = _sample_bytes()
-    return Source(SAMPLE_PATH.name, hashlib.sha256(data).hexdigest(), data, is_sample=True)
+    return Source(SAMPLE_PATH.name, hashlib.sha256(data).hexdigest(), len(data), is_sample=True)
 
 
 def source_from_upload(name: str, data: bytes) -> Source:
-    return Source(name, hashlib.sha256(data).hexdigest(), data)
+    """The Source for uploaded bytes, without keeping them (:func:`use_upload` keeps them)."""
+    return Source(name, hashlib.sha256(data).hexdigest(), len(data))
+
+
+def source_bytes(src: Source) -> bytes:
+    """The bytes of ``src``: the bundled sample, the session's own copy (workspaces off or full), or the store's.
+
+    Raises
+    ------
+    WorkspaceError
+        The workspace no longer holds the file (forgotten in another tab, or expired).
+    """
+    if src.is_sample:
+        return _sample_bytes()
+    held = st.session_state.get(_UPLOAD_BYTES)
+    if held is not None and held[0] == src.digest:
+        return cast(bytes, held[1])
+    ws = st.session_state.get(WS_ID)
+    store = workspace_store()
+    if store is None or not ws:
+        raise WorkspaceError(f"{src.name} is no longer available; upload it again on the Data page.")
+    return _stored_bytes(src.digest, ws, store)
+
+
+# The stored files' bytes in this process, by SHA-256, at most two: read from disk (and checked) once, shared by
+# every session that holds the same file, so memory holds one copy per file rather than one per session. Only a
+# session whose workspace holds a file knows its SHA-256.
+_BYTES: OrderedDict[str, bytes] = OrderedDict()
+_BYTES_KEPT = 2
+_BYTES_LOCK = threading.Lock()
+
+
+def _remember_bytes(digest: str, data: bytes) -> None:
+    with _BYTES_LOCK:
+        _BYTES[digest] = data
+        _BYTES.move_to_end(digest)
+        while len(_BYTES) > _BYTES_KEPT:
+            _BYTES.popitem(last=False)
+
+
+def _stored_bytes(digest: str, ws: str, store: WorkspaceStore) -> bytes:
+    with _BYTES_LOCK:
+        if digest in _BYTES:
+            _BYTES.move_to_end(digest)
+            return _BYTES[digest]
+    stored = store.load_file(ws)
+    if stored is None or stored.sha256 != digest:
+        raise WorkspaceError("This workspace no longer holds the file (it was forgotten or expired); upload it again "
+                             "on the Data page.")
+    _remember_bytes(digest, stored.data)
+    return stored.data
+
+
+# ---- the workspace ---------------------------------------------------------------------------------------------
+
+
+def store_config() -> StoreConfig:
+    """The workspace settings: environment variables, else ``[workspace]`` in ``.streamlit/secrets.toml``."""
+    section: Any = None
+    try:
+        section = st.secrets.get("workspace")
+    except Exception:  # no secrets file at all is the usual case; Streamlit raises its own error type then
+        section = None
+    return StoreConfig.from_settings(os.environ, dict(section) if section else None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _store_for(config: StoreConfig) -> WorkspaceStore | None:
+    # Opening the store purges expired workspaces (the sweep), so a server start purges them too.
+    return open_store(config)
+
+
+def workspace_store() -> WorkspaceStore | None:
+    """The server's workspace store, or None when workspaces are off (or cannot be used: said once)."""
+    try:
+        return _store_for(store_config())
+    except (RfmError, OSError, sqlite3.Error) as exc:
+        _note_once(f"Workspaces are not available on this server, so your work will not survive a reload ({exc}).")
+        return None
+
+
+def _note_once(text: str) -> None:
+    """Queue a message about the workspace for the top of the page, at most once per session."""
+    noted: set[str] = st.session_state.setdefault(_WS_NOTED, set())
+    if text not in noted:
+        noted.add(text)
+        st.session_state.setdefault(_WS_NOTES, []).append(text)
+
+
+def workspace_notes() -> list[str]:
+    """Messages about the workspace not yet shown (an expired link, a size limit reached); shown once."""
+    notes: list[str] = st.session_state.get(_WS_NOTES) or []
+    st.session_state[_WS_NOTES] = []
+    return notes
+
+
+def _sheet_to_read(sheet: str | None) -> ReadOptions:
+    return ReadOptions(all_sheets=True) if sheet == ALL_SHEETS else ReadOptions(sheet=sheet)
+
+
+def _documents() -> dict[str, str]:
+    """This session's analysis as the workspace's settings documents (see :func:`state_documents`)."""
+    ss = st.session_state
+    settings = AnalysisSettings(read=_sheet_to_read(ss[SHEET]),
+                                mapping=cast(Any, tuple(sorted(ss[MAPPING].items()))),
+                                cleaning=ss[CLEANING], scoring=ss[SCORING], as_of=ss[AS_OF])
+    holdout = ss.get(CLV_HOLDOUT)
+    clv = ClvSettings(str(ss.get(CLV_UNIT, "W")), int(ss.get(CLV_HORIZON, 12)), float(ss.get(CLV_RATE, 0.10)),
+                      str(ss.get(CLV_MODEL, "auto")), holdout.isoformat() if holdout else None)
+    docs = state_documents(WorkspaceState(settings, ss[RULES], clv, ss.get(CURRENCY)))
+    for name, audience in ss.get(AUDIENCES, {}).items():
+        docs[f"audience:{name}"] = audience.to_toml()
+    return docs
+
+
+def _open_workspace() -> None:
+    """On a session's first run: restore the workspace the URL names, or say why it cannot be."""
+    ss = st.session_state
+    ws = st.query_params.get(QUERY_KEY)
+    store = workspace_store()
+    with suppress(RfmError):  # the defaults always make documents; a failure only means the first run saves them
+        ss[_WS_SAVED] = _documents()  # the defaults: a session that changes nothing saves nothing
+    if store is None:
+        if ws:
+            _note_once("Workspaces are turned off on this server, so this link cannot bring back an analysis; the "
+                       "bundled sample is shown.")
+        return
+    try:
+        store.maybe_sweep()
+        if not ws:
+            return
+        if not store.exists(ws):
+            del st.query_params[QUERY_KEY]
+            _note_once("This workspace link has expired or was forgotten, so the bundled sample is shown. Upload "
+                       "your file on the Data page to start a new workspace.")
+            return
+        ss[WS_ID], ss[INTRO_OPEN] = ws, False
+        _restore(store, ws)
+    except (RfmError, OSError, sqlite3.Error) as exc:
+        _note_once(f"Part of this workspace could not be restored: {exc}")
+
+
+def _restore(store: WorkspaceStore, ws: str) -> None:
+    ss = st.session_state
+    try:
+        stored = store.load_file(ws)
+    except WorkspaceError as exc:  # the file is damaged or gone: say so, and still bring the settings back
+        _note_once(str(exc))
+        stored = None
+    if stored is not None:
+        ss[SOURCE] = Source(stored.name, stored.sha256, len(stored.data))
+        ss[_WS_FILE] = stored.sha256
+        _remember_bytes(stored.sha256, stored.data)  # read and checked once: the first analysis needs them
+    state = store.load_state(ws)
+    if state.settings is not None:
+        s = state.settings
+        ss[SHEET] = ALL_SHEETS if s.read.all_sheets else s.read.sheet
+        ss[MAPPING] = dict(s.mapping)
+        ss[CLEANING], ss[SCORING], ss[AS_OF] = s.cleaning, s.scoring, s.as_of
+    if state.rules is not None:
+        ss[RULES] = state.rules
+    if state.clv is not None:
+        c = state.clv
+        ss[CLV_UNIT], ss[CLV_HORIZON], ss[CLV_RATE], ss[CLV_MODEL] = (c.unit, c.horizon_months,
+                                                                      c.annual_discount_rate, c.model)
+        ss[CLV_HOLDOUT] = dt.date.fromisoformat(c.calibration_end) if c.calibration_end else None
+    if state.currency is not None:
+        ss[CURRENCY] = state.currency
+    ss[AUDIENCES] = store.load_audience_objects(ws)
+    ss[_WS_SAVED] = _documents()
+
+
+def _ensure_workspace(store: WorkspaceStore) -> str:
+    ss = st.session_state
+    ws: str | None = ss.get(WS_ID)
+    if ws is None or not store.exists(ws):
+        if ws is not None:
+            _note_once("This workspace expired or was forgotten in another tab; your work is kept in a new one (the "
+                       "link has changed).")
+        ws = store.create()
+        ss[WS_ID], ss[_WS_SAVED], ss[_WS_FILE] = ws, {}, None
+        st.query_params[QUERY_KEY] = ws
+    return ws
+
+
+def use_upload(name: str, data: bytes, digest: str | None = None) -> Source:
+    """Make an upload the current file and keep its bytes in the workspace (or, if that cannot be, the session).
+
+    ``digest``: the SHA-256 of ``data`` if the caller has it (hashing a 45 MB workbook takes ~0.15 s). A size limit
+    reached is said on the page at once: the analysis goes on, but will not survive a reload.
+    """
+    ss = st.session_state
+    src = Source(name, digest or hashlib.sha256(data).hexdigest(), len(data))
+    ss[SOURCE] = src
+    ss.pop(_UPLOAD_BYTES, None)
+    store = workspace_store()
+    if store is not None:
+        try:
+            ws = _ensure_workspace(store)
+            store.save_file(ws, name, data, src.digest)
+            ss[_WS_FILE] = src.digest
+            _remember_bytes(src.digest, data)  # the first read need not come back from disk
+            return src
+        except WorkspaceFullError as exc:
+            show_error(str(exc))
+        except (WorkspaceError, OSError, sqlite3.Error) as exc:
+            show_error(f"Your file could not be kept for a reload: {exc}")
+    ss[_UPLOAD_BYTES] = (src.digest, data)
+    return src
+
+
+def use_sample() -> Source:
+    """Go back to the bundled sample (the workspace drops its stored file: the sample needs no stored bytes)."""
+    ss = st.session_state
+    ss[SOURCE] = sample_source()
+    ss.pop(_UPLOAD_BYTES, None)
+    store, ws = workspace_store(), ss.get(WS_ID)
+    if store is not None and ws and ss.get(_WS_FILE):
+        # A workspace that is gone already has nothing of the file left to drop.
+        with suppress(WorkspaceError, OSError, sqlite3.Error):
+            store.drop_file(ws)
+        ss[_WS_FILE] = None
+    return ss[SOURCE]
+
+
+def save_workspace() -> None:
+    """Save what changed in this run (called by the entry script when every run ends, however it ends).
+
+    Nothing is written for a session that only looks at the sample with the default settings.
+    """
+    ss = st.session_state
+    if WS_ID not in ss:
+        return
+    store = workspace_store()
+    if store is None:
+        return
+    try:
+        docs = _documents()
+        if docs == (ss.get(_WS_SAVED) or {}):
+            return
+        ws = _ensure_workspace(store)
+        last = ss.get(_WS_SAVED) or {}
+        for name, text in docs.items():
+            if last.get(name) == text:
+                continue
+            if name.startswith("audience:"):
+                store.save_audience(ws, name.removeprefix("audience:"), text)
+            else:
+                store.save_setting(ws, name, text)
+        for name in set(last) - set(docs):
+            if name.startswith("audience:"):
+                store.delete_audience(ws, name.removeprefix("audience:"))
+            else:
+                store.delete_setting(ws, name)
+        ss[_WS_SAVED] = docs
+    except WorkspaceFullError as exc:
+        _note_once(str(exc))
+    except (RfmError, OSError, sqlite3.Error) as exc:
+        _note_once(f"Your latest change could not be kept for a reload: {exc}")
+
+
+def forget_workspace() -> None:
+    """Delete this session's workspace now (file bytes included) and start afresh with the sample."""
+    ss = st.session_state
+    store, ws = workspace_store(), ss.get(WS_ID)
+    if store is not None and ws:
+        store.forget(ws)
+        src: Source | None = ss.get(SOURCE)
+        if src is not None and ss.get(_WS_FILE) == src.digest:
+            with _BYTES_LOCK:  # no copy stays in this process's memory either
+                _BYTES.pop(src.digest, None)
+    if QUERY_KEY in st.query_params:
+        del st.query_params[QUERY_KEY]
+    # The uploader may still offer the file it took in: remember its id, or the next click would store it again.
+    taken = ss.get(UPLOAD_ID)
+    for key in list(ss.keys()):
+        del ss[key]
+    if taken is not None:
+        ss[UPLOAD_ID] = taken
+    init_state()
+    ss[INTRO_OPEN] = False  # the analyst has seen the app; a fresh start need not explain it again
+    _note_once("The workspace was forgotten: its file and settings are deleted from the server. You are back on "
+               "the bundled sample.")
+
+
+def workspace_days() -> float | None:
+    """How many days an unused workspace is kept, or None when workspaces are off."""
+    store = workspace_store()
+    return store.config.expiry_days if store is not None else None
+
+
+# ---- errors in the app's words ----------------------------------------------------------------------------------
+
+# The engine's messages serve the command line too; in the app, a hint about a command-line option is replaced by
+# what to do in the app (or dropped when the message already says it).
+_APP_WORDING: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\s*\((?:command line|CLI)[^)]*\)"), ""),
+    (re.compile(r"use --[a-z-]+ \(app: ([^)]*)\)"), r"change \1"),
+    (re.compile(r"Use the CLI with --engine duckdb for files this large\."),
+     "Upload a shorter date range (export fewer months at a time)."),
+    (re.compile(r"\s*\(--[a-z-]+[^)]*\)"), ""),
+    # When every row is dropped the app has no result to show the ledger with: say where the cause is set.
+    (re.compile(r"Check the ledger: every row was dropped\."),
+     "Every row was dropped: check the column mapping on the Data page and which rows count on Settings."),
+    (re.compile(r"Check the ledger\."), "Check the column mapping on the Data page and which rows count on Settings."),
+)
+
+
+def app_wording(text: str) -> str:
+    """An engine message in the app's words: no command-line options, what to do in the app instead."""
+    for pattern, repl in _APP_WORDING:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def show_error(message: str | BaseException, file_name: str | None = None, **kwargs: Any) -> None:
+    """``st.error`` in the app's words, naming ``file_name`` once (only if the message does not already), and at
+    most once per run however many places meet the same error."""
+    text = app_wording(str(message))
+    if file_name and file_name not in text:
+        text = f"**{file_name}:** {text}"
+    _once(st.error, text, icon=kwargs.pop("icon", ":material/error:"), **kwargs)
+
+
+def _once(show: Any, text: str, **kwargs: Any) -> None:
+    """``show(text)`` unless this run has shown the same text already (pages may meet one error twice)."""
+    shown: set[str] = st.session_state.setdefault(_SHOWN, set())
+    if text in shown:
+        return
+    shown.add(text)
+    show(text, **kwargs)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -325,7 +707,8 @@ def _prepare(src: Source) -> Prepared:
     keys = ((src.digest, src.name, options), (mapping, policy), st.session_state[AS_OF])
     last = st.session_state.get(_LAST_PREPARED) or (None, None, None)
     cache = _readopt(stage_cache())
-    read_key = _load_raw.key(src.digest, src.name, options, src.data)
+    data = src.data  # once: with a workspace, each access may fetch the bytes
+    read_key = _load_raw.key(src.digest, src.name, options, b"")  # the bytes are not part of the key
     clean_key = map_and_clean.key(src.digest, options, mapping, policy, None)
     # A step computes exactly when its key is not in the shared cache (another session may have done the work).
     todo = (read_key not in cache, clean_key not in cache, clean_key not in cache or keys != last)
@@ -333,8 +716,8 @@ def _prepare(src: Source) -> Prepared:
     first = f"Reading {src.name}…" if todo[0] else "Mapping and cleaning…" if todo[1] else "Computing per customer…"
     _evicted_note(evicted)
     # The bar goes whatever happens: an RfmError raised below is shown by the caller and must not sit under a bar.
-    with _progress(first if evicted or _expected_seconds(src.data, todo) > _BAR_AFTER_S else None) as bar:
-        raw = _load_raw(src.digest, src.name, options, src.data)
+    with _progress(first if evicted or _expected_seconds(data, todo) > _BAR_AFTER_S else None) as bar:
+        raw = _load_raw(src.digest, src.name, options, data)
         st.session_state[_LAST_READ] = keys[0]
         if bar:
             bar.progress(0.4, text=f"Mapping and cleaning {len(raw.frame):,} rows…")
@@ -358,10 +741,12 @@ def prepared() -> Prepared | None:
     try:
         prep = _prepare(src)
     except RfmError as exc:
-        st.error(f"**{src.name}:** {exc}", icon=":material/error:")
+        show_error(exc, src.name)
         last: Prepared | None = st.session_state.get(LAST_GOOD)
         if last is not None:
-            st.info(f"Still showing the last good result, from **{last.source_name}**.")
+            # The error above names the file already: name it again only when the result is from another file.
+            where = "before this change" if last.source_name == src.name else f"from **{last.source_name}**"
+            _once(st.info, f"Still showing the last good result, {where}.")
         return last
     st.session_state[LAST_GOOD] = prep
     return prep
@@ -383,7 +768,7 @@ def require_data() -> tuple[Prepared, Segmentation]:
     try:
         seg = segmentation(prep)
     except RfmError as exc:
-        st.error(f"Scoring failed: {exc}", icon=":material/error:")
+        show_error(f"Scoring failed: {exc}")
         st.stop()
     return prep, seg
 
@@ -394,49 +779,71 @@ def note_metric(container: Any, label: str, value: str, note: str) -> None:
 
 
 def money(x: float) -> str:
-    return f"{x:,.0f}"
+    """Money for a headline metric: the currency, no decimals (``£1,179,488``)."""
+    from rfm_core.formatting import headline_money
 
-
-def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
-    """The per-segment summary with readable column names (numbers stay numbers for sorting)."""
-    return summary.rename(columns={
-        "segment": "Segment", "role": "Role", "customers": "Customers", "customer_share": "% customers",
-        "revenue": "Revenue",
-        "revenue_share": "% revenue", "orders": "Orders", "avg_order_value": "Avg order value",
-        "recency_mean": "Recency mean (days)", "recency_median": "Recency median", "frequency_mean": "Frequency mean",
-        "frequency_median": "Frequency median", "monetary_mean": "Monetary mean", "monetary_median": "Monetary median",
-    })
-
-
-SUMMARY_FORMAT: dict[str, Any] = {
-    "% customers": st.column_config.NumberColumn(format="percent"),
-    "% revenue": st.column_config.NumberColumn(format="percent"),
-    "Revenue": st.column_config.NumberColumn(format="localized"),
-    "Avg order value": st.column_config.NumberColumn(format="%.2f"),
-    "Recency mean (days)": st.column_config.NumberColumn(format="%.1f"),
-    "Frequency mean": st.column_config.NumberColumn(format="%.2f"),
-    "Monetary mean": st.column_config.NumberColumn(format="%.2f"),
-    "Monetary median": st.column_config.NumberColumn(format="%.2f"),
-}
+    return headline_money(x, currency())
 
 
 # ---- Issue 14, phase 1: the currency, readable tables, segments over time and lifetime-value columns ----------
 
-CURRENCY = "currency_setting"  # rfm_core.formatting.Currency; chosen or detected in phase 2, none by default
+# The chosen currency, an rfm_core.formatting.Currency (AnalysisSettings.currency). Its code None, the default,
+# means "as the file says": a platform export's currency column, else none.
+CURRENCY = "currency_setting"
 
 
-def currency() -> Any:
-    """The currency money is shown in (no currency until one is chosen)."""
+@st.cache_resource(show_spinner=False, max_entries=8)
+def currency_of_file(digest: str, options: ReadOptions, _raw: RawTable) -> tuple[str | None, str | None]:
+    """The currency the file states (ISO code or None) and the reading note about it (None without a column)."""
+    from rfm_core.formatting import currency_note, detect_currency
+
+    return detect_currency(_raw.frame), currency_note(_raw.frame)
+
+
+def chosen_currency() -> Any:
+    """The Currency setting as chosen (code None: as the file says)."""
     from rfm_core.formatting import NO_CURRENCY
 
     return st.session_state.get(CURRENCY) or NO_CURRENCY
+
+
+def currency() -> Any:
+    """The currency money is shown in: the one chosen, else the one the current file states, else none."""
+    from rfm_core.formatting import effective_currency
+
+    prep: Prepared | None = st.session_state.get(LAST_GOOD)
+    detected = currency_of_file(prep.digest, read_options(), prep.raw)[0] if prep is not None else None
+    return effective_currency(chosen_currency(), detected)
+
+
+def currency_picker(container: Any = None) -> None:
+    """The currency widgets (Settings): a code, or "as the file says", and where the symbol goes."""
+    from rfm_core.formatting import SYMBOLS, Currency
+
+    where = container or st
+    chosen = chosen_currency()
+    auto = "(as the file says)"
+    codes = [auto, *sorted(SYMBOLS)]
+    if chosen.code and chosen.code not in codes:
+        codes.append(chosen.code)
+    c1, c2 = where.columns(2)
+    code = c1.selectbox("Currency", codes, index=codes.index(chosen.code or auto), key="currency_code",
+                        help="Shown with every amount on every page, in chart hovers, the workbook and the report. "
+                             "'As the file says': the currency column of a Shopify, WooCommerce or Stripe export, "
+                             "else none.")
+    after = c2.radio("Symbol", ["before", "after"], index=["before", "after"].index(chosen.placement),
+                     key="currency_placement", horizontal=True,
+                     format_func={"before": "Before (£1,234.50)", "after": "After (1,234.50 €)"}.get)
+    new = Currency(None if code == auto else code, "after" if after == "after" else "before")
+    if new != chosen:
+        st.session_state[CURRENCY] = new
 
 
 def _printf(text: str) -> str:
     return text.replace("%", "%%")  # a literal % in a printf-style format
 
 
-def column_for(column: str, cur: Any = None) -> Any:
+def column_for(column: str, cur: Any = None, dtype: Any = None) -> Any:
     """The Streamlit column for one engine column: its label in words and its number format.
 
     Money: two decimals, thousands separators, the currency symbol placed as set; shares and probabilities: one
@@ -459,6 +866,9 @@ def column_for(column: str, cur: Any = None) -> Any:
         return st.column_config.NumberColumn(text, format="%,.2f" if column.startswith("predicted") else "%,.1f")
     if kind == "date":
         return st.column_config.DatetimeColumn(text, format="YYYY-MM-DD")
+    if dtype is not None and pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        # A number column without a known kind: never a raw float.
+        return st.column_config.NumberColumn(text, format="%,d" if pd.api.types.is_integer_dtype(dtype) else "%,.2f")
     return st.column_config.TextColumn(text)
 
 
@@ -482,9 +892,10 @@ def readable_table(frame: pd.DataFrame, cur: Any = None) -> tuple[pd.DataFrame, 
             view[col] = pd.to_numeric(view[col], errors="coerce").fillna(0)
         elif kind == "date" and not pd.api.types.is_datetime64_any_dtype(view[col]):
             view[col] = pd.to_datetime(view[col])
-        elif kind == "text":
+        elif kind == "text" and not (pd.api.types.is_numeric_dtype(view[col])
+                                     and not pd.api.types.is_bool_dtype(view[col])):
             view[col] = view[col].astype(object).where(view[col].notna(), "").astype(str)
-        config[name] = column_for(name, cur)
+        config[name] = column_for(name, cur, view[col].dtype)
     return view, config
 
 
