@@ -455,7 +455,8 @@ def main() -> None:
         folder = Path(tmp)
         print(f"{args.n * args.waves} variant files in {FILES}…", flush=True)
         variants = write_variants(FILES, 0, args.n * args.waves)
-        proc, url = start_server(folder / "server.log", env)
+        # The server's workspaces (every upload is saved there) go to this run's temporary folder, not the user's.
+        proc, url = start_server(folder / "server.log", {"RFM_WORKSPACE_DIR": str(folder / "workspaces"), **env})
         sampler = RssSampler(proc.pid)
         sampler.start()
         started_mb = sampler.rss_mb()
