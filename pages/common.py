@@ -576,38 +576,42 @@ def customers_of(digest: str, options: ReadOptions, mapping: tuple[tuple[str, st
 # transactions passed as _transactions, which st.cache_resource does not hash. The fit (slow: seconds on a large
 # file) is cached apart from the prediction, so moving the horizon or the discount rate does not refit.
 @_Stage
-def comparison_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], unit: str,
-                  calibration_end: dt.date | None, _transactions: pd.DataFrame) -> Any:
+def comparison_of(digest: str, options: ReadOptions, policy: CleaningPolicy,
+                  mapping: tuple[tuple[str, str | None], ...], unit: str, calibration_end: dt.date | None,
+                  _transactions: pd.DataFrame) -> Any:
     from rfm_core.clv import compare_models
 
     return compare_models(_transactions, calibration_end, unit)  # type: ignore[arg-type]
 
 
 @_Stage
-def clv_fit_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], unit: str,
-               model: str, calibration_end: dt.date | None, _transactions: pd.DataFrame) -> Any:
+def clv_fit_of(digest: str, options: ReadOptions, policy: CleaningPolicy,
+               mapping: tuple[tuple[str, str | None], ...], unit: str, model: str, calibration_end: dt.date | None,
+               _transactions: pd.DataFrame) -> Any:
     from rfm_core import ModelFitError
     from rfm_core.clv import fit_clv
 
     try:
-        comparison = comparison_of(digest, policy, mapping, unit, calibration_end, _transactions)
+        comparison = comparison_of(digest, options, policy, mapping, unit, calibration_end, _transactions)
     except ModelFitError:
         comparison = None  # no holdout possible: fit_clv says so and chooses by likelihood
     return fit_clv(_transactions, unit=unit, model=model, comparison=comparison, fit_all=False)  # type: ignore[arg-type]
 
 
 @_Stage
-def clv_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], unit: str, model: str,
-           calibration_end: dt.date | None, horizon: int, rate: float, _transactions: pd.DataFrame) -> Any:
+def clv_of(digest: str, options: ReadOptions, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...],
+           unit: str, model: str, calibration_end: dt.date | None, horizon: int, rate: float,
+           _transactions: pd.DataFrame) -> Any:
     from rfm_core.clv import predict_clv
 
-    fit = clv_fit_of(digest, policy, mapping, unit, model, calibration_end, _transactions)
+    fit = clv_fit_of(digest, options, policy, mapping, unit, model, calibration_end, _transactions)
     return predict_clv(fit, horizon, rate)
 
 
 @_Stage
-def backtest_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], at: dt.date,
-                window: int, scoring: ScoringSettings, rules: RuleSet, model: str | None,
+def backtest_of(digest: str, options: ReadOptions, policy: CleaningPolicy,
+                mapping: tuple[tuple[str, str | None], ...], at: dt.date, window: int, scoring: ScoringSettings,
+                rules: RuleSet, model: str | None,
                 _transactions: pd.DataFrame) -> Any:
     from rfm_core.backtest import backtest
 
@@ -632,7 +636,7 @@ def clv_for(prep: Prepared) -> Any:
     """The CLV result for the current data and CLV settings (raises ModelFitError with an explanation)."""
     unit, horizon, rate, model, holdout = clv_settings()
     mapping = tuple(sorted(st.session_state[MAPPING].items()))
-    return clv_of(prep.digest, st.session_state[CLEANING], mapping, unit, model, holdout, horizon, rate,
+    return clv_of(prep.digest, read_options(), st.session_state[CLEANING], mapping, unit, model, holdout, horizon, rate,
                   prep.cleaned.transactions)
 
 
