@@ -238,12 +238,16 @@ def _segment(args: argparse.Namespace) -> str:
     )
     progress = _Progress(sys.stderr.isatty())
     engine = args.engine
+    auto_result = None
     if engine == "auto":
-        from .engines import choose_engine
+        from .engines import engine_choice, run_auto
         from .engines.files import expand_paths
 
-        engine = choose_engine(expand_paths(args.input))
-        progress(f"Engine: {engine}")
+        choice = engine_choice(expand_paths(args.input), dict(settings.mapping), settings.cleaning.dayfirst,
+                               pandas_only="--dropped" if args.dropped else None)
+        auto_result, choice = run_auto(args.input, choice, dict(settings.mapping), settings.cleaning, settings.as_of)
+        engine = choice.engine
+        print(choice.note(), file=sys.stderr)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RfmWarning)
         if engine == "pandas":
@@ -267,7 +271,9 @@ def _segment(args: argparse.Namespace) -> str:
 
             progress(f"Cleaning and aggregating with {engine}")
             mapping = dict(settings.mapping)
-            if engine == "duckdb":
+            if auto_result is not None:
+                fres = auto_result
+            elif engine == "duckdb":
                 from .engines.duckdb_engine import duckdb_customers_from_files
 
                 fres = duckdb_customers_from_files(args.input, mapping, settings.cleaning, settings.as_of)

@@ -108,9 +108,63 @@ def test_cli_engine_duckdb_and_auto(tmp_path: Path, parquet_dataset: tuple[str, 
 
 
 def test_choose_engine() -> None:
-    assert choose_engine([str(SAMPLE)]) == "pandas"
-    assert choose_engine([str(SAMPLE)], available_bytes=10_000_000) == "duckdb"
+    assert choose_engine([str(SAMPLE)]) == "pandas"  # a small CSV stays with pandas whatever the memory
+    assert choose_engine([str(SAMPLE)], available_bytes=10_000_000) == "pandas"
     assert choose_engine(["a.parquet", "b.parquet"]) == "duckdb"
+
+
+@pytest.mark.parametrize(("change", "engine", "why"), [
+    (None, "duckdb", "plain CSV"),
+    ("semicolon", "pandas", "';'-delimited"),
+    ("decimal-comma", "pandas", "';'-delimited"),
+    ("dayfirst", "pandas", "its dates are"),
+    ("title-lines", "pandas", "header is on line 3"),
+    ("cp1252-late", "pandas", "not UTF-8"),
+    ("comma-late", "pandas", "only the pandas reader reads"),
+])
+def test_auto_takes_duckdb_only_for_plain_csv_and_gives_what_pandas_gives(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str | None, engine: str, why: str) -> None:
+    """``--engine auto`` on a CSV over the size threshold: DuckDB for a plain file, pandas for a file that needs the
+    pandas reader (decided on the sample, or while DuckDB runs); the customers and ledger are pandas' either way."""
+    import rfm_core.engines as engines
+    from rfm_core.engines import engine_choice, run_auto
+
+    monkeypatch.setattr(engines, "AUTO_CSV_BYTES", 1)  # the sample's size stands for 100 MB
+    monkeypatch.setattr(engines, "SAMPLE_BYTES", 16_384)  # so that "later lines" lie beyond the sample
+    frame = generate(customers=120, seed=5)
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+    path = tmp_path / "big.csv"
+    if change == "semicolon":
+        frame.to_csv(path, index=False, sep=";")
+    elif change == "decimal-comma":
+        frame.to_csv(path, index=False, sep=";", decimal=",")
+    elif change == "dayfirst":
+        frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"]).dt.strftime("%d/%m/%Y %H:%M")
+        frame.to_csv(path, index=False)
+    elif change == "title-lines":
+        path.write_text("Sales export\nShop: Example\n" + frame.to_csv(index=False), encoding="utf-8")
+    elif change == "cp1252-late":  # the sampled start is plain UTF-8; one line far below is Windows-1252
+        text = frame.to_csv(index=False).encode("utf-8")
+        path.write_bytes(text + b"X1,A1,Caf\xe9 cr\xe8me,1,2011-12-09 10:00:00,1.5,99999,France\n")
+    elif change == "comma-late":  # quoted decimal commas only after the sampled start
+        head = frame.to_csv(index=False)
+        tail = frame.iloc[:300].copy()
+        tail["InvoiceNo"] = "Z" + tail["InvoiceNo"].astype(str)
+        tail["UnitPrice"] = tail["UnitPrice"].map(lambda v: f"{v:.2f}".replace(".", ","))
+        path.write_text(head + tail.to_csv(index=False, header=False), encoding="utf-8")
+    else:
+        frame.to_csv(path, index=False)
+    choice = engine_choice([str(path)])
+    result, choice = run_auto(str(path), choice)
+    assert choice.engine == engine, choice
+    assert why in choice.reason
+    ref = analyze(path, warn=False)
+    if engine == "duckdb":
+        assert result is not None
+        assert_engines_equal(ref.customers, result.customers)
+        assert_ledgers_equal(ref.cleaned.ledger, result.ledger)
+    else:
+        assert result is None
 
 
 # ------------------------------------------------------------------------------------------------------ spark
