@@ -84,6 +84,16 @@ class Dialect:
     def date_literal(self, d: dt.date) -> str:
         return f"DATE '{d.isoformat()}'"
 
+    def big(self, name: str) -> str:
+        """``name AS NOT MATERIALIZED`` for a CTE as long as the data set: DuckDB would otherwise write each such CTE
+        out in full (spilling past its memory limit); recomputing it from the scan, pruned to the columns each
+        reader needs, is cheaper. Spark never materializes CTEs and has no such keyword."""
+        return f"{name} AS NOT MATERIALIZED"
+
+    def once(self, name: str) -> str:
+        """``name AS MATERIALIZED``: the one full-size CTE worth writing out (read by several later CTEs)."""
+        return f"{name} AS MATERIALIZED"
+
     def row_hash(self, exprs: list[str]) -> str:
         """A 64-bit hash of a whole line (NULLs hashed by position, so ``(a, NULL)`` and ``(NULL, a)`` differ)."""
         return f"hash({', '.join(exprs)})"
@@ -114,6 +124,12 @@ class SparkDialect(Dialect):
 
     def null_safe_eq(self, a: str, b: str) -> str:
         return f"{a} <=> {b}"
+
+    def big(self, name: str) -> str:
+        return f"{name} AS"
+
+    def once(self, name: str) -> str:
+        return f"{name} AS"
 
     def row_hash(self, exprs: list[str]) -> str:
         # Spark's hashes skip NULL arguments: a NULL flag after each value keeps the positions apart
@@ -197,10 +213,11 @@ class SqlPlan:
             grouped = (f"SELECT {cols}, 1 AS n_rows FROM {self.source} WHERE {h} NOT IN (SELECT h FROM dup_hashes) "
                        f"UNION ALL SELECT {first}, count(*) AS n_rows FROM {self.source} "
                        f"WHERE {h} IN (SELECT h FROM dup_hashes) GROUP BY {h}")
-            return (f"WITH dup_hashes AS (SELECT h FROM (SELECT {h} AS h FROM {self.source}) hashed GROUP BY h "
-                    f"HAVING count(*) > 1), grouped AS ({grouped}), typed AS ({self._typed_select()})")
+            return (f"WITH dup_hashes AS (SELECT h FROM (SELECT {h} AS h FROM {self.source}) hashed "
+                    f"GROUP BY h HAVING count(*) > 1), {d.big('grouped')} ({grouped}), "
+                    f"{d.big('typed')} ({self._typed_select()})")
         grouped = f"SELECT {cols}, 1 AS n_rows FROM {self.source}"
-        return f"WITH grouped AS ({grouped}), typed AS ({self._typed_select()})"
+        return f"WITH {d.big('grouped')} ({grouped}), {d.big('typed')} ({self._typed_select()})"
 
     def _typed_select(self) -> str:
         d, p, m = self.dialect, self.policy, self.mapping
@@ -283,8 +300,9 @@ class SqlPlan:
         coded0 = (f"SELECT *, COALESCE({negative}, FALSE) AS ret, CASE {' '.join(early)} ELSE NULL END AS pre, "
                   f"{' AND '.join(scope)} AS in_scope FROM flagged")
         match = (
-            "cand AS (SELECT * FROM coded0 WHERE pre IS NULL AND in_scope AND cid IS NOT NULL AND inv IS NOT NULL), "
-            "pl AS (SELECT * FROM cand WHERE NOT (cancel OR ret)), "
+            f"{d.big('cand')} (SELECT * FROM coded0 WHERE pre IS NULL AND in_scope AND cid IS NOT NULL "
+            "AND inv IS NOT NULL), "
+            f"{d.big('pl')} (SELECT * FROM cand WHERE NOT (cancel OR ret)), "
             "xl AS (SELECT * FROM cand WHERE cancel OR ret), "
             "orders AS (SELECT cid, inv, sum(amount) AS gross FROM pl GROUP BY cid, inv), "
             "xk AS (SELECT DISTINCT cid, inv, stock, ts FROM xl), "
@@ -307,7 +325,8 @@ class SqlPlan:
             f"WHERE o.gross + xv.rev <= {TOLERANCE} * abs(o.gross)), "
             "gone_x AS (SELECT t.cid, t.inv, t.stock, t.ts FROM targets t JOIN gone g ON t.cid = g.cid "
             "AND t.target = g.inv), "
-            "marked AS (SELECT c.*, (c.pre IS NULL AND c.in_scope AND ((NOT (c.cancel OR c.ret) AND g.inv IS NOT NULL)"
+            f"{d.big('marked')} (SELECT c.*, (c.pre IS NULL AND c.in_scope AND ((NOT (c.cancel OR c.ret) "
+            "AND g.inv IS NOT NULL)"
             " OR ((c.cancel OR c.ret) AND gx.inv IS NOT NULL))) AS gone_line FROM coded0 c "
             "LEFT JOIN gone g ON c.cid = g.cid AND c.inv = g.inv "
             f"LEFT JOIN gone_x gx ON c.cid = gx.cid AND c.inv = gx.inv AND {d.null_safe_eq('c.stock', 'gx.stock')} "
@@ -329,9 +348,12 @@ class SqlPlan:
         if p.returns == "net":
             cases.append(f"WHEN cancel OR ret THEN {CODE[USED_RETURN]}")
         first = f"CASE {' '.join(cases)} ELSE {CODE[USED]} END"
-        base = (f"{self.typed()}, invoices AS (SELECT DISTINCT inv FROM typed WHERE inv IS NOT NULL), "
-                f"flagged AS ({flagged}), coded0 AS ({coded0}), {match}, "
-                f"coded AS (SELECT *, {first} AS code FROM marked)")
+        # The invoice numbers straight from the source: duplicates and typing do not change the set.
+        inv_sql = self._text(INVOICE_ID) if INVOICE_ID in m else "NULL"
+        base = (f"{self.typed()}, invoices AS (SELECT DISTINCT inv FROM (SELECT {inv_sql} AS inv FROM {self.source}) "
+                "s WHERE inv IS NOT NULL), "
+                f"{d.big('flagged')} ({flagged}), {d.once('coded0')} ({coded0}), {match}, "
+                f"{d.big('coded')} (SELECT *, {first} AS code FROM marked)")
         if p.returns == "net":
             orphan = CODE["return from a customer with no purchase"]
             return (f"{base}, buyers AS (SELECT DISTINCT cid AS buyer FROM coded WHERE code = {CODE[USED]}) "

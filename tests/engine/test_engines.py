@@ -343,3 +343,62 @@ def test_a_spark_read_error_is_one_line(spark: Any) -> None:
     message = str(caught.value)
     assert "\n" not in message and "Spark failed while reading" in message
     assert "nonexistent-rfm-folder" in message and str(spark_log_path()) in message
+
+
+_DUPLICATES_CSV = """InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+1001,S1,Mug,2,2011-01-05 10:00:00,3.0,1,United Kingdom
+1001,S1,Mug,2,2011-01-05 10:00:00,3.0,1,United Kingdom
+1001,S1,Mug,2,2011-01-05 10:00:00,3.0,1,United Kingdom
+1001,S1,Mug (red),2,2011-01-05 10:00:00,3.0,1,United Kingdom
+1002,S2,Cup,1,2011-02-01 09:00:00,5.0,2,United Kingdom
+1003,S3,Pen,1,2011-02-02 09:00:00,1.0,,United Kingdom
+1003,S3,Pen,1,2011-02-02 09:00:00,1.0,,United Kingdom
+1004,S4,,1,2011-02-03 09:00:00,2.0,2,
+1004,S4,,1,2011-02-03 09:00:00,2.0,2,
+"""
+
+
+@pytest.mark.parametrize("drop_duplicates", [True, False])
+def test_duplicates_by_row_hash_match_the_hand_count(tmp_path: Path, drop_duplicates: bool) -> None:
+    """Exact duplicates are lines equal in every original column, the unmapped description included, and with
+    empty cells in the same places. By hand: three copies of the mug line (two are duplicates), the red mug differs
+    only in its description (used), two copies of a line without a customer (both filed under that earlier reason),
+    two copies of a line with empty description and country (one duplicate). Customer 1: one order, 2 x 3.0 twice
+    = 12.0 (24.0 when duplicates are kept); customer 2: two orders, 5.0 + 2.0 = 7.0 (9.0 kept)."""
+    path = tmp_path / "dups.csv"
+    path.write_text(_DUPLICATES_CSV, encoding="utf-8")
+    policy = CleaningPolicy(drop_duplicates=drop_duplicates)
+    want = ({"used": 4, "no customer id": 2, "exact duplicate line": 3} if drop_duplicates
+            else {"used": 7, "no customer id": 2})
+    money = {"1": 12.0, "2": 7.0} if drop_duplicates else {"1": 24.0, "2": 9.0}
+    ref = analyze(path, AnalysisSettings(cleaning=policy), warn=False)
+    got = duckdb_customers_from_files(str(path), policy=policy)
+    for result_ledger, customers in ((ref.cleaned.ledger, ref.customers), (got.ledger, got.customers)):
+        assert result_ledger.set_index("reason")["rows"].to_dict() == want
+        assert dict(zip(customers["customer_id"], customers["monetary"], strict=True)) == pytest.approx(money)
+        assert customers.set_index("customer_id")["frequency"].to_dict() == {"1": 1, "2": 2}
+
+
+def test_duckdb_resources_come_from_the_machine_unless_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """1/16 of physical memory (capped at a quarter of what is free, at least 256 MB) and one thread per core;
+    the environment and the arguments override them."""
+    import os
+    from types import SimpleNamespace
+
+    import psutil
+
+    from rfm_core.engines.duckdb_engine import MEMORY_ENV, THREADS_ENV, duckdb_resources
+
+    monkeypatch.delenv(MEMORY_ENV, raising=False)
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    gib = 2**30
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(total=24 * gib, available=20 * gib))
+    assert duckdb_resources() == ("1536MB", os.cpu_count() or 2)  # 24 GiB / 16
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(total=24 * gib, available=2 * gib))
+    assert duckdb_resources()[0] == "512MB"  # a quarter of the 2 GiB free
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(total=2 * gib, available=gib // 2))
+    assert duckdb_resources()[0] == "256MB"  # the floor
+    monkeypatch.setenv(MEMORY_ENV, "3GB")
+    monkeypatch.setenv(THREADS_ENV, "1")
+    assert duckdb_resources() == ("3GB", 1)
+    assert duckdb_resources("700MB", 3) == ("700MB", 3)
