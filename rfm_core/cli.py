@@ -258,7 +258,8 @@ def _segment(args: argparse.Namespace) -> str:
             run = _Run(result.segmentation, result.cleaned.ledger, result_provenance(result), result.raw.name,
                        result.as_of, result.cleaned.input_rows,
                        lambda: dropped_rows(result.mapped, result.cleaned), result.cleaned.transactions)
-            reading = _reading_lines(result.mapped.mapping, result.mapped.guessed, result.mapped.warnings)
+            reading = _reading_lines(result.mapped.mapping, result.mapped.guessed, result.mapped.warnings,
+                                     result.mapped.notes)
         else:
             if args.sheet or args.all_sheets:
                 raise ConfigError("--sheet and --all-sheets apply to workbooks, which only the pandas engine reads.")
@@ -308,12 +309,15 @@ def _segment(args: argparse.Namespace) -> str:
     return _write_outputs(args, run, rules, progress)
 
 
-def _reading_lines(mapping: dict[str, str], guessed: bool, warnings_: Sequence[str]) -> list[str]:
-    """The ``mapped:`` line (when any column was detected rather than given by --map) and ``warning:`` lines for
-    reading decisions the data could not prove."""
+def _reading_lines(mapping: dict[str, str], guessed: bool, warnings_: Sequence[str],
+                   notes: Sequence[str] = ()) -> list[str]:
+    """The ``mapped:`` line (when any column was detected rather than given by --map), a ``read:`` line when the
+    file was recognised as a shop platform's export (a guess the user must be able to see), and ``warning:`` lines
+    for reading decisions the data could not prove."""
     from .mapping import describe_mapping
 
     lines = [f"mapped: {describe_mapping(mapping)}"] if guessed else []
+    lines += [f"read: {n}" for n in notes if n.startswith("Recognised as ")]
     return lines + [f"warning: {w}" for w in warnings_]
 
 
@@ -422,7 +426,8 @@ def _clv(args: argparse.Namespace) -> str:
     if args.params_out:
         _write(args.params_out, json.dumps(clv.params_json(), indent=2).encode())
         messages.append(f"wrote {args.params_out}")
-    for reading_line in _reading_lines(result.mapped.mapping, result.mapped.guessed, result.mapped.warnings):
+    for reading_line in _reading_lines(result.mapped.mapping, result.mapped.guessed, result.mapped.warnings,
+                                       result.mapped.notes):
         print(reading_line, file=sys.stderr)  # after the steps that can fail: an error stays one line
     fits = "; ".join(f"{MODEL_LABELS[n]} " + " ".join(f"{k}={v:.4g}" for k, v in m.params().items())
                      for n, m in clv.models.items())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -124,6 +125,8 @@ class MetricScoring:
         if self.method not in SCORING_METHODS:
             raise ConfigError(f"Scoring method must be one of {', '.join(SCORING_METHODS)}, not {self.method!r}.")
         edges = tuple(float(e) for e in self.edges)
+        if not all(math.isfinite(e) for e in edges):  # NaN compares false with everything: it would pass the order test
+            raise ConfigError(f"Threshold edges must be finite numbers, not {list(edges)}.")
         object.__setattr__(self, "edges", edges)
         if self.method == "thresholds":
             if len(edges) != self.bins - 1:

@@ -61,7 +61,7 @@ def _command(startswith: str) -> list[str]:
 
 
 # Before the summary, a successful run prints only warnings and one scoring line per metric (DOCUMENTATION.md §6).
-_CLI_LINES = ("warning: ", "recency (days): ", "frequency (orders): ", "monetary: ")
+_CLI_LINES = ("warning: ", "read: ", "recency (days): ", "frequency (orders): ", "monetary: ")
 
 
 def _stderr_is_warnings_then_summary(stderr: str) -> str:

@@ -115,8 +115,14 @@ class ClvResult:
         return float((self.table[CHURN_RISK] * self.table[REVENUE_LAST_12M]).sum())
 
     def params_json(self) -> dict[str, Any]:
-        """``{"model", "customers", <model>: params for each fitted model, "gamma_gamma", "log_likelihood"}``."""
-        out: dict[str, Any] = {"model": self.model.name, "customers": len(self.table)}
+        """``{"model", "customers", "time_unit", "calibration_end", <model>: params for each fitted model,
+        "gamma_gamma", "log_likelihood"}``.
+
+        ``time_unit`` (``D``, ``W`` or ``M``) is the unit of the rate and scale parameters (alpha, beta, ``t_x``,
+        ``T``): the same data fitted in weeks and in days gives alpha values 7 apart, so the numbers mean nothing
+        without it."""
+        out: dict[str, Any] = {"model": self.model.name, "customers": len(self.table),
+                               "time_unit": self.model.unit, "calibration_end": self.calibration_end.isoformat()}
         for name, m in self.models.items():
             out[name] = m.params()
         if self.gamma_gamma is not None:

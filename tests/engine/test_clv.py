@@ -237,7 +237,8 @@ def test_clv_is_the_discounted_sum_of_monthly_purchases_times_spend() -> None:
     assert row["clv_6m"] == pytest.approx(by_hand, rel=1e-6)
     assert row["predicted_purchases_6m"] == pytest.approx(cum[6], rel=1e-6)
     assert (table["clv_6m"] >= 0).all()
-    assert set(result.params_json()) == {"model", "customers", "bgnbd", "gamma_gamma", "log_likelihood"}
+    assert set(result.params_json()) == {"model", "customers", "time_unit", "calibration_end", "bgnbd",
+                                         "gamma_gamma", "log_likelihood"}
 
 
 def test_gamma_gamma_recovers_known_parameters() -> None:

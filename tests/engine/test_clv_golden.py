@@ -83,10 +83,13 @@ def test_cdnow_mbgnbd_matches_btydplus(cdnow: tuple[dict[str, object], pd.DataFr
 
 
 def test_cdnow_params_json_and_summary(cdnow: tuple[dict[str, object], pd.DataFrame, str]) -> None:
-    """The JSON has exactly the issue's keys; the chosen model is one of them; the summary line counts the values
-    that hold by construction (0 unless BG/NBD is chosen) and warns that 12 months exceed the 39 weeks fitted."""
+    """The JSON has the issue's keys plus the time unit and calibration end the parameters are in; the chosen model
+    is one of them; the summary line counts the values that hold by construction (0 unless BG/NBD is chosen) and
+    warns that 12 months exceed the 39 weeks fitted."""
     params, table, stderr = cdnow
-    assert set(params) == {"model", "customers", "bgnbd", "mbgnbd", "pareto_nbd", "gamma_gamma", "log_likelihood"}
+    assert set(params) == {"model", "customers", "time_unit", "calibration_end", "bgnbd", "mbgnbd", "pareto_nbd",
+                           "gamma_gamma", "log_likelihood"}
+    assert (params["time_unit"], params["calibration_end"]) == ("W", "1997-09-30")  # the CLI call's --time-unit
     assert params["model"] in ("bgnbd", "mbgnbd", "pareto_nbd")
     assert set(params["log_likelihood"]) == {"bgnbd", "mbgnbd", "pareto_nbd", "gamma_gamma"}  # type: ignore[arg-type]
     flagged = int(table["p_alive_by_construction"].sum())

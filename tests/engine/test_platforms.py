@@ -181,3 +181,18 @@ def test_row_and_column_order_never_change_a_platform_result(key: str, data: st.
     got, got_ledger, _ = _rfm(shuffled, as_of)
     assert got == answer
     assert got_ledger == ledger
+
+
+def test_the_command_line_says_which_platform_it_recognised(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The platform guess is a reading decision the user must see on the command line, not only in the exports."""
+    from rfm_core.cli import main
+
+    code = main(["segment", str(PLATFORM_FILES / "shopify_orders_export.csv"), "--as-of", "2024-06-11",
+                 "--out", str(tmp_path / "seg.csv")])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 0
+    assert [line for line in err if line.startswith("read: ")] == [
+        "read: Recognised as a Shopify orders export: the headers Name, Financial Status, Lineitem quantity, "
+        "Lineitem price, Created at are its signature."]
+    assert pd.read_csv(tmp_path / "seg.csv")["customer_id"].tolist() == sorted(SHOPIFY_ANSWER)

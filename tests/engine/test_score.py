@@ -139,7 +139,9 @@ def test_thresholds() -> None:
     ({"bins": 1}, "2 to 10"), ({"bins": 11}, "2 to 10"), ({"method": "kmeans"}, "method"),
     ({"bins": 3, "method": "thresholds", "edges": (1,)}, "need 2 edges"),
     ({"bins": 3, "method": "thresholds", "edges": (5, 1)}, "increase"),
-], ids=["too-few", "too-many", "method", "edge-count", "edge-order"])
+    ({"bins": 3, "method": "thresholds", "edges": (float("nan"), 2)}, "finite"),
+    ({"bins": 3, "method": "thresholds", "edges": (1, float("inf"))}, "finite"),
+], ids=["too-few", "too-many", "method", "edge-count", "edge-order", "edge-nan", "edge-inf"])
 def test_invalid_scoring_settings(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         MetricScoring(**kwargs)  # type: ignore[arg-type]
