@@ -84,6 +84,13 @@ class Dialect:
     def date_literal(self, d: dt.date) -> str:
         return f"DATE '{d.isoformat()}'"
 
+    def exact_sum(self, expr: str) -> str:
+        """A sum of doubles that hardly depends on the order of the rows: DuckDB's compensated (Kahan) ``fsum``. A
+        plain parallel ``sum`` adds in whatever order the threads see the rows, so equal customers (the copies in
+        a scaled data set) got totals differing in the last bits and fell on both sides of a quantile edge, unlike
+        in pandas (measured: 7 of 43,270 monetary scores differed at 10x with ``sum``, none with ``fsum``)."""
+        return f"fsum({expr})"
+
     def big(self, name: str) -> str:
         """``name AS NOT MATERIALIZED`` for a CTE as long as the data set: DuckDB would otherwise write each such CTE
         out in full (spilling past its memory limit); recomputing it from the scan, pruned to the columns each
@@ -124,6 +131,9 @@ class SparkDialect(Dialect):
 
     def null_safe_eq(self, a: str, b: str) -> str:
         return f"{a} <=> {b}"
+
+    def exact_sum(self, expr: str) -> str:
+        return f"sum({expr})"  # Spark has no compensated sum: its totals can differ in the last bits
 
     def big(self, name: str) -> str:
         return f"{name} AS"
@@ -386,7 +396,7 @@ class SqlPlan:
             f"min(CASE WHEN code = {used} THEN ts END) AS first_ts, "
             f"max(CASE WHEN code = {used} THEN ts END) AS last_ts, "
             f"count(DISTINCT CASE WHEN code = {used} THEN inv END) AS orders, "
-            f"sum(CASE WHEN code IN ({used}, {ret}) THEN amount END) AS monetary, "
+            f"{d.exact_sum(f'CASE WHEN code IN ({used}, {ret}) THEN amount END')} AS monetary, "
             f"max_by(CASE WHEN code = {used} THEN country END, CASE WHEN code = {used} THEN ts END) "
             f"AS {d.quote(COUNTRY)} "
             f"FROM ({self.reasoned()}) reasoned GROUP BY cid")
