@@ -129,6 +129,13 @@ def duckdb_customers_from_files(
             "memory_limit": memory_limit, "temp_directory": str(Path(tmp) / "spill"),
             "threads": threads, "preserve_insertion_order": False})
         try:
+            con.execute("SET enable_progress_bar = false")  # the CLI's stderr keeps its own lines
+            if fmt == "csv":
+                # The plan reads its source several times (duplicate hashes, lines, invoice numbers): parse the text
+                # once into DuckDB's own compressed columns (spilled to the work file past the memory limit)
+                # rather than once per read.
+                con.execute(f"CREATE TABLE rfm_source AS SELECT * FROM {source}")
+                source = "rfm_source"
             described = con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
             columns = tuple(str(r[0]) for r in described)
             text_columns = frozenset(str(r[0]) for r in described if str(r[1]).upper() == "VARCHAR")
