@@ -9,6 +9,8 @@ from pages import common
 # An emoji favicon is drawn by the browser; a Material icon name would be fetched from fonts.gstatic.com.
 st.set_page_config(page_title="RFM Segments", page_icon="📊", layout="wide")
 common.init_state()
+for note in common.workspace_notes():  # an expired link, a size limit reached: said once, above the page
+    st.warning(note, icon=":material/inventory_2:")
 
 nav = st.navigation({
     "Prepare": [
@@ -35,7 +37,34 @@ nav = st.navigation({
 })
 
 status = st.sidebar.container()
-nav.run()
+workspace_box = st.sidebar.container()
+
+
+def workspace_sidebar() -> None:
+    """Where the analysis is kept, and the button that deletes it."""
+    days = common.workspace_days()
+    if days is None:
+        st.caption("Workspaces are off on this server: a reload starts over with the sample.")
+    elif st.session_state.get(common.WS_ID):
+        st.caption(f"**Workspace:** your file and settings are kept on this server for {days:g} days after your last "
+                   "visit. This page's address (it ends in `?w=…`) brings them back: bookmark it; anyone with the "
+                   "address can open it.")
+        st.button("Forget this workspace", key="ws_forget", icon=":material/delete_forever:",
+                  on_click=common.forget_workspace,
+                  help="Deletes the stored file and settings from the server now and starts again with the sample.")
+    else:
+        st.caption("Upload a file or change a setting and this analysis is kept on the server, so a reload or the "
+                   "page's address brings it back.")
+
+
+try:
+    nav.run()
+finally:
+    # However the run ends (normally, st.stop() in a page's guard, st.rerun()), what changed is saved, so a reload
+    # right after moving a slider brings the slider back; the sidebar then says where it is kept.
+    common.save_workspace()
+    with workspace_box:
+        workspace_sidebar()
 
 last: common.Prepared | None = st.session_state.get(common.LAST_GOOD)
 with status:
@@ -45,3 +74,4 @@ with status:
                    f"analysis date {last.as_of:%d %b %Y}")
     else:
         st.caption("No data loaded.")
+

@@ -19,17 +19,21 @@ from rfm_core.audience import (
     audience_size,
     available_fields,
 )
-from rfm_core.columns import CUSTOMER_ID, MONETARY, SEGMENT
+from rfm_core.columns import (
+    CUSTOMER_ID,
+    FREQUENCY,
+    RECENCY_DAYS,
+)
 from rfm_core.export import safe_filename, segments_csv
 from rfm_core.formatting import count, headline_money, percent
+from rfm_core.views import WHOLE_FIELDS, audience_columns, category_options, condition_default
 
 GROUPS = "aud_groups"  # list[list[int]]: condition ids per group
 NEXT_ID = "aud_next_id"
-SAVED = "aud_saved"  # dict[str, Audience]; kept in the workspace in phase 2
+SAVED = common.AUDIENCES  # dict[str, Audience]; saved in the workspace when each run ends
 WITH_CLV = "aud_with_clv"
 CURRENT = "aud_current"  # the Audience built on the last run
-EXAMPLE = Audience("Lapsed repeat buyers", ((Condition("frequency", "gte", 2), Condition("recency_days", "gt", 90)),))
-WHOLE = {"recency_days", "frequency", "r_score", "f_score", "m_score"}
+EXAMPLE = Audience("Lapsed repeat buyers", ((Condition(FREQUENCY, "gte", 2), Condition(RECENCY_DAYS, "gt", 90)),))
 
 
 def _key(cid: int, part: str) -> str:
@@ -62,7 +66,7 @@ def _field_label(key: str) -> str:
 
 
 def _number(field: str, v: Any) -> int | float:
-    return int(v) if field in WHOLE else float(v)
+    return int(v) if field in WHOLE_FIELDS else float(v)
 
 
 def _load(audience: Audience) -> None:
@@ -100,12 +104,21 @@ def _save() -> None:
     # Read at click time: the name may have been typed in the same interaction as the click.
     name = str(st.session_state.get("aud_name") or "").strip() or "Audience"
     current: Audience = st.session_state[CURRENT]
-    st.session_state[SAVED][name] = Audience(name, current.groups)
+    st.session_state[SAVED] = {**st.session_state[SAVED], name: Audience(name, current.groups)}
 
+
+def _delete(name: str) -> None:
+    # A new dict rather than a change in place: the workspace compares what it saved with what is here now.
+    st.session_state[SAVED] = {k: v for k, v in st.session_state[SAVED].items() if k != name}
+
+
+_KEPT = ("Saved audiences are kept with this workspace (a reload or the page's address brings them back)."
+         if common.workspace_days() is not None else
+         "Saved audiences last as long as this browser session (workspaces are off on this server).")
 
 if GROUPS not in st.session_state:
     st.session_state[NEXT_ID] = 0
-    st.session_state[SAVED] = {}
+    st.session_state.setdefault(SAVED, {})  # restored from the workspace by common.init_state
     _load(EXAMPLE)
 
 st.title("Audiences")
@@ -128,9 +141,7 @@ def _value_widget(col: Any, cid: int, field: str, op: str) -> Any:
     ss = st.session_state
     spec, shape = FIELDS[field], OPERATORS[op].shape
     if spec.kind == "category":
-        column = customers[field]
-        options = ([s for s in seg.rules.names if s in set(column.astype(str))] if field == SEGMENT
-                   else sorted(column.dropna().astype(str).unique()))
+        options = category_options(field, customers, seg.rules.names)
         key = _value_key(cid, field, op)
         if shape == "many":
             if key in ss:
@@ -140,14 +151,10 @@ def _value_widget(col: Any, cid: int, field: str, op: str) -> Any:
         if ss.get(key) not in options:
             ss.pop(key, None)
         return col.selectbox("Value", options, key=key) if options else None
-    whole = field in WHOLE
+    whole = field in WHOLE_FIELDS
     step: int | float = 1 if whole else (0.05 if field == "p_alive" else 10.0)
     fmt = "%d" if whole else "%.2f"
-    default: int | float = {"recency_days": 90, "frequency": 2, "p_alive": 0.5}.get(field, 4 if whole else 0.0)
-    if field in (MONETARY, "clv"):  # start at the median, a value that splits the customers
-        values = customers[field] if field in customers.columns else customers.filter(regex=r"^clv_\d+m$").iloc[:, 0]
-        median = pd.to_numeric(values, errors="coerce").median()
-        default = float(round(median)) if pd.notna(median) else 0.0
+    default = condition_default(field, customers)
 
     def number(label: str, key: str, where: Any) -> int | float:
         kwargs: dict[str, Any] = {} if key in ss else {"value": default}
@@ -206,7 +213,7 @@ try:
     size = audience_size(audience, customers)
     members = audience_members(audience, customers)
 except RfmError as exc:
-    st.error(str(exc), icon=":material/error:")
+    common.show_error(exc)
     st.stop()
 
 st.subheader("Who they are")
@@ -222,10 +229,7 @@ st.download_button(f"Download the {count(size.customers)} customers (CSV)", segm
                    f"{safe_filename(name, 'audience')}.csv", "text/csv", key="dl_audience", type="primary",
                    disabled=size.customers == 0, on_click="ignore")
 shown = members.head(500)
-first = [c for c in (CUSTOMER_ID, SEGMENT, "recency_days", "frequency", MONETARY, "country", "p_alive") if c in shown]
-rest = [c for c in shown.columns if c not in first and c != "rfm_score" and not str(c).startswith("clv_")]
-clv = [c for c in shown.columns if str(c).startswith("clv_")]
-view, config = common.readable_table(shown[first + clv + rest], cur)
+view, config = common.readable_table(shown[audience_columns(shown)], cur)
 st.dataframe(view, hide_index=True, column_config=config, key="audience_table")
 if len(members) > len(shown):
     st.caption(f"Showing the first {len(shown):,} of {len(members):,}; the download has them all.")
@@ -247,7 +251,5 @@ if saved:
     pick = st.selectbox("Open a saved audience", list(saved), key="aud_pick")
     b1, b2, _ = st.columns([1, 1, 4])
     b1.button("Open", key="aud_open", on_click=_load, args=(saved[pick],))
-    b2.button("Delete", key="aud_delete", on_click=lambda: st.session_state[SAVED].pop(pick, None))
-    st.caption("Saved audiences last as long as this browser session; keeping them with the workspace comes next.")
-else:
-    st.caption("Saved audiences last as long as this browser session.")
+    b2.button("Delete", key="aud_delete", on_click=_delete, args=(pick,))
+st.caption(_KEPT)

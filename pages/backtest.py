@@ -9,7 +9,9 @@ import streamlit as st
 from pages import common
 from rfm_core import RfmError, charts
 from rfm_core.clv import MODEL_LABELS
+from rfm_core.columns import INVOICE_DATE
 from rfm_core.export import safe_filename, table_csv
+from rfm_core.formatting import count, percent
 
 st.title("Segment backtest")
 prep, seg = common.require_data()
@@ -17,7 +19,7 @@ st.caption("Pick a past date: customers are segmented from their purchases befor
            "settings and rules, and then we count what each segment bought in the following window. If the segments "
            "mean something, Champions buy again far more often than Lost customers.")
 
-dates = prep.cleaned.transactions["invoice_date"]
+dates = prep.cleaned.transactions[INVOICE_DATE]
 first, last = dates.min().date(), dates.max().date()
 if (last - first).days < 2:
     st.info("The data cover less than three days: there is no past date to test from.")
@@ -35,31 +37,25 @@ model = c3.selectbox("Compare with a purchase model", list(models), format_func=
 mapping = tuple(sorted(st.session_state[common.MAPPING].items()))
 try:
     with st.spinner("Segmenting as of that date and counting what followed…"):
-        bt = common.backtest_of(prep.digest, st.session_state[common.CLEANING], mapping, at, window,
+        bt = common.backtest_of(prep.digest, common.read_options(), st.session_state[common.CLEANING], mapping, at,
+                                window,
                                 st.session_state[common.SCORING], st.session_state[common.RULES],
                                 None if model == "none" else model, prep.cleaned.transactions)
 except RfmError as exc:
-    st.error(str(exc), icon=":material/error:")
+    common.show_error(exc)
     st.stop()
 
 overall = bt.table.iloc[-1]
 k1, k2, k3 = st.columns(3)
-k1.metric("Customers segmented", f"{int(overall['customers']):,}")
-k2.metric(f"Bought again within {bt.window_days} days", f"{overall['repeat_rate']:.1%}")
-k3.metric("New customers in the window", f"{bt.new_customers:,}", help="First purchase in the window: in no segment.")
+k1.metric("Customers segmented", count(overall["customers"]))
+k2.metric(f"Bought again within {bt.window_days} days", percent(overall["repeat_rate"]))
+k3.metric("New customers in the window", count(bt.new_customers), help="First purchase in the window: in no segment.")
 if bt.note:
     st.warning(bt.note, icon=":material/warning:")
-st.plotly_chart(charts.backtest_chart(bt.table, charts.segment_colors(seg.rules.names)), key="chart_backtest")
-st.dataframe(bt.table, hide_index=True, key="bt_table",
-             column_config={"bought_again": st.column_config.NumberColumn("customers who bought"),
-                            "repeat_rate": st.column_config.NumberColumn("share who bought", format="percent"),
-                            "orders_per_customer": st.column_config.NumberColumn(format="%.2f"),
-                            "revenue": st.column_config.NumberColumn(format="localized"),
-                            "revenue_per_customer": st.column_config.NumberColumn(format="%.2f"),
-                            "repeat_lift": st.column_config.NumberColumn("lift (bought)", format="%.2f"),
-                            "revenue_lift": st.column_config.NumberColumn("lift (revenue)", format="%.2f"),
-                            "purchase_days_per_customer": st.column_config.NumberColumn(format="%.2f"),
-                            "predicted_purchase_days_per_customer": st.column_config.NumberColumn(format="%.2f")})
+st.plotly_chart(charts.backtest_chart(bt.table, charts.segment_colors(seg.rules.names), common.currency()),
+                key="chart_backtest")
+view, config = common.readable_table(bt.table)
+st.dataframe(view, hide_index=True, key="bt_table", column_config=config)
 st.caption(f"Window {bt.at} to {bt.window_end - dt.timedelta(days=1)}. Lift = the segment's rate / the rate of all "
            "segmented customers (1.0 = average). Orders and revenue are counted as in RFM frequency and monetary.")
 name = safe_filename(prep.source_name.rsplit(".", 1)[0], "rfm")

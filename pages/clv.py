@@ -8,6 +8,9 @@ import streamlit as st
 from pages import common
 from rfm_core import ModelFitError, charts
 from rfm_core.clv import MODEL_CHOICES, MODEL_LABELS, calibration_choices, clv_by_segment
+from rfm_core.formatting import count, decimal
+from rfm_core.settings import MIN_HORIZON_MONTHS, ClvSettings, help_for
+from rfm_core.views import clv_with_segments
 
 st.title("Lifetime value and churn risk")
 prep, seg = common.require_data()
@@ -26,38 +29,40 @@ except ModelFitError as exc:
     st.info(f"No holdout check for this data: {exc}")
 c1, c2, c3, c4, c5 = st.columns(5)
 unit = c1.selectbox("Model time unit", list(units), index=list(units).index(unit), format_func=lambda u: units[u],
-                    key="clv_unit")
-horizon = c2.slider("Horizon (months)", 1, 36, horizon, key="clv_horizon")
-rate = c3.number_input("Annual discount rate", 0.0, 0.99, rate, step=0.01, format="%.2f", key="clv_rate")
+                    key="clv_unit", help=help_for(ClvSettings, "unit"))
+horizon = c2.slider("Horizon (months)", MIN_HORIZON_MONTHS, 36, horizon, key="clv_horizon",
+                    help=help_for(ClvSettings, "horizon_months"))
+rate = c3.number_input("Annual discount rate", 0.0, 0.99, rate, step=0.01, format="%.2f", key="clv_rate",
+                       help=help_for(ClvSettings, "annual_discount_rate"))
 model = c4.selectbox("Model", MODEL_CHOICES, index=MODEL_CHOICES.index(model), format_func=lambda m: models[m],
-                     key="clv_model")
+                     key="clv_model", help=help_for(ClvSettings, "model"))
 if choices is not None:
     earliest, latest, default_end = choices
-    value = holdout if holdout is not None and earliest <= holdout <= latest else default_end
+    value = ClvSettings(calibration_end=holdout).calibration_end_within(earliest, latest, default_end)
     holdout = c5.date_input("Holdout starts after", value=value, min_value=earliest, max_value=latest,
-                            key="clv_calibration", help="The models are fitted up to this day and compared on what "
-                                                        "happened after it; the best one makes the predictions.")
+                            key="clv_calibration", help=help_for(ClvSettings, "calibration_end"))
+chosen = ClvSettings(unit, horizon, rate, model, holdout)  # checks the ranges (ConfigError)
 ss = st.session_state
-ss[common.CLV_UNIT], ss[common.CLV_HORIZON], ss[common.CLV_RATE] = unit, horizon, rate
-ss[common.CLV_MODEL], ss[common.CLV_HOLDOUT] = model, holdout
+ss[common.CLV_UNIT], ss[common.CLV_HORIZON], ss[common.CLV_RATE] = chosen.unit, chosen.horizon_months, rate
+ss[common.CLV_MODEL], ss[common.CLV_HOLDOUT] = chosen.model, chosen.calibration_end
 
 try:
     with st.spinner("Fitting and comparing the models…"):
         result = common.clv_for(prep)
 except ModelFitError as exc:
-    st.error(f"**No lifetime value for this data.** {exc}", icon=":material/error:")
+    common.show_error(f"**No lifetime value for this data.** {exc}")
     st.stop()
 
 clv_col, purchases_col = f"clv_{horizon}m", f"predicted_purchases_{horizon}m"
 k1, k2, k3, k4 = st.columns(4)
-k1.metric(f"Expected purchases, next {horizon} months", f"{result.table[purchases_col].sum():,.0f}")
+k1.metric(f"Expected purchases, next {horizon} months", decimal(result.table[purchases_col].sum(), 0))
 if clv_col in result.table.columns:
     k2.metric(f"Predicted value, next {horizon} months", common.money(float(result.table[clv_col].sum())))
 lost = result.expected_revenue_lost_to_churn
 k3.metric("Expected revenue lost to churn", common.money(lost) if lost is not None else "not estimable",
           help="Sum over customers of churn risk × their revenue in the 12 months before the end of the data: last "
                "year's revenue from customers who have probably left, weighted by how probably.")
-k4.metric("Customers modelled", f"{len(result.table):,}")
+k4.metric("Customers modelled", count(len(result.table)))
 st.caption(f"Model: {result.choice_note}.")
 for note in (result.horizon_note, result.churn_note, result.spend_note):
     if note:
@@ -73,19 +78,15 @@ st.caption(f"P(alive) = 1 by construction (not measured) for {flagged:,} custome
               "estimate their churn, or judge them by recency." if flagged else "."))
 
 colors = charts.segment_colors(seg.rules.names)
-table = result.table.merge(seg.customers[["customer_id", "segment"]], on="customer_id", how="left")
+table = clv_with_segments(result.table, seg.customers)
 left, right = st.columns(2)
 if clv_col in table.columns:
     left.plotly_chart(charts.value_by_segment(table, clv_col, colors, f"Predicted value by segment, next {horizon} "
-                                              "months"), key="chart_clv_segment")
+                                              "months", common.currency()), key="chart_clv_segment")
 if gone is not None:
     right.plotly_chart(charts.p_alive_histogram(table), key="chart_p_alive")
-st.dataframe(clv_by_segment(result, seg.customers), hide_index=True, key="clv_segments",
-             column_config={"historical_value": st.column_config.NumberColumn(format="%.0f"),
-                            "predicted_value": st.column_config.NumberColumn(format="%.0f"),
-                            "predicted_purchases": st.column_config.NumberColumn(format="%.1f"),
-                            "mean_p_alive": st.column_config.NumberColumn(format="percent"),
-                            "median_days_to_next_purchase": st.column_config.NumberColumn(format="%.0f")})
+view, config = common.readable_table(clv_by_segment(result, seg.customers))
+st.dataframe(view, hide_index=True, key="clv_segments", column_config=config)
 st.caption("Days to next purchase: the median wait for a customer who is still active (customers with a repeat "
            "purchase); read it with P(alive). Fitted parameters (per " + units[unit][:-1] + "): "
            + "; ".join(f"{m.label} " + ", ".join(f"{k} = {v:.4g}" for k, v in m.params().items())
@@ -98,14 +99,18 @@ cmp = result.comparison
 if cmp is None:
     st.info("No holdout comparison: the history is too short to hold part of it out.")
     st.stop()
-view = cmp.table.assign(best=cmp.table["best"].map({True: "best", False: ""}))
+view = cmp.table.assign(best=cmp.table["best"].map({True: "best", False: ""}),
+                        total_error=cmp.table["total_error"] * 100)  # a printf format cannot scale a fraction
 st.dataframe(view.drop(columns=["model"]), hide_index=True, key="clv_comparison",
-             column_config={"label": "model", "predicted": st.column_config.NumberColumn(format="%.0f"),
-                            "total_error": st.column_config.NumberColumn("total error", format="percent"),
-                            "mae": st.column_config.NumberColumn("error per customer", format="%.3f"),
-                            "log_likelihood": st.column_config.NumberColumn("log-likelihood", format="%.1f")})
+             column_config={"label": "Model", "best": "Best", "note": "Note",
+                            "actual": st.column_config.NumberColumn("Actual", format="%,.0f"),
+                            "predicted": st.column_config.NumberColumn("Predicted", format="%,.0f"),
+                            "total_error": st.column_config.NumberColumn("Total error", format="%.1f%%"),
+                            "mae": st.column_config.NumberColumn("Error per customer", format="%.3f"),
+                            "log_likelihood": st.column_config.NumberColumn("Log-likelihood", format="%,.1f")})
 st.plotly_chart(charts.model_comparison_chart(cmp.by_frequency, MODEL_LABELS, cmp.best), key="chart_holdout")
 st.caption(f"Holdout {cmp.calibration_end} to {cmp.holdout_end}. Each model is fitted on the purchases up to the "
            "first date and predicts each customer's purchase days after it; the best has the lowest mean absolute "
            "error per customer. A model without seasonality under-predicts a holdout that holds the peak season.")
-st.dataframe(pd.DataFrame(cmp.by_frequency), hide_index=True, key="holdout_table")
+view, config = common.readable_table(pd.DataFrame(cmp.by_frequency))
+st.dataframe(view, hide_index=True, key="holdout_table", column_config=config)

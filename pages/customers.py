@@ -5,6 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import common
+from rfm_core.columns import CUSTOMER_ID, FREQUENCY, MONETARY, RECENCY_DAYS, RFM_SCORE, SEGMENT
+from rfm_core.formatting import count
+from rfm_core.views import filter_customers, find_customer, purchase_history
 
 st.title("Customers")
 prep, seg = common.require_data()
@@ -13,31 +16,25 @@ customers = seg.customers
 c1, c2 = st.columns([1, 2])
 query = c1.text_input("Search customer id", key="search", placeholder="e.g. 12347")
 chosen = c2.multiselect("Segments", list(seg.rules.names), key="seg_filter", placeholder="All segments")
-view = customers
-if query:
-    view = view[view["customer_id"].astype(str).str.contains(query.strip(), case=False, regex=False)]
-if chosen:
-    view = view[view["segment"].astype(str).isin(chosen)]
-st.caption(f"{len(view):,} of {len(customers):,} customers")
-st.dataframe(view, hide_index=True, key="customer_table",
-             column_config={"monetary": st.column_config.NumberColumn(format="%.2f"),
-                            "avg_order_value": st.column_config.NumberColumn(format="%.2f")})
+view = filter_customers(customers, query, chosen)
+st.caption(f"{count(len(view))} of {count(len(customers))} customers")
+shown, config = common.readable_table(view)
+st.dataframe(shown, hide_index=True, key="customer_table", column_config=config)
 
 st.subheader("Look up one customer")
-lookup = st.text_input("Customer id", key="lookup_id", value=str(view["customer_id"].iloc[0]) if len(view) else "")
+lookup = st.text_input("Customer id", key="lookup_id", value=str(view[CUSTOMER_ID].iloc[0]) if len(view) else "")
 if lookup:
-    match = customers[customers["customer_id"].astype(str) == lookup.strip()]
-    if match.empty:
+    row = find_customer(customers, lookup)
+    if row is None:
         st.warning(f"No customer {lookup!r} among the customers used in this analysis.")
     else:
-        row = match.iloc[0]
         m1, m2, m3, m4, m5 = st.columns(5)
-        m1.metric("Segment", str(row["segment"]))
-        m2.metric("RFM score", str(row["rfm_score"]))
-        m3.metric("Recency", f"{row['recency_days']:,} days")
-        m4.metric("Orders", f"{row['frequency']:,}")
-        m5.metric("Monetary", f"{row['monetary']:,.2f}")
-        st.caption(f"{seg.rules.description(str(row['segment']))} — {seg.rules.action(str(row['segment']))}")
-        tx = prep.cleaned.transactions
-        history = tx[tx["customer_id"].astype(str) == lookup.strip()].sort_values("invoice_date")
-        st.dataframe(history, hide_index=True, key="history_table")
+        segment = str(row[SEGMENT])
+        m1.metric("Segment", segment)
+        m2.metric("RFM score", str(row[RFM_SCORE]))
+        m3.metric("Recency", f"{count(row[RECENCY_DAYS])} days")
+        m4.metric("Orders", count(row[FREQUENCY]))
+        m5.metric("Spend", common.money(row[MONETARY]))
+        st.caption(f"{seg.rules.description(segment)} — {seg.rules.action(segment)}")
+        shown, config = common.readable_table(purchase_history(prep.cleaned.transactions, lookup))
+        st.dataframe(shown, hide_index=True, key="history_table", column_config=config)

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
 from pages import common
 from rfm_core import RfmError
-from rfm_core.clean import dropped_rows, rows_used
+from rfm_core.clean import dropped_rows
 from rfm_core.columns import CANONICAL
 from rfm_core.export import safe_filename, table_csv
+from rfm_core.formatting import count, label, percent
 from rfm_core.read import RawTable
+from rfm_core.views import data_quality, mapping_table, reading_notes
 
 NOT_MAPPED = "(not in file)"
 MAPPING_GENERATION = "mapping_generation"
 AUTO_SHEET = "(first sheet with transactions)"
+UPLOAD_ID = common.UPLOAD_ID
 
 
 def fresh_mapping() -> None:
@@ -28,6 +33,24 @@ def fresh_mapping() -> None:
 
 
 st.title("Data")
+with st.expander("What is RFM and how to read this app", expanded=bool(st.session_state.get(common.INTRO_OPEN))):
+    st.markdown(
+        "**RFM** sorts customers by three facts from their purchase history: **Recency** (days since the last "
+        "order; fewer is better), **Frequency** (how many orders) and **Monetary** value (what they spent in "
+        "total). Each becomes a score from 1 to 5 (by default five groups of about equal size; customers with "
+        "the same value share a score), "
+        "and the three scores place every customer in one **segment**, such as *Champions* (bought recently, often, "
+        "a lot) or *At risk* (used to buy often, not lately).\n\n"
+        "**How to use this app**, top to bottom in the menu:\n"
+        "1. **Data**: upload your shop's order export (one row per order line) or try the bundled sample. Check the "
+        "row ledger: every row is either used or dropped for a named reason.\n"
+        "2. **Settings**: the analysis date, which rows count, how scores are cut, and the segment rules.\n"
+        "3. **Understand**: segment sizes and revenue (Overview, Charts), and any customer's scores (Customers).\n"
+        "4. **Predict**: lifetime value and the chance a customer is still active, and how segments change.\n"
+        "5. **Act**: what to do per segment, audiences you can build and download, and the exports.\n\n"
+        + ("Your file and settings are kept on this server under this page's address, so a reload brings them "
+           "back; **Forget this workspace** in the sidebar deletes them." if common.workspace_days() is not None
+           else "This server keeps nothing: a reload starts again with the sample."))
 st.caption("Upload a transaction export (CSV, Excel or Parquet), or explore the bundled sample.")
 
 left, right = st.columns([3, 1])
@@ -38,22 +61,25 @@ with left:
 with right:
     st.write("")
     if st.button("Use the bundled sample", key="use_sample"):
-        st.session_state[common.SOURCE] = common.sample_source()
+        common.use_sample()
         fresh_mapping()
         st.session_state[common.SHEET] = None
 
-if upload is not None:
+# An upload is taken in once (hashed, and saved to the workspace): the widget keeps offering the same file on every
+# run, and hashing a 45 MB workbook each time would cost a tenth of a second per click.
+if upload is not None and st.session_state.get(UPLOAD_ID) != upload.file_id:
+    st.session_state[UPLOAD_ID] = upload.file_id
     data = upload.getvalue()
-    candidate = common.source_from_upload(upload.name, data)
+    digest = hashlib.sha256(data).hexdigest()
     current: common.Source | None = st.session_state[common.SOURCE]
-    if current is None or current.digest != candidate.digest:
-        st.session_state[common.SOURCE] = candidate
+    if current is None or current.digest != digest:
+        common.use_upload(upload.name, data, digest)
         fresh_mapping()
         st.session_state[common.SHEET] = None
 
 src: common.Source = st.session_state[common.SOURCE]
-st.markdown(f"**Current file:** {src.name} ({len(src.data) / 1e6:.1f} MB)" + (" — bundled sample" if src.is_sample
-                                                                                 else ""))
+st.markdown(f"**Current file:** {src.name} ({src.size / 1e6:.1f} MB)" + (" — bundled sample" if src.is_sample
+                                                                           else ""))
 
 # Sheet picker for workbooks.
 try:
@@ -76,7 +102,7 @@ try:
     raw = common.load_raw(src.digest, src.name, common.read_options(), src.data)
 except RfmError as exc:
     raw = None
-    st.error(f"**{src.name}:** {exc}", icon=":material/error:")
+    common.show_error(exc, src.name)
 if raw is not None:
     columns = [str(c) for c in raw.frame.columns]
     detection = common.detection_of(src.digest, common.read_options(), raw)
@@ -105,7 +131,7 @@ if raw is not None:
             if value != detected.get(canonical):
                 new_overrides[canonical] = value
         for note in detection.notes:
-            st.caption(note)
+            st.caption(common.app_wording(note))
         if new_overrides != overrides:
             st.session_state[common.MAPPING] = new_overrides
         st.caption("Preview of the first rows as read:")
@@ -118,22 +144,20 @@ prep: common.Prepared = maybe_prep
 
 st.subheader("Data quality")
 ledger = prep.cleaned.ledger
-used = rows_used(ledger)
-tx = prep.cleaned.transactions
+quality = data_quality(prep.cleaned, prep.customers)
 c1, c2, c3, c4, c5 = st.columns(5)
-c1.metric("Rows read", f"{prep.cleaned.input_rows:,}")
-common.note_metric(c2, "Rows used", f"{used:,}", f"{used / max(prep.cleaned.input_rows, 1):.0%} of rows")
-c3.metric("Customers", f"{len(prep.customers):,}")
-c4.metric("Revenue", common.money(float(prep.customers["monetary"].sum())))
-if len(tx):
-    common.note_metric(c5, "Days of data", f"{(tx['invoice_date'].max() - tx['invoice_date'].min()).days + 1:,}",
-                       f"{tx['invoice_date'].min():%Y-%m-%d} to {tx['invoice_date'].max():%Y-%m-%d}")
+c1.metric("Rows read", count(quality.rows_read))
+common.note_metric(c2, "Rows used", count(quality.rows_used), f"{percent(quality.used_share)} of rows")
+c3.metric("Customers", count(quality.customers))
+c4.metric("Revenue", common.money(quality.revenue))
+if quality.days is not None:
+    common.note_metric(c5, "Days of data", count(quality.days), f"{quality.first_day} to {quality.last_day}")
 
 lc, rc = st.columns([1, 1])
 with lc:
     st.markdown("**Row ledger**: every input row is used or dropped for one named reason.")
-    st.dataframe(ledger, hide_index=True, key="ledger_table",
-                 column_config={"share": st.column_config.NumberColumn(format="percent")})
+    view, config = common.readable_table(ledger)
+    st.dataframe(view, hide_index=True, key="ledger_table", column_config=config)
     st.caption(f"Total: {int(ledger['rows'].sum()):,} rows = rows read.")
     base = safe_filename(src.name.rsplit(".", 1)[0])
     st.download_button("Download ledger (CSV)", table_csv(ledger), f"{base}-ledger.csv", "text/csv",
@@ -148,15 +172,17 @@ with rc:
     if problems.empty:
         st.success("No unreadable values found.", icon=":material/check_circle:")
     else:
-        st.dataframe(problems, hide_index=True, key="problems_table")
+        view, config = common.readable_table(problems)
+        st.dataframe(view, hide_index=True, key="problems_table", column_config=config)
     st.markdown("**How the file was read**")
     for warning in prep.mapped.warnings:
-        st.warning(warning, icon=":material/warning:")
-    notes = [f"Format: {prep.raw.fmt.upper()}" + (f", sheet {prep.raw.sheet!r}" if prep.raw.sheet else "")
-             + (f", encoding {prep.raw.encoding}, delimiter {prep.raw.delimiter!r}" if prep.raw.encoding else ""),
-             *prep.mapped.notes]
+        st.warning(common.app_wording(warning), icon=":material/warning:")
+    notes = reading_notes(prep.mapped)
+    money_note = common.currency_of_file(prep.digest, common.read_options(), prep.raw)[1]
+    if money_note:  # what the file says about its currency, and whether that is the one shown
+        notes.append(money_note)
     st.markdown("\n".join(f"- {n}" for n in notes))
-    rows = [(role, col, prep.mapped.reasons.get(role, "")) for role, col in prep.mapped.mapping.items()]
-    mapping = pd.DataFrame(rows,
-                           columns=["column", "from file column", "why"])
+    mapping = mapping_table(prep.mapped)
+    mapping["column"] = mapping["column"].map(label)
+    mapping.columns = pd.Index(["Role", "File column", "Why"])
     st.dataframe(mapping, hide_index=True)

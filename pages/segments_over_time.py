@@ -7,6 +7,7 @@ import streamlit as st
 from pages import common
 from rfm_core import RfmError, charts
 from rfm_core.breakdown import segment_country_table
+from rfm_core.columns import SEGMENT
 from rfm_core.export import table_csv
 from rfm_core.formatting import count, label
 
@@ -20,7 +21,7 @@ try:
     with st.spinner("Scoring every month end…"):
         timeline = common.timeline_for(prep)
 except RfmError as exc:
-    st.error(str(exc), icon=":material/error:")
+    common.show_error(exc)
     st.stop()
 
 colors = charts.segment_colors(seg.rules.names)
@@ -32,11 +33,11 @@ for rec in months[months["partial"]].to_dict("records"):
                "so its figures are not comparable with a whole month's.")
 
 st.subheader("Customers per segment at each month end")
-wide = timeline.pivot_table(index="segment", columns="month", values="customers", aggfunc="sum", observed=False)
+wide = timeline.pivot_table(index=SEGMENT, columns="month", values="customers", aggfunc="sum", observed=False)
 wide = wide.reindex(list(seg.rules.names)).fillna(0).astype("int64")
 partial = set(months.loc[months["partial"], "month"])
 wide.columns = [f"{m}*" if m in partial else str(m) for m in wide.columns]
-wide.index.name = label("segment")
+wide.index.name = label(SEGMENT)
 st.dataframe(wide, key="segments_by_month_table", height=35 * (len(wide) + 1) + 3,
              column_config={c: st.column_config.NumberColumn(c, format="%,d") for c in wide.columns})
 if partial:
@@ -58,7 +59,7 @@ else:
         fmt = f"{before.replace('%', '%%')}%,.0f{after.replace('%', '%%')}"
     else:
         fmt = "%,d"
-    by_country.index.name = label("segment")
+    by_country.index.name = label(SEGMENT)
     st.dataframe(by_country, key="segment_country_table", height=35 * (len(by_country) + 1) + 3,
                  column_config={c: st.column_config.NumberColumn(c, format=fmt) for c in by_country.columns})
     st.caption(f"Country of each customer's latest purchase; {count(len(seg.customers))} customers. Countries beyond "

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import Any
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from pages import common
@@ -17,13 +17,17 @@ from rfm_core import (
     MetricScoring,
     RuleSet,
     ScoringSettings,
-    SegmentRule,
     lint,
 )
 from rfm_core.charts import segment_colors
-from rfm_core.score import METHOD_LABELS, METRIC_COLUMNS, suggest_thresholds
+from rfm_core.columns import INVOICE_DATE
+from rfm_core.formatting import money
+from rfm_core.playbooks import MAX_CONTROL_SHARE
+from rfm_core.rule_edits import add_rule, coverage_grid, delete_rule, move_rule
+from rfm_core.score import METHOD_LABELS
 from rfm_core.segment import ROLE_LABELS, ROLES
 from rfm_core.settings import METRICS, SCORING_METHODS, help_for
+from rfm_core.views import country_choices, rule_wins, starting_edges
 
 st.title("Settings")
 prep = common.prepared()
@@ -31,10 +35,17 @@ if prep is None:
     st.info("No data yet. Open **Data** to upload a file or use the bundled sample.", icon=":material/upload_file:")
     st.stop()
 
+# ------------------------------------------------------------------------------------------------ number format
+st.header("Currency")
+common.currency_picker()
+shown = common.currency()
+st.caption(f"Amounts are shown as {money(1234.5, shown)}"
+           + (" (from the file's currency column)." if shown.code and not common.chosen_currency().code else "."))
+
 # ------------------------------------------------------------------------------------------ analysis & cleaning
 st.header("Analysis date and cleaning")
 policy: CleaningPolicy = st.session_state[common.CLEANING]
-all_dates = prep.mapped.frame["invoice_date"].dropna()
+all_dates = prep.mapped.frame[INVOICE_DATE].dropna()
 first_day, last_day = all_dates.min().date(), all_dates.max().date()
 
 c1, c2, c3 = st.columns(3)
@@ -59,8 +70,7 @@ with c1:
         if isinstance(window, tuple) and len(window) == 2:
             start, end = window
 with c2:
-    countries_all = sorted(str(c) for c in prep.mapped.frame["country"].dropna().unique()) \
-        if "country" in prep.mapped.frame.columns else []
+    countries_all = country_choices(prep.mapped.frame)
     countries = st.multiselect("Countries (empty: all)", countries_all,
                                default=[c for c in policy.countries if c in countries_all], key="countries")
     returns = st.radio("Cancellations and returns", ["exclude", "net"], index=["exclude", "net"].index(policy.returns),
@@ -86,7 +96,7 @@ try:
     if new_policy != policy:
         st.session_state[common.CLEANING] = new_policy
 except ConfigError as exc:
-    st.error(str(exc))
+    common.show_error(exc)
 
 prep = common.prepared()
 if prep is None:
@@ -95,7 +105,6 @@ if prep is None:
 # ----------------------------------------------------------------------------------------------------- scoring
 st.header("Scores")
 scoring: ScoringSettings = st.session_state[common.SCORING]
-ids = prep.customers["customer_id"].astype(str).to_numpy()
 method_labels = {"auto": "Automatic (quantiles, or distinct values when ties collapse them)",
                  "quantile": "Quantiles", "distinct": "Distinct values (as many scores as the data allows)",
                  "rank": "Equal-size groups (rank; splits ties)", "thresholds": "Custom thresholds"}
@@ -110,12 +119,8 @@ for col, metric in zip(cols, METRICS, strict=True):
         method = st.selectbox("Method", method_options, index=method_options.index(spec.method),
                               format_func=lambda v: method_labels[v], key=f"method_{metric}",
                               help=help_for(MetricScoring, "method"))
-        values = prep.customers[METRIC_COLUMNS[metric]].to_numpy()
         if method == "thresholds":
-            if spec.method == "thresholds" and len(spec.edges) == bins - 1:
-                start_edges = list(spec.edges)
-            else:  # pre-fill from the automatic method's effective edges
-                start_edges = list(suggest_thresholds(values, ids, bins, metric))
+            start_edges = starting_edges(spec, bins, prep.customers, metric)
             st.caption("Upper edges, ascending" + (" (days; low recency scores high)" if metric == "recency" else ""))
             edges = []
             for i, e in enumerate(start_edges):
@@ -124,7 +129,7 @@ for col, metric in zip(cols, METRICS, strict=True):
             try:
                 new_specs[metric] = MetricScoring(bins, "thresholds", tuple(edges))
             except ConfigError as exc:
-                st.error(str(exc))
+                common.show_error(exc)
                 new_specs[metric] = spec if spec.bins == bins and spec.method == "thresholds" else MetricScoring(bins)
         else:
             new_specs[metric] = MetricScoring(bins, method)  # type: ignore[arg-type]
@@ -140,7 +145,8 @@ for col, metric in zip(cols, METRICS, strict=True):
     with col:
         st.caption(f"{metric.capitalize()}: {info.effective_bins} of {info.bins} scores used, by "
                    f"{METHOD_LABELS[info.method_used]}" + (" (automatic)" if info.method == "auto" else ""))
-        st.dataframe(info.describe_bins(), hide_index=True, key=f"bins_table_{metric}")
+        view, config = common.readable_table(info.describe_bins())
+        st.dataframe(view, hide_index=True, key=f"bins_table_{metric}", column_config=config)
         if info.warning:
             st.warning(info.warning, icon=":material/warning:")
 
@@ -161,7 +167,12 @@ def set_rules(new: RuleSet) -> None:
 if editor_key not in st.session_state:
     st.session_state["rules_base"] = rules.to_frame()
 scale = rules.scale
-range_col = st.column_config.NumberColumn(min_value=1, max_value=scale, step=1, required=True, width="small")
+
+
+def range_col(text: str) -> Any:
+    return st.column_config.NumberColumn(text, min_value=1, max_value=scale, step=1, required=True, width="small")
+
+
 edited = st.data_editor(
     st.session_state["rules_base"], num_rows="dynamic", hide_index=True, key=editor_key,
     column_config={"name": st.column_config.TextColumn("Segment", required=True),
@@ -170,9 +181,17 @@ edited = st.data_editor(
                        help="What kind of customer the segment holds. Insights, revenue at risk and migration's "
                             "up/down follow the role, so a renamed segment keeps them. "
                             + "; ".join(f"{r}: {ROLE_LABELS[r]}" for r in ROLES) + "."),
-                   **{f"{k}_{b}": range_col for k in "rfm" for b in ("min", "max")},
-                   "description": st.column_config.TextColumn(width="medium"),
-                   "action": st.column_config.TextColumn("Recommended action", width="large")},
+                   **{f"{k}_{b}": range_col(f"{k.upper()} {b}") for k in "rfm" for b in ("min", "max")},
+                   "description": st.column_config.TextColumn("Description", width="medium"),
+                   "action": st.column_config.TextColumn("Recommended action", width="large"),
+                   "goal": st.column_config.TextColumn("Goal", width="medium"),
+                   "channel": st.column_config.TextColumn("Channel", width="medium"),
+                   "offer": st.column_config.TextColumn("Offer", width="medium"),
+                   "timing": st.column_config.TextColumn("Timing", width="medium"),
+                   "control_share": st.column_config.NumberColumn(
+                       "Hold-out share", min_value=0.0, max_value=MAX_CONTROL_SHARE, step=0.01, format="%.2f",
+                       help="Share of the segment held out as a control group (0.10 = 10%), 0 to 0.5; the Actions "
+                            "page shows how many customers that leaves in each group.")},
 )
 try:
     from_editor = RuleSet.from_frame(edited, rules.fallback, rules.scale)
@@ -180,39 +199,20 @@ try:
         st.session_state[common.RULES] = from_editor
         rules = from_editor
 except ConfigError as exc:
-    st.error(f"{exc} The previous rules stay in force until this is fixed.")
+    common.show_error(f"{exc} The previous rules stay in force until this is fixed.")
 
 names = [r.name for r in rules.rules]
 a1, a2, a3, a4, a5, a6 = st.columns([3, 1, 1, 1, 1, 2])
 picked = a1.selectbox("Rule", names, key="rule_pick", label_visibility="collapsed") if names else None
-if a2.button("↑ Up", key="rule_up", disabled=picked is None) and picked:
-    i = names.index(picked)
-    if i > 0:
-        order = list(rules.rules)
-        order[i - 1], order[i] = order[i], order[i - 1]
-        set_rules(RuleSet(tuple(order), rules.fallback, rules.scale))
+edits = {"rule_up": (a2, "↑ Up", lambda: move_rule(rules, str(picked), -1)),
+         "rule_down": (a3, "↓ Down", lambda: move_rule(rules, str(picked), +1)),
+         "rule_delete": (a4, "Delete", lambda: delete_rule(rules, str(picked))),
+         "rule_add": (a5, "Add rule", lambda: add_rule(rules)),
+         "rule_reset": (a6, "Reset to defaults", lambda: DEFAULT_RULES)}
+for key, (column, label, edit) in edits.items():
+    if column.button(label, key=key, disabled=picked is None and key in ("rule_up", "rule_down", "rule_delete")):
+        set_rules(edit())
         st.rerun()
-if a3.button("↓ Down", key="rule_down", disabled=picked is None) and picked:
-    i = names.index(picked)
-    if i < len(names) - 1:
-        order = list(rules.rules)
-        order[i + 1], order[i] = order[i], order[i + 1]
-        set_rules(RuleSet(tuple(order), rules.fallback, rules.scale))
-        st.rerun()
-if a4.button("Delete", key="rule_delete", disabled=picked is None) and picked:
-    set_rules(RuleSet(tuple(r for r in rules.rules if r.name != picked), rules.fallback, rules.scale))
-    st.rerun()
-if a5.button("Add rule", key="rule_add"):
-    n = 1
-    while f"New segment {n}" in names:
-        n += 1
-    new_rule = SegmentRule(f"New segment {n}", (1, scale), (1, scale), (1, scale), "Describe who they are.",
-                           "Say what to do.", "other")
-    set_rules(RuleSet((new_rule, *rules.rules), rules.fallback, rules.scale))
-    st.rerun()
-if a6.button("Reset to defaults", key="rule_reset"):
-    set_rules(DEFAULT_RULES)
-    st.rerun()
 
 t1, t2 = st.columns(2)
 t1.download_button("Save rules (TOML)", rules.to_toml(), "segment-rules.toml", "application/toml", key="dl_rules",
@@ -226,7 +226,7 @@ if uploaded_rules is not None:
             set_rules(RuleSet.from_toml(uploaded_rules.getvalue().decode("utf-8", errors="replace")))
             st.rerun()
         except ConfigError as exc:
-            st.error(f"{uploaded_rules.name}: {exc}")
+            common.show_error(exc, uploaded_rules.name)
 
 # Coverage grid from the linter: which rule wins each score cell (the lookup table assignment uses).
 grid_bins = (scoring.recency.bins, scoring.frequency.bins, scoring.monetary.bins)
@@ -240,13 +240,9 @@ for msg in report.messages():
 if report.ok:
     st.success("Every rule wins at least one cell and every cell is covered.", icon=":material/check_circle:")
 m_pick = st.select_slider("M score", options=list(range(1, grid_bins[2] + 1)), value=grid_bins[2], key="grid_m")
-cells = report.cells[report.cells["m"] == m_pick]
-grid = cells.pivot(index="f", columns="r", values="segment").sort_index(ascending=False)
-read_r = cells.drop_duplicates("r").set_index("r")["r_scale"]
-read_f = cells.drop_duplicates("f").set_index("f")["f_scale"]
-grid.index = [f"F{i} → {read_f[i]}" for i in grid.index]
-grid.columns = [f"R{c} → {read_r[c]}" for c in grid.columns]
+grid = coverage_grid(report, m_pick)
 colors = segment_colors(rules.names)
 st.dataframe(grid.style.map(lambda v: f"background-color: {colors.get(v, '#eee')}33"), key="coverage_grid")
-wins = pd.DataFrame({"segment": list(report.wins), "cells won": list(report.wins.values())})
-st.dataframe(wins, hide_index=True, key="wins_table")
+st.dataframe(rule_wins(report), hide_index=True, key="wins_table",
+             column_config={"segment": "Segment",
+                            "cells won": st.column_config.NumberColumn("Cells won", format="%,d")})

@@ -56,6 +56,7 @@ __all__ = [
     "default_folder",
     "is_workspace_id",
     "open_store",
+    "state_documents",
 ]
 
 #: Random bytes per id: 192 bits, written as 32 URL-safe characters.
@@ -199,11 +200,14 @@ class StoredFile:
 
 @dataclass(frozen=True)
 class ClvSettings:
-    """The lifetime-value page's choices: time unit, horizon in months, annual discount rate."""
+    """The lifetime-value page's choices: time unit, horizon in months, annual discount rate, the purchase model
+    (``auto`` or a model key) and the start of the holdout (ISO date text; ``None``: the page's default)."""
 
     unit: str = "W"
     horizon_months: int = 12
     annual_discount_rate: float = 0.10
+    model: str = "auto"
+    calibration_end: str | None = None
 
 
 @dataclass(frozen=True)
@@ -243,6 +247,22 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value REAL NOT NULL);
 """
 
 
+def state_documents(state: WorkspaceState) -> dict[str, str]:
+    """The settings documents :meth:`WorkspaceStore.save_state` writes for ``state``, by name (parts that are
+    ``None`` are left out): ``settings.toml`` and ``rules.toml`` as the CLI reads them, ``clv.json``,
+    ``currency.json``. Callers compare these to what they saved last, to write only what changed."""
+    docs: dict[str, str] = {}
+    if state.settings is not None:
+        docs["settings.toml"] = settings_to_toml(state.settings)
+    if state.rules is not None:
+        docs["rules.toml"] = state.rules.to_toml()
+    if state.clv is not None:
+        docs["clv.json"] = json.dumps(dataclasses.asdict(state.clv))
+    if state.currency is not None:
+        docs["currency.json"] = json.dumps(dataclasses.asdict(state.currency))
+    return docs
+
+
 def open_store(config: StoreConfig, clock: Callable[[], float] = time.time) -> WorkspaceStore | None:
     """The store for ``config``, or ``None`` when the store is off (then nothing at all is written)."""
     if not config.enabled:
@@ -267,6 +287,7 @@ class WorkspaceStore:
         self._db = config.folder / "workspaces.sqlite3"
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
+        self._purged = False  # set when a transaction deleted a workspace: the log is emptied after it commits
         self._pid = os.getpid()
         self._blobs.mkdir(parents=True, exist_ok=True)
         for path in (config.folder, self._blobs):
@@ -291,6 +312,9 @@ class WorkspaceStore:
                 self._conn = sqlite3.connect(self._db, timeout=30, isolation_level=None, check_same_thread=False)
                 self._conn.execute("PRAGMA foreign_keys=ON")
                 self._conn.execute("PRAGMA synchronous=NORMAL")
+                # Deleted rows are overwritten with zeros, so a forgotten workspace's text (file name, column
+                # names, rules) does not linger in free pages of the database file.
+                self._conn.execute("PRAGMA secure_delete=ON")
                 self._pid = os.getpid()
             yield self._conn
 
@@ -306,6 +330,7 @@ class WorkspaceStore:
         """One transaction holding SQLite's write lock from the start, so check-then-write is atomic across
         threads and processes (file deletions happen inside it too)."""
         with self._connect() as db:
+            self._purged = False
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -313,6 +338,11 @@ class WorkspaceStore:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+            if self._purged:
+                # The write-ahead log still holds page images from before the delete: copy the zeroed pages into
+                # the database and empty the log, so nothing of a forgotten workspace stays on disk.
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._purged = False
 
     @staticmethod
     def _key(ws: str) -> str:
@@ -359,6 +389,7 @@ class WorkspaceStore:
 
     def _purge(self, db: sqlite3.Connection, keys: list[str]) -> None:
         shas = [r[0] for k in keys for r in db.execute("SELECT file_sha FROM workspace WHERE key = ?", (k,))]
+        self._purged = self._purged or bool(keys)
         db.executemany("DELETE FROM workspace WHERE key = ?", [(k,) for k in keys])
         self._drop_unreferenced(db, shas)
 
@@ -428,11 +459,13 @@ class WorkspaceStore:
 
     # ---- the file -------------------------------------------------------------------------------------------
 
-    def save_file(self, ws: str, name: str, data: bytes) -> str:
+    def save_file(self, ws: str, name: str, data: bytes, sha256: str | None = None) -> str:
         """Keep ``data`` (uploaded as ``name``) as the workspace's file; returns its SHA-256.
 
         The bytes are written once per content: a second workspace with the same file refers to the same copy.
-        The workspace's previous file is deleted when no workspace uses it any more.
+        The workspace's previous file is deleted when no workspace uses it any more. ``sha256``, when the caller
+        has computed it already, saves hashing a large file again; it must be the SHA-256 of ``data`` (a wrong one
+        is caught when the file is read back: :meth:`load_file` checks every byte).
 
         Raises
         ------
@@ -441,7 +474,8 @@ class WorkspaceStore:
         WorkspaceFullError
             The file would take the workspace or the store over its limit (nothing is changed).
         """
-        sha = hashlib.sha256(data).hexdigest()
+        sha = sha256 if sha256 is not None and re.fullmatch(r"[0-9a-f]{64}", sha256) else \
+            hashlib.sha256(data).hexdigest()
         size = len(data)
         path = self._blob_path(sha)
         tmp: Path | None = None
@@ -562,14 +596,17 @@ class WorkspaceStore:
 
     def save_state(self, ws: str, state: WorkspaceState) -> None:
         """Save every part of ``state`` that is not ``None`` (as the CLI's TOML where one exists, else JSON)."""
-        if state.settings is not None:
-            self.save_setting(ws, "settings.toml", settings_to_toml(state.settings))
-        if state.rules is not None:
-            self.save_setting(ws, "rules.toml", state.rules.to_toml())
-        if state.clv is not None:
-            self.save_setting(ws, "clv.json", json.dumps(dataclasses.asdict(state.clv)))
-        if state.currency is not None:
-            self.save_setting(ws, "currency.json", json.dumps(dataclasses.asdict(state.currency)))
+        for name, text in state_documents(state).items():
+            self.save_setting(ws, name, text)
+
+    def drop_file(self, ws: str) -> None:
+        """The workspace keeps no file any more (the analyst went back to the sample); unused bytes are deleted."""
+        with self._write() as db:
+            key = self._require(db, ws)
+            old = db.execute("SELECT file_sha FROM workspace WHERE key = ?", (key,)).fetchone()[0]
+            db.execute("UPDATE workspace SET file_sha = NULL, file_name = NULL WHERE key = ?", (key,))
+            if old:
+                self._drop_unreferenced(db, [old])
 
     def load_state(self, ws: str) -> WorkspaceState:
         """The saved state (parts never saved are ``None``).

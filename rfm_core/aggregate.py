@@ -19,7 +19,20 @@ import numpy as np
 import pandas as pd
 
 from .clean import IS_RETURN
-from .columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID
+from .columns import (
+    AMOUNT,
+    AVG_ORDER_VALUE,
+    COUNTRY,
+    CUSTOMER_ID,
+    FIRST_PURCHASE,
+    FREQUENCY,
+    INVOICE_DATE,
+    INVOICE_ID,
+    LAST_PURCHASE,
+    MONETARY,
+    RECENCY_DAYS,
+    TENURE_DAYS,
+)
 from .errors import RfmError
 
 __all__ = [
@@ -33,13 +46,13 @@ __all__ = [
 
 CUSTOMER_COLUMNS: tuple[str, ...] = (
     CUSTOMER_ID,
-    "recency_days",
-    "frequency",
-    "monetary",
-    "first_purchase",
-    "last_purchase",
-    "tenure_days",
-    "avg_order_value",
+    RECENCY_DAYS,
+    FREQUENCY,
+    MONETARY,
+    FIRST_PURCHASE,
+    LAST_PURCHASE,
+    TENURE_DAYS,
+    AVG_ORDER_VALUE,
 )
 
 
@@ -121,14 +134,14 @@ class PandasAggregator:
         has = frequency > 0
         out = pd.DataFrame({
             CUSTOMER_ID: pd.Series(names.astype(str), dtype="str")[has].to_numpy(),
-            "recency_days": _days_to(as_of, last[has].view("datetime64[ns]")).astype("int64"),
-            "frequency": frequency[has].astype("int64"),
-            "monetary": monetary[has],
-            "first_purchase": first[has].view("datetime64[ns]"),
-            "last_purchase": last[has].view("datetime64[ns]"),
+            RECENCY_DAYS: _days_to(as_of, last[has].view("datetime64[ns]")).astype("int64"),
+            FREQUENCY: frequency[has].astype("int64"),
+            MONETARY: monetary[has],
+            FIRST_PURCHASE: first[has].view("datetime64[ns]"),
+            LAST_PURCHASE: last[has].view("datetime64[ns]"),
         })
-        out["tenure_days"] = _days_to(as_of, first[has].view("datetime64[ns]")).astype("int64")
-        out["avg_order_value"] = out["monetary"] / out["frequency"]
+        out[TENURE_DAYS] = _days_to(as_of, first[has].view("datetime64[ns]")).astype("int64")
+        out[AVG_ORDER_VALUE] = out[MONETARY] / out[FREQUENCY]
         if COUNTRY in tx.columns:
             out[COUNTRY] = _last_country(tx, codes, dates, purchase, n)[has]
         return out.sort_values(CUSTOMER_ID, kind="stable").reset_index(drop=True)

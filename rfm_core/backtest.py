@@ -168,7 +168,7 @@ def _by_segment(table: pd.DataFrame, rules: RuleSet, with_model: bool) -> pd.Dat
     if with_model:
         aggs["purchase_days"] = (WINDOW_PURCHASE_DAYS, "sum")
         aggs["predicted_purchase_days"] = (PREDICTED_PURCHASE_DAYS, "sum")
-    seg = table.assign(**{SEGMENT: table[SEGMENT].astype(str)}).groupby(SEGMENT).agg(**aggs)  # type: ignore[call-overload]
+    seg = table.assign(**{SEGMENT: table[SEGMENT].astype(str)}).groupby(SEGMENT).agg(**aggs)
     order = [n for n in rules.names if n in seg.index] + [n for n in seg.index if n not in rules.names]
     seg = seg.loc[order].reset_index()
     total = pd.DataFrame([{SEGMENT: "All customers", **{c: seg[c].sum() for c in seg.columns if c != SEGMENT}}])

@@ -1,4 +1,12 @@
-"""Plotly figures built from engine results, shared by the app and the HTML report (no Streamlit here)."""
+"""Plotly figures built from engine results, shared by the app and the HTML report (no Streamlit here).
+
+One look everywhere: each segment keeps one colour (:func:`segment_colors`, from :data:`SEGMENT_PALETTE`) in
+every chart where it appears; money in hovers and on axes carries the currency (:mod:`rfm_core.formatting`:
+no decimals on axes and totals, two for per-customer amounts), shares one decimal; axes and titles reserve
+their own room (``automargin``) so no label is clipped; a month the data covers only in part is marked as
+partial. A chart that needs a column the data lacks is not drawn: the builder returns ``None`` and the caller
+says so in one sentence.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +15,27 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE
+from .columns import (
+    AMOUNT,
+    COUNTRY,
+    CUSTOMER_ID,
+    F_SCORE,
+    FREQUENCY,
+    INVOICE_DATE,
+    IS_RETURN,
+    MONETARY,
+    R_SCORE,
+    RECENCY_DAYS,
+    SEGMENT,
+)
+from .formatting import NO_CURRENCY, Currency, label
 from .score import METRIC_COLUMNS, MetricBins
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 __all__ = [
+    "SEGMENT_PALETTE",
     "backtest_chart",
     "cohort_heatmap",
     "cohort_revenue",
@@ -35,64 +57,110 @@ __all__ = [
     "value_by_segment",
 ]
 
-_PALETTE = ["#1b7837", "#5aae61", "#b2182b", "#d6604d", "#a6dba0", "#4393c3", "#92c5de", "#f4a582",
-            "#fddbc7", "#878787", "#4d4d4d", "#bababa", "#762a83", "#9970ab", "#c2a5cf", "#e7d4e8"]
+#: The segment palette, in rule order (the 11 default segments: greens for the best, reds for lapsing high value,
+#: blues for new and promising, greys for the gone), then extra colours for further segments.
+SEGMENT_PALETTE = ["#1b7837", "#5aae61", "#b2182b", "#d6604d", "#a6dba0", "#2166ac", "#4393c3", "#f4a582",
+                   "#e08214", "#878787", "#4d4d4d", "#bababa", "#762a83", "#9970ab", "#c2a5cf", "#8c510a"]
+_PALETTE = SEGMENT_PALETTE
+_OTHER = "#bababa"  # the fallback segment and anything unknown
 
 
 def segment_colors(names: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """A stable colour per segment name, in rule order."""
-    return {n: _PALETTE[i % len(_PALETTE)] for i, n in enumerate(names)}
+    """A stable colour per segment name, in rule order (the last name, the fallback, light grey)."""
+    colors = {n: _PALETTE[i % len(_PALETTE)] for i, n in enumerate(names)}
+    if len(names) > 1:
+        colors[names[-1]] = _OTHER
+    return colors
 
 
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
-                      template="plotly_white", legend_title_text="")
+    fig.update_layout(title={"text": title, "x": 0, "xanchor": "left", "automargin": True}, height=height,
+                      margin={"l": 10, "r": 10, "t": 60, "b": 10}, template="plotly_white", legend_title_text="",
+                      separators=".,")
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return fig
 
 
-def segment_treemap(summary: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
+def _money(expr: str, currency: Currency, decimals: int = 0) -> str:
+    """A hovertemplate field for money: ``£%{customdata[0]:,.0f}``."""
+    before, after = currency.affixes()
+    return f"{before}%{{{expr}:,.{decimals}f}}{after}"
+
+
+def _money_axis(currency: Currency) -> dict[str, str]:
+    before, after = currency.affixes()
+    return {"tickprefix": before, "ticksuffix": after, "tickformat": ",.0f"}
+
+
+def segment_treemap(summary: pd.DataFrame, colors: dict[str, str], currency: Currency = NO_CURRENCY) -> go.Figure:
+    """Treemap of segments sized by customers.
+
+    ``summary`` is :func:`rfm_core.insights.segment_summary` (one row per segment: ``segment, customers,
+    customer_share, revenue, revenue_share``, ...); segments without customers are left out. ``colors`` maps segment
+    name to a CSS colour (:func:`segment_colors`).
+    """
     import plotly.express as px
 
     data = summary[summary["customers"] > 0]
-    fig = px.treemap(data, path=["segment"], values="customers", color="segment", color_discrete_map=colors,
+    fig = px.treemap(data, path=[SEGMENT], values="customers", color=SEGMENT, color_discrete_map=colors,
                      custom_data=["revenue", "revenue_share", "customer_share"])
-    fig.update_traces(texttemplate="%{label}<br>%{value:,} customers<br>%{customdata[2]:.0%}",
-                      hovertemplate="%{label}<br>%{value:,} customers<br>revenue %{customdata[0]:,.0f} "
-                                    "(%{customdata[1]:.0%})<extra></extra>")
+    fig.update_traces(texttemplate="%{label}<br>%{value:,} customers<br>%{customdata[2]:.1%}",
+                      hovertemplate="%{label}<br>%{value:,} customers<br>revenue "
+                                    + _money("customdata[0]", currency) + " (%{customdata[1]:.1%})<extra></extra>")
     return _layout(fig, "Segments by number of customers")
 
 
 def segment_share_bars(summary: pd.DataFrame) -> go.Figure:
+    """Horizontal bars per segment: share of customers beside share of revenue (0-1, shown as %).
+
+    ``summary`` as for :func:`segment_treemap`; segments without customers are left out.
+    """
     import plotly.graph_objects as go
 
     data = summary[summary["customers"] > 0]
     fig = go.Figure([
-        go.Bar(name="Share of customers", y=data["segment"], x=data["customer_share"], orientation="h",
+        go.Bar(name="Share of customers", y=data[SEGMENT], x=data["customer_share"], orientation="h",
                marker_color="#92c5de", hovertemplate="%{y}: %{x:.1%} of customers<extra></extra>"),
-        go.Bar(name="Share of revenue", y=data["segment"], x=data["revenue_share"], orientation="h",
+        go.Bar(name="Share of revenue", y=data[SEGMENT], x=data["revenue_share"], orientation="h",
                marker_color="#2166ac", hovertemplate="%{y}: %{x:.1%} of revenue<extra></extra>"),
     ])
-    fig.update_layout(barmode="group", xaxis_tickformat=".0%", yaxis={"autorange": "reversed"})
+    fig.update_layout(barmode="group", xaxis_tickformat=".0%", yaxis={"autorange": "reversed", "automargin": True})
     return _layout(fig, "Customers vs revenue share by segment", 460)
 
 
-def rf_heatmap(customers: pd.DataFrame, r_bins: int, f_bins: int) -> go.Figure:
+def rf_heatmap(customers: pd.DataFrame, r_bins: int, f_bins: int, currency: Currency = NO_CURRENCY) -> go.Figure:
+    """Mean monetary (money) per (R score, F score) cell, ``f_bins`` rows x ``r_bins`` columns; empty cells blank.
+
+    ``currency`` labels the money. ``customers`` is the scored per-customer table (``r_score, f_score,
+    monetary``); the hover shows each cell's
+    customers.
+    """
     import plotly.graph_objects as go
 
-    grid = customers.pivot_table(index="f_score", columns="r_score", values="monetary", aggfunc="mean",
+    grid = customers.pivot_table(index=F_SCORE, columns=R_SCORE, values=MONETARY, aggfunc="mean",
                                  observed=False)
-    counts = customers.pivot_table(index="f_score", columns="r_score", values="monetary", aggfunc="size",
+    counts = customers.pivot_table(index=F_SCORE, columns=R_SCORE, values=MONETARY, aggfunc="size",
                                    observed=False)
     grid = grid.reindex(index=range(1, f_bins + 1), columns=range(1, r_bins + 1))
     counts = counts.reindex(index=range(1, f_bins + 1), columns=range(1, r_bins + 1)).fillna(0)
     fig = go.Figure(go.Heatmap(
         z=grid.to_numpy(), x=[f"R{c}" for c in grid.columns], y=[f"F{i}" for i in grid.index],
-        customdata=counts.to_numpy(), colorscale="Blues", colorbar={"title": "mean M"},
-        hovertemplate="%{x} %{y}<br>mean monetary %{z:,.0f}<br>%{customdata:,} customers<extra></extra>"))
-    return _layout(fig, "Mean monetary value by recency and frequency score")
+        customdata=counts.to_numpy(), colorscale="Blues",
+        colorbar={"title": "Mean spend", **_money_axis(currency)},
+        hovertemplate="%{x} %{y}<br>mean spend " + _money("z", currency, 2)
+                      + "<br>%{customdata:,} customers<extra></extra>"))
+    fig.update_layout(xaxis_title="recency score", yaxis_title="frequency score")
+    return _layout(fig, "Mean spend by recency and frequency score")
 
 
-def metric_distribution(customers: pd.DataFrame, info: MetricBins) -> go.Figure:
+def metric_distribution(customers: pd.DataFrame, info: MetricBins, currency: Currency = NO_CURRENCY) -> go.Figure:
+    """Histogram of one metric (days, orders or money) with its effective score edges as dashed lines.
+
+    ``customers`` holds the metric's column (:data:`rfm_core.score.METRIC_COLUMNS`); ``info`` is that metric's
+    :class:`~rfm_core.score.MetricBins`. Frequency and monetary hide the top 1% of values (the title says so) so one
+    outlier does not squash the axis.
+    """
     import plotly.graph_objects as go
 
     col = METRIC_COLUMNS[info.metric]
@@ -104,13 +172,20 @@ def metric_distribution(customers: pd.DataFrame, info: MetricBins) -> go.Figure:
     for edge in sorted(set(info.edges)):
         if edge <= (clip if info.metric != "recency" else np.inf):
             fig.add_vline(x=edge, line_dash="dash", line_color="#b2182b")
-    note = " (top 1% hidden)" if info.metric != "recency" and len(shown) < len(values) else ""
-    fig.update_layout(xaxis_title=col, yaxis_title="customers", bargap=0.05)
-    return _layout(fig, f"{info.metric.capitalize()} and score edges{note}", 340)
+    note = " (top 1% not shown)" if info.metric != "recency" and len(shown) < len(values) else ""
+    fig.update_layout(xaxis_title=label(col) + note, yaxis_title="customers", bargap=0.05, yaxis_tickformat=",d")
+    if info.metric == "monetary":
+        fig.update_xaxes(**_money_axis(currency))
+    return _layout(fig, f"{info.metric.capitalize()}: score edges", 340)
 
 
 def recency_monetary_scatter(customers: pd.DataFrame, colors: dict[str, str], max_points: int = 5000,
-                             seed: int = 0) -> go.Figure:
+                             seed: int = 0, currency: Currency = NO_CURRENCY) -> go.Figure:
+    """Recency (days) against monetary (money, log scale) per customer, coloured by segment.
+
+    Above ``max_points`` customers a seeded random sample is drawn (the title says how many), so the browser stays
+    responsive; monetary below 0.01 is drawn at 0.01 (a log axis has no 0).
+    """
     import plotly.express as px
 
     data = customers
@@ -118,19 +193,25 @@ def recency_monetary_scatter(customers: pd.DataFrame, colors: dict[str, str], ma
     if len(data) > max_points:
         data = data.sample(max_points, random_state=seed)
         title += f" (random sample of {max_points:,} of {len(customers):,})"
-    data = data.assign(monetary_plot=data["monetary"].clip(lower=0.01))
-    fig = px.scatter(data, x="recency_days", y="monetary_plot", color="segment", color_discrete_map=colors,
-                     log_y=True, opacity=0.6, hover_data={CUSTOMER_ID: True, "frequency": True, "monetary": ":,.2f",
-                                                          "monetary_plot": False},
-                     category_orders={"segment": list(colors)})
-    fig.update_layout(yaxis_title="monetary (log scale)", xaxis_title="recency (days)")
+    data = data.assign(monetary_plot=data[MONETARY].clip(lower=0.01))
+    fig = px.scatter(data, x=RECENCY_DAYS, y="monetary_plot", color=SEGMENT, color_discrete_map=colors,
+                     log_y=True, opacity=0.6, custom_data=[CUSTOMER_ID, FREQUENCY, MONETARY],
+                     category_orders={SEGMENT: list(colors)})
+    fig.update_traces(hovertemplate="customer %{customdata[0]}<br>recency %{x:,} days<br>%{customdata[1]:,} orders"
+                                    "<br>spend " + _money("customdata[2]", currency, 2) + "<extra></extra>")
+    before, after = currency.affixes()
+    fig.update_layout(yaxis={"title": "Spend (log scale)", "tickprefix": before, "ticksuffix": after},
+                      xaxis_title="Recency (days)")
     return _layout(fig, title, 480)
 
 
 def lorenz_curve(customers: pd.DataFrame) -> go.Figure:
+    """Revenue concentration (Lorenz / Pareto curve): share of revenue (0-1) held by the top share of customers,
+    best first, against the line of equal spend. Negative monetary counts as 0. At most ~2,000 plotted points.
+    """
     import plotly.graph_objects as go
 
-    m = np.sort(np.clip(customers["monetary"].to_numpy(dtype="float64"), 0, None))[::-1]
+    m = np.sort(np.clip(customers[MONETARY].to_numpy(dtype="float64"), 0, None))[::-1]
     share_c = np.arange(1, len(m) + 1) / max(len(m), 1)
     share_r = np.cumsum(m) / m.sum() if m.sum() else np.zeros_like(m)
     step = max(1, len(m) // 2000)
@@ -145,13 +226,19 @@ def lorenz_curve(customers: pd.DataFrame) -> go.Figure:
     return _layout(fig, "Revenue concentration (Pareto curve)")
 
 
-def monthly_activity(transactions: pd.DataFrame) -> go.Figure:
+def monthly_activity(transactions: pd.DataFrame, currency: Currency = NO_CURRENCY) -> go.Figure:
+    """Revenue (bars) and active customers (line) per calendar month; months the data covers only in part (the
+    first and last, when the data starts after the 1st or ends before the month's last day) are hatched, labelled
+    "partial" and say which days they hold, so a 9-day December does not read as a collapse.
+
+    ``transactions`` are the used lines (``invoice_date, amount, customer_id``; ``is_return`` lines are left out).
+    """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     tx = transactions
-    if "is_return" in tx.columns:
-        tx = tx[~tx["is_return"]]
+    if IS_RETURN in tx.columns:
+        tx = tx[~tx[IS_RETURN]]
     dates = tx[INVOICE_DATE]
     month = (dates.dt.year * 12 + dates.dt.month - 1).to_numpy()  # integer months group fast
     customers = tx[CUSTOMER_ID]
@@ -161,47 +248,76 @@ def monthly_activity(transactions: pd.DataFrame) -> go.Figure:
     g = frame.groupby("month")
     data = pd.DataFrame({"revenue": g[AMOUNT].sum(), "customers": g[CUSTOMER_ID].nunique()}).reset_index()
     data["month"] = pd.to_datetime({"year": data["month"] // 12, "month": data["month"] % 12 + 1, "day": 1})
+    notes = [""] * len(data)
+    if len(data) and len(dates):
+        first, last = dates.min(), dates.max()
+        if first.day > 1:
+            notes[0] = f"partial month: data from the {first.day}th"
+        if last.day < last.days_in_month:
+            notes[-1] = (f"partial month: data from the {first.day}th to the {last.day}th" if len(data) == 1
+                         and notes[0] else f"partial month: data to the {last.day}th")
+    partial = [bool(n) for n in notes]
+    # Months as category labels: one tick per month and no padding month before or after the data.
+    months = [f"{m:%b %Y}" for m in data["month"]]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(go.Bar(x=data["month"], y=data["revenue"], name="revenue", marker_color="#92c5de"))
-    fig.add_trace(go.Scatter(x=data["month"], y=data["customers"], name="active customers", mode="lines+markers",
-                             line={"color": "#b2182b"}), secondary_y=True)
-    fig.update_yaxes(title_text="revenue", secondary_y=False)
-    fig.update_yaxes(title_text="active customers", secondary_y=True)
-    return _layout(fig, "Monthly revenue and active customers")
+    fig.add_trace(go.Bar(x=months, y=data["revenue"], name="revenue",
+                         marker={"color": ["#d1e5f0" if p else "#92c5de" for p in partial],
+                                 "pattern": {"shape": ["/" if p else "" for p in partial]}},
+                         customdata=np.array(notes, dtype=object),
+                         hovertemplate="%{x}: " + _money("y", currency) + " %{customdata}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=months, y=data["customers"], name="active customers", mode="lines+markers",
+                             line={"color": "#b2182b"}, hovertemplate="%{x}: %{y:,} active customers"
+                                                                      "<extra></extra>"), secondary_y=True)
+    for month, p in zip(months, partial, strict=True):
+        if p:
+            fig.add_annotation(x=month, y=1, yref="paper", text="partial", showarrow=False, yanchor="bottom",
+                               font={"size": 11, "color": "#4d4d4d"})
+    fig.update_yaxes(title_text="revenue", secondary_y=False, **_money_axis(currency))
+    fig.update_yaxes(title_text="active customers", secondary_y=True, tickformat=",d")
+    fig.update_xaxes(type="category", tickangle=-45)
+    _layout(fig, "Monthly revenue and active customers")
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0})
+    return fig
 
 
-def country_breakdown(customers: pd.DataFrame, top: int = 12) -> go.Figure:
+def country_breakdown(customers: pd.DataFrame, top: int = 12,
+                      currency: Currency = NO_CURRENCY) -> go.Figure | None:
+    """Revenue by country (the customer's latest purchase), top countries and the rest; ``None`` without a
+    country column (the caller says so in a sentence)."""
     import plotly.express as px
 
     if COUNTRY not in customers.columns:
-        data = pd.DataFrame({COUNTRY: ["(no country column)"], "revenue": [customers["monetary"].sum()],
-                             "customers": [len(customers)]})
-    else:
-        g = customers.groupby(COUNTRY, observed=True)
-        data = pd.DataFrame({"revenue": g["monetary"].sum(), "customers": g.size()}).reset_index()
-        data = data.sort_values("revenue", ascending=False)
-        if len(data) > top:
-            rest = data.iloc[top:]
-            data = pd.concat([data.iloc[:top], pd.DataFrame({COUNTRY: [f"{len(rest)} others"],
-                                                              "revenue": [rest["revenue"].sum()],
-                                                              "customers": [rest["customers"].sum()]})])
-    fig = px.bar(data, x="revenue", y=COUNTRY, orientation="h", text="customers",
-                 hover_data={"customers": ":,"}, color_discrete_sequence=["#2166ac"])
-    fig.update_traces(texttemplate="%{text:,} customers", textposition="outside", cliponaxis=False)
-    fig.update_layout(yaxis={"autorange": "reversed", "title": ""}, xaxis_title="revenue")
+        return None
+    g = customers.groupby(COUNTRY, observed=True)
+    data = pd.DataFrame({"revenue": g[MONETARY].sum(), "customers": g.size()}).reset_index()
+    data = data.sort_values("revenue", ascending=False)
+    if len(data) > top:
+        rest = data.iloc[top:]
+        data = pd.concat([data.iloc[:top], pd.DataFrame({COUNTRY: [f"{len(rest)} others"],
+                                                          "revenue": [rest["revenue"].sum()],
+                                                          "customers": [rest["customers"].sum()]})])
+    fig = px.bar(data, x="revenue", y=COUNTRY, orientation="h", text="customers", custom_data=["customers"],
+                 color_discrete_sequence=["#2166ac"])
+    fig.update_traces(texttemplate="%{text:,} customers", textposition="outside", cliponaxis=False,
+                      hovertemplate="%{y}: " + _money("x", currency) + ", %{customdata[0]:,} customers<extra></extra>")
+    # Room right of the longest bar for its "n customers" label.
+    fig.update_layout(yaxis={"autorange": "reversed", "title": "", "automargin": True},
+                      xaxis={"title": "revenue", "range": [0, float(data["revenue"].max()) * 1.3 or 1],
+                             **_money_axis(currency)})
     return _layout(fig, "Revenue by country (customer's latest purchase)", 460)
 
 
-def report_figures(segmentation: Any, transactions: pd.DataFrame | None = None) -> list[go.Figure]:
+def report_figures(segmentation: Any, transactions: pd.DataFrame | None = None,
+                   currency: Currency = NO_CURRENCY) -> list[go.Figure]:
     """The figures of the HTML report, the same wherever the report is made (CLI, app)."""
     seg = segmentation
     colors = segment_colors(seg.rules.names)
     bins = seg.scored.bins
-    figs = [segment_treemap(seg.summary, colors), segment_share_bars(seg.summary),
-            rf_heatmap(seg.customers, bins["recency"].bins, bins["frequency"].bins), lorenz_curve(seg.customers),
-            recency_monetary_scatter(seg.customers, colors)]
+    figs = [segment_treemap(seg.summary, colors, currency), segment_share_bars(seg.summary),
+            rf_heatmap(seg.customers, bins["recency"].bins, bins["frequency"].bins, currency),
+            lorenz_curve(seg.customers), recency_monetary_scatter(seg.customers, colors, currency=currency)]
     if transactions is not None:
-        figs.append(monthly_activity(transactions))
+        figs.append(monthly_activity(transactions, currency))
     return figs
 
 
@@ -222,6 +338,11 @@ def holdout_chart(by_frequency: pd.DataFrame, error: float) -> go.Figure:
 
 
 def p_alive_histogram(table: pd.DataFrame) -> go.Figure:
+    """Histogram of P(alive) (0-1) over the customers of a CLV table (:attr:`rfm_core.clv.ClvResult.table`).
+
+    P(alive) is the probability that a customer is still active given their history (Fader, Hardie & Lee 2005,
+    eq. 11 for BG/NBD; Hardie's note on computing it).
+    """
     import plotly.graph_objects as go
 
     fig = go.Figure(go.Histogram(x=table["p_alive"], nbinsx=40, marker_color="#4393c3",
@@ -255,7 +376,7 @@ def model_comparison_chart(by_frequency: pd.DataFrame, labels: dict[str, str], b
     return _layout(fig, "Holdout: actual vs each model's prediction")
 
 
-def backtest_chart(table: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
+def backtest_chart(table: pd.DataFrame, colors: dict[str, str], currency: Currency = NO_CURRENCY) -> go.Figure:
     """Share of each segment's customers who bought again in the backtest window, with the average as a line.
 
     ``table``: :attr:`rfm_core.backtest.BacktestResult.table` (its last row is ``All customers``).
@@ -264,12 +385,13 @@ def backtest_chart(table: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
 
     segments, overall = table.iloc[:-1], table.iloc[-1]
     fig = go.Figure(go.Bar(
-        x=segments["segment"], y=segments["repeat_rate"],
-        marker_color=[colors.get(str(s), "#878787") for s in segments["segment"]],
+        x=segments[SEGMENT], y=segments["repeat_rate"],
+        marker_color=[colors.get(str(s), "#878787") for s in segments[SEGMENT]],
         customdata=np.column_stack([segments["customers"], segments["repeat_lift"], segments["revenue_per_customer"],
                                     segments["revenue_lift"]]),
         hovertemplate=("%{x}: %{y:.1%} bought again (%{customdata[0]:,} customers, lift %{customdata[1]:.2f}); "
-                       "revenue per customer %{customdata[2]:,.2f} (lift %{customdata[3]:.2f})<extra></extra>")))
+                       "revenue per customer " + _money("customdata[2]", currency, 2)
+                       + " (lift %{customdata[3]:.2f})<extra></extra>")))
     fig.add_hline(y=float(overall["repeat_rate"]), line_dash="dash", line_color="#4d4d4d",
                   annotation_text=f"all customers {overall['repeat_rate']:.1%}", annotation_position="top right")
     fig.update_layout(showlegend=False, xaxis_title="", yaxis_title="bought again in the window",
@@ -277,17 +399,21 @@ def backtest_chart(table: pd.DataFrame, colors: dict[str, str]) -> go.Figure:
     return _layout(fig, "Did the segments predict who bought again?", 400)
 
 
-def value_by_segment(frame: pd.DataFrame, value: str, colors: dict[str, str], title: str) -> go.Figure:
-    """A bar per segment of a per-customer value summed (e.g. predicted CLV); ``frame`` has ``segment``."""
+def value_by_segment(frame: pd.DataFrame, value: str, colors: dict[str, str], title: str,
+                     currency: Currency = NO_CURRENCY) -> go.Figure:
+    """A bar per segment of a per-customer money value summed (e.g. predicted CLV); ``frame`` has ``segment``."""
     import plotly.express as px
 
-    data = frame.groupby("segment", observed=True)[value].sum().reset_index().sort_values(value, ascending=False)
-    fig = px.bar(data, x="segment", y=value, color="segment", color_discrete_map=colors)
-    fig.update_layout(showlegend=False, xaxis_title="", yaxis_title=value)
+    data = frame.groupby(SEGMENT, observed=True)[value].sum().reset_index().sort_values(value, ascending=False)
+    fig = px.bar(data, x=SEGMENT, y=value, color=SEGMENT, color_discrete_map=colors)
+    fig.update_traces(hovertemplate="%{x}: " + _money("y", currency) + "<extra></extra>")
+    fig.update_layout(showlegend=False, xaxis={"title": "", "tickangle": -30}, yaxis_title=label(value),
+                      yaxis=_money_axis(currency))
     return _layout(fig, title, 380)
 
 
-def migration_sankey(flows: pd.DataFrame, colors: dict[str, str], earlier: str, later: str) -> go.Figure:
+def migration_sankey(flows: pd.DataFrame, colors: dict[str, str], earlier: str, later: str,
+                     currency: Currency = NO_CURRENCY) -> go.Figure:
     """Segment then (left) to segment now (right); link width = customers, revenue in the hover."""
     import plotly.graph_objects as go
 
@@ -297,35 +423,65 @@ def migration_sankey(flows: pd.DataFrame, colors: dict[str, str], earlier: str, 
     node_colors = [colors.get(s, "#bababa") for s in left] + [colors.get(s, "#bababa") for s in right]
     src = [left.index(s) for s in flows["segment_then"]]
     dst = [len(left) + right.index(s) for s in flows["segment_now"]]
+    # Each link in its source segment's colour, translucent, so a flow can be followed across the chart.
+    link_colors = [_rgba(colors.get(s, _OTHER), 0.45) for s in flows["segment_then"]]
     fig = go.Figure(go.Sankey(
-        node={"label": labels, "color": node_colors, "pad": 12, "thickness": 14},
-        link={"source": src, "target": dst, "value": flows["customers"].tolist(),
+        node={"label": labels, "color": node_colors, "pad": 14, "thickness": 16, "line": {"width": 0}},
+        textfont={"size": 12, "color": "#222"},
+        link={"source": src, "target": dst, "value": flows["customers"].tolist(), "color": link_colors,
               "customdata": np.c_[flows["customers"], flows["revenue"]],
               "hovertemplate": "%{source.label} → %{target.label}<br>%{customdata[0]:,} customers<br>"
-                               "revenue between the dates %{customdata[1]:,.0f}<extra></extra>"}))
+                               "revenue between the dates " + _money("customdata[1]", currency)
+                               + "<extra></extra>"}))
     return _layout(fig, f"Segment migration, {earlier} → {later}", 560)
 
 
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
 def cohort_heatmap(retention: pd.DataFrame, sizes: pd.Series) -> go.Figure:
+    """Retention heatmap: one row per monthly acquisition cohort (label with its size), one column per month since
+    the first purchase; cells are the share of the cohort buying that month (0-1), NaN after the end of the data.
+
+    ``retention`` and ``sizes`` come from :func:`rfm_core.timeline.cohorts`.
+    """
     import plotly.graph_objects as go
 
     y = [f"{c} ({int(sizes.get(c, 0)):,})" for c in retention.index]
-    fig = go.Figure(go.Heatmap(z=retention.to_numpy(), x=[str(c) for c in retention.columns], y=y,
-                               colorscale="Blues", zmin=0, zmax=float(np.nanmax(retention.to_numpy()[:, 1:]))
-                               if retention.shape[1] > 1 else 1,
-                               hovertemplate="cohort %{y}, month %{x}: %{z:.0%} active<extra></extra>"))
+    # Month 0 is 100% by definition: the colour scale spans the later months so their differences show; each cell
+    # also prints its value, dark text on the light cells and white on the dark ones (plotly picks per cell).
+    values = retention.to_numpy(dtype=float)
+    later = values[:, 1:] if values.shape[1] > 1 else values
+    top = float(np.nanmax(later)) if np.isfinite(later).any() else 1.0
+    fig = go.Figure(go.Heatmap(z=values, x=[str(c) for c in retention.columns], y=y,
+                               colorscale="Blues", zmin=0, zmax=top or 1.0,
+                               texttemplate="%{z:.0%}", textfont={"size": 10},
+                               colorbar={"title": "active", "tickformat": ".0%"},
+                               hovertemplate="cohort %{y}, month %{x}: %{z:.1%} active<extra></extra>"))
     fig.update_layout(xaxis_title="months since first purchase", yaxis_title="cohort (customers)",
-                      yaxis={"autorange": "reversed"})
+                      yaxis={"autorange": "reversed", "automargin": True})
     return _layout(fig, "Retention by monthly acquisition cohort", 520)
 
 
-def cohort_revenue(revenue: pd.DataFrame) -> go.Figure:
+def cohort_revenue(revenue: pd.DataFrame, currency: Currency = NO_CURRENCY) -> go.Figure:
+    """One line per cohort: its revenue (money) in each month since acquisition (:attr:`rfm_core.timeline.Cohorts.
+    revenue`: cohorts x months)."""
     import plotly.graph_objects as go
+    from plotly.colors import sample_colorscale
 
+    # One colour per cohort along a sequential scale (earliest dark, latest light): plotly's default cycle repeats
+    # after 10, so a year of cohorts would share colours.
+    shades = sample_colorscale("Viridis", [i / max(len(revenue) - 1, 1) * 0.9 for i in range(len(revenue))])
     fig = go.Figure()
-    for cohort, row in revenue.iterrows():
-        fig.add_trace(go.Scatter(x=[int(c) for c in row.index], y=row.to_numpy(), mode="lines", name=str(cohort)))
-    fig.update_layout(xaxis_title="months since first purchase", yaxis_title="revenue")
+    for (cohort, row), shade in zip(revenue.iterrows(), shades, strict=True):
+        fig.add_trace(go.Scatter(x=[int(c) for c in row.index], y=row.to_numpy(), mode="lines", name=str(cohort),
+                                 line={"color": shade},
+                                 hovertemplate=f"cohort {cohort}, month %{{x}}: " + _money("y", currency)
+                                               + "<extra></extra>"))
+    fig.update_layout(xaxis_title="months since first purchase", yaxis_title="revenue", yaxis=_money_axis(currency))
     return _layout(fig, "Revenue per cohort by month since acquisition", 420)
 
 
@@ -344,9 +500,9 @@ def segments_over_time(timeline: pd.DataFrame, colors: dict[str, str], *, share:
                                                                  strict=True)}
     value = "customer_share" if share else "customers"
     fig = go.Figure()
-    for name in timeline["segment"].cat.categories if hasattr(timeline["segment"], "cat") else timeline[
-            "segment"].unique():
-        part = timeline[timeline["segment"] == name]
+    for name in timeline[SEGMENT].cat.categories if hasattr(timeline[SEGMENT], "cat") else timeline[
+            SEGMENT].unique():
+        part = timeline[timeline[SEGMENT] == name]
         if int(part["customers"].sum()) == 0:
             continue
         fig.add_trace(go.Scatter(

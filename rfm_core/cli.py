@@ -13,22 +13,27 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
+from .columns import INVOICE_ID
 from .errors import ConfigError, RfmError, RfmWarning
 from .settings import (
+    CLV_UNITS,
     METRICS,
     SCORING_METHODS,
     AnalysisSettings,
     CleaningPolicy,
+    ClvSettings,
     MetricScoring,
     ReadOptions,
     ScoringSettings,
     help_for,
 )
+
+if TYPE_CHECKING:
+    from .pipeline import AnalysisResult
 
 __all__ = ["main"]
 
@@ -108,9 +113,14 @@ def _build_parser() -> argparse.ArgumentParser:
     c.add_argument("--model", choices=["auto", "bgnbd", "mbgnbd", "pareto"], default="auto",
                    help="Purchase model; auto (default) takes the one with the lowest error per customer on the "
                         "holdout.")
-    c.add_argument("--time-unit", choices=["D", "W", "M"], default="W", help="Model time unit (default weeks).")
-    c.add_argument("--horizon-months", type=int, default=12)
-    c.add_argument("--discount-rate", type=float, default=0.10, help="Annual discount rate (default 0.10).")
+    clv_defaults = ClvSettings()
+    c.add_argument("--time-unit", choices=list(CLV_UNITS), default=clv_defaults.unit,
+                   help=help_for(ClvSettings, "unit") + f" Default {clv_defaults.unit}.")
+    c.add_argument("--horizon-months", type=int, default=clv_defaults.horizon_months,
+                   help=help_for(ClvSettings, "horizon_months") + f" Default {clv_defaults.horizon_months}.")
+    c.add_argument("--discount-rate", type=float, default=clv_defaults.annual_discount_rate,
+                   help=help_for(ClvSettings, "annual_discount_rate")
+                   + f" Default {clv_defaults.annual_discount_rate}.")
     c.add_argument("--out", type=Path, help="Per-customer CLV CSV.")
     c.add_argument("--params-out", type=Path, help="Fitted parameters as JSON.")
     c.add_argument("--holdout-out", type=Path, help="Holdout comparison per frequency as CSV.")
@@ -217,7 +227,7 @@ class _Progress:
 
 
 def _segment(args: argparse.Namespace) -> str:
-    from .pipeline import analyze, segment_customers
+    from .pipeline import analyze, resolve_engine
     from .segment import DEFAULT_RULES, RuleSet
 
     rules = DEFAULT_RULES
@@ -236,77 +246,48 @@ def _segment(args: argparse.Namespace) -> str:
         scoring=_scoring(args),
         as_of=args.as_of,
     )
+    from .engines.duckdb_engine import NotUtf8Error
+
     progress = _Progress(sys.stderr.isatty())
-    engine = args.engine
-    auto_result = None
-    if engine == "auto":
-        from .engines import engine_choice, run_auto
+    if args.engine == "auto" and "://" not in str(args.input):
+        from .engines import engine_choice
         from .engines.files import expand_paths
 
-        choice = engine_choice(expand_paths(args.input), dict(settings.mapping), settings.cleaning.dayfirst,
+        choice = engine_choice(expand_paths(str(args.input)), dict(settings.mapping), settings.cleaning.dayfirst,
                                pandas_only="--dropped" if args.dropped else None)
-        auto_result, choice = run_auto(args.input, choice, dict(settings.mapping), settings.cleaning, settings.as_of)
         engine = choice.engine
         print(choice.note(), file=sys.stderr)
+    else:
+        engine = resolve_engine(args.engine, str(args.input))
+    if args.dropped and engine != "pandas":  # refused before the work, not after it
+        raise ConfigError(f"--dropped is not available with --engine {engine} (it would copy every dropped "
+                          "row out of the data set); the ledger still counts them by reason.")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RfmWarning)
-        if engine == "pandas":
-            result = analyze(Path(args.input), settings, rules, progress=progress)
-            from .clean import dropped_rows
-            from .pipeline import result_provenance
+        if args.engine == "auto":
+            progress(f"Engine: {engine}")
+        try:
+            result = analyze(str(args.input), settings, rules, engine=engine, spark_master=args.spark_master,
+                             progress=progress)
+        except NotUtf8Error:
+            if args.engine != "auto":
+                raise
+            from .engines import EngineChoice
 
-            run = _Run(result.segmentation, result.cleaned.ledger, result_provenance(result), result.raw.name,
-                       result.as_of, result.cleaned.input_rows,
-                       lambda: dropped_rows(result.mapped, result.cleaned), result.cleaned.transactions)
-            reading = _reading_lines(result.mapped.mapping, result.mapped.guessed, result.mapped.warnings,
-                                     result.mapped.notes)
-        else:
-            if args.sheet or args.all_sheets:
-                raise ConfigError("--sheet and --all-sheets apply to workbooks, which only the pandas engine reads.")
-            if args.dropped:
-                raise ConfigError(f"--dropped is not available with --engine {engine} (it would copy every dropped "
-                                  "row out of the data set); the ledger still counts them by reason.")
-            from .engines.files import expand_paths
-            from .export import provenance
-            from .read import file_sha256
-
-            progress(f"Cleaning and aggregating with {engine}")
-            mapping = dict(settings.mapping)
-            if auto_result is not None:
-                fres = auto_result
-            elif engine == "duckdb":
-                from .engines.duckdb_engine import duckdb_customers_from_files
-
-                fres = duckdb_customers_from_files(args.input, mapping, settings.cleaning, settings.as_of)
-            else:
-                from .engines.spark_engine import spark_customers_from_files
-
-                fres = spark_customers_from_files(args.input, mapping, settings.cleaning, settings.as_of,
-                                                  master=args.spark_master)
-            progress("Scoring and segmenting")
-            seg = segment_customers(fres.customers, settings.scoring, rules)
-            digest = ("(remote: not hashed)" if "://" in str(args.input)
-                      else file_sha256(*(Path(p) for p in expand_paths(args.input))))
-            given = {r for r, c in mapping.items() if c}
-            reading_block = {"engine": engine, "mapping": {
-                r: {"column": c, "chosen_by": "user" if r in given else "detection (headers only)"}
-                for r, c in fres.mapping.items()}}
-            prov = provenance(input_name=str(args.input), input_sha256=digest,
-                              input_rows=fres.input_rows, settings={**settings.to_dict(), "engine": engine},
-                              rules=rules, as_of=fres.as_of, customers=len(seg.customers),
-                              scoring=seg.scored.provenance(), reading=reading_block)
-            run = _Run(seg, fres.ledger, prov, str(args.input), fres.as_of, fres.input_rows, None, None)
-            reading = _reading_lines(fres.mapping, not set(fres.mapping) <= given, ())
+            print(EngineChoice("pandas", "DuckDB found bytes that are not UTF-8; pandas decodes them line by "
+                                         "line").note(), file=sys.stderr)
+            result = analyze(str(args.input), settings, rules, engine="pandas", progress=progress)
+    reading = _reading_lines(result.mapping, result.guessed, result.warnings, result.notes)
     for line in reading:
         print(line, file=sys.stderr)
     for w in caught:
         if issubclass(w.category, RfmWarning):
             print(f"warning: {w.message}", file=sys.stderr)
-    for info in run.seg.scored.bins.values():  # the effective edges and customers per score, one line per metric
+    for info in result.segmentation.scored.bins.values():  # effective edges and customers per score, per metric
         print(info.summary_line(), file=sys.stderr)
-    for message in run.seg.lint.messages():  # rules that can never win at these bins, and uncovered cells
+    for message in result.segmentation.lint.messages():  # rules that can never win at these bins, uncovered cells
         print(f"warning: {message}", file=sys.stderr)
-    return _write_outputs(args, run, rules, progress)
+    return _write_outputs(args, result, progress)
 
 
 def _reading_lines(mapping: dict[str, str], guessed: bool, warnings_: Sequence[str],
@@ -321,57 +302,42 @@ def _reading_lines(mapping: dict[str, str], guessed: bool, warnings_: Sequence[s
     return lines + [f"warning: {w}" for w in warnings_]
 
 
-@dataclass(frozen=True)
-class _Run:
-    seg: Any
-    ledger: Any
-    prov: dict[str, Any]
-    name: str
-    as_of: dt.date
-    input_rows: int
-    dropped: Callable[[], Any] | None
-    transactions: Any
-
-
-def _write_outputs(args: argparse.Namespace, run: _Run, rules: Any,
-                   progress: _Progress) -> str:
+def _write_outputs(args: argparse.Namespace, result: AnalysisResult, progress: _Progress) -> str:
     from .export import excel_workbook, html_report, provenance_json, segments_csv, table_csv
 
-    seg = run.seg
+    seg = result.segmentation
+    prov = result.provenance()
     written = []
     if args.out:
         progress("Writing segments CSV")
         _write(args.out, segments_csv(seg.customers))
-        _write(args.out.with_name(args.out.name + ".provenance.json"), provenance_json(run.prov).encode())
+        _write(args.out.with_name(args.out.name + ".provenance.json"), provenance_json(prov).encode())
         written.append(str(args.out))
     if args.summary:
         _write(args.summary, table_csv(seg.summary))
         written.append(str(args.summary))
     if args.ledger:
-        _write(args.ledger, table_csv(run.ledger))
+        _write(args.ledger, table_csv(result.ledger))
         written.append(str(args.ledger))
-    if args.dropped and run.dropped is not None:
-        _write(args.dropped, table_csv(run.dropped()))
+    if args.dropped:
+        _write(args.dropped, table_csv(result.dropped_rows()))
         written.append(str(args.dropped))
     if args.xlsx:
         progress("Writing Excel workbook")
-        _write(args.xlsx, excel_workbook(seg.customers, seg.summary, run.ledger, run.prov, rules))
+        _write(args.xlsx, excel_workbook(seg.customers, seg.summary, result.ledger, prov, seg.rules))
         written.append(str(args.xlsx))
     if args.report:
         progress("Writing HTML report")
         from .charts import report_figures
 
-        figs = report_figures(seg, run.transactions)
-        page = html_report(title=f"RFM segments: {run.name}", kpis=seg.kpis, summary=seg.summary,
-                           insights=seg.insights, rules=rules, ledger=run.ledger, prov=run.prov, figures=figs)
+        figs = report_figures(seg, result.transactions)
+        page = html_report(title=f"RFM segments: {result.input_name}", kpis=seg.kpis, summary=seg.summary,
+                           insights=seg.insights, rules=seg.rules, ledger=result.ledger, prov=prov, figures=figs)
         _write(args.report, page.encode("utf-8"))
         written.append(str(args.report))
-    from .clean import rows_used
-
-    used = rows_used(run.ledger)
     segments = int((seg.summary["customers"] > 0).sum())
-    line = (f"{len(seg.customers):,} customers in {segments} segments from {run.input_rows:,} rows "
-            f"({used:,} used), as of {run.as_of}")
+    line = (f"{len(seg.customers):,} customers in {segments} segments from {result.input_rows:,} rows "
+            f"({result.rows_used:,} used), as of {result.as_of}")
     return line + (f"; wrote {', '.join(written)}" if written else "")
 
 
@@ -393,15 +359,19 @@ def _clv(args: argparse.Namespace) -> str:
     from .clv import BY_CONSTRUCTION, MODEL_LABELS, clv_table
     from .export import table_csv
     from .pipeline import analyze
+    from .views import clv_with_segments
 
+    # checked before the file is read: a wrong horizon or rate is one error line, not a wait and then an error
+    clv_settings = ClvSettings(args.time_unit, args.horizon_months, args.discount_rate, _MODEL_ARG[args.model],
+                               args.calibration_end)
     settings = AnalysisSettings(read=ReadOptions(sheet=args.sheet), mapping=tuple(sorted(_mapping(args.map).items())),
                                 cleaning=CleaningPolicy(drop_duplicates=not args.keep_duplicates, today=args.today))
     result = analyze(Path(args.input), settings, warn=False)
     _warn_duplicates(result)
-    tx = result.cleaned.transactions
-    clv = clv_table(tx, calibration_end=args.calibration_end, unit=args.time_unit,
-                    model=_MODEL_ARG[args.model],  # type: ignore[arg-type]
-                    horizon_months=args.horizon_months, annual_discount_rate=args.discount_rate)
+    tx = result.require_transactions("Lifetime value")
+    clv = clv_table(tx, calibration_end=clv_settings.calibration_end, unit=clv_settings.unit,  # type: ignore[arg-type]
+                    model=clv_settings.model,  # type: ignore[arg-type]
+                    horizon_months=clv_settings.horizon_months, annual_discount_rate=clv_settings.annual_discount_rate)
     if clv.comparison is not None:
         cmp = clv.comparison
         print(f"holdout {cmp.calibration_end} .. {cmp.holdout_end}: repeat purchase days predicted vs actual, mean "
@@ -418,7 +388,7 @@ def _clv(args: argparse.Namespace) -> str:
             print(f"warning: {note}", file=sys.stderr)
     if clv.spend_note:
         print(f"warning: no CLV in money: {clv.spend_note}", file=sys.stderr)
-    table = clv.table.merge(result.segmentation.customers[["customer_id", "segment"]], on="customer_id", how="left")
+    table = clv_with_segments(clv.table, result.segmentation.customers)
     messages = []
     if args.out:
         _write(args.out, table_csv(table))
@@ -426,8 +396,7 @@ def _clv(args: argparse.Namespace) -> str:
     if args.params_out:
         _write(args.params_out, json.dumps(clv.params_json(), indent=2).encode())
         messages.append(f"wrote {args.params_out}")
-    for reading_line in _reading_lines(result.mapped.mapping, result.mapped.guessed, result.mapped.warnings,
-                                       result.mapped.notes):
+    for reading_line in _reading_lines(result.mapping, result.guessed, result.warnings, result.notes):
         print(reading_line, file=sys.stderr)  # after the steps that can fail: an error stays one line
     fits = "; ".join(f"{MODEL_LABELS[n]} " + " ".join(f"{k}={v:.4g}" for k, v in m.params().items())
                      for n, m in clv.models.items())
@@ -443,11 +412,11 @@ def _clv(args: argparse.Namespace) -> str:
     return line + ("; " + ", ".join(messages) if messages else "")
 
 
-def _warn_duplicates(result: Any) -> None:
+def _warn_duplicates(result: AnalysisResult) -> None:
     """Without an order id, identical lines may be two purchases on one day; say how many were dropped."""
-    ledger = result.cleaned.ledger
+    ledger = result.ledger
     dropped = int(ledger.loc[ledger["reason"] == "exact duplicate line", "rows"].sum())
-    if dropped and not result.mapped.has_invoice_id:
+    if dropped and INVOICE_ID not in result.mapping:
         print(f"warning: {dropped:,} exact duplicate lines were dropped; the file has no order id, so they may be "
               "separate purchases on the same day (--keep-duplicates keeps them).", file=sys.stderr)
 
@@ -469,7 +438,7 @@ def _backtest(args: argparse.Namespace) -> str:
                                 scoring=scoring)
     result = analyze(Path(args.input), settings, rules, warn=False)
     model = _MODEL_ARG[args.model] if args.model else None
-    bt = backtest(result.cleaned.transactions, args.at, args.window, scoring, rules, model=model)
+    bt = backtest(result.require_transactions("The backtest"), args.at, args.window, scoring, rules, model=model)
     if bt.note:
         print(f"warning: {bt.note}", file=sys.stderr)
     print(bt.table.to_string(index=False, float_format=lambda v: f"{v:,.3f}"), file=sys.stderr)
@@ -510,6 +479,9 @@ def _rules(args: argparse.Namespace) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command (``argv`` without the program name; default ``sys.argv[1:]``) and return the exit code:
+    0 success (the summary line on stderr), 2 bad input or settings (one ``error:`` line), 3 an internal error (one
+    line; ``RFM_DEBUG=1`` re-raises it), 130 interrupted. Never raises except under ``RFM_DEBUG``."""
     parser = _build_parser()
     args = parser.parse_args(_group_map_pairs(sys.argv[1:] if argv is None else argv))
     # A one-shot process: the system allocator returns Arrow's freed read buffers to the OS instead of pooling

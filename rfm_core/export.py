@@ -29,26 +29,46 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .columns import AVG_ORDER_VALUE, FIRST_PURCHASE, LAST_PURCHASE, MONETARY, SEGMENT
+from .columns import (
+    AVG_ORDER_VALUE,
+    COUNTRY,
+    CUSTOMER_ID,
+    F_SCORE,
+    FIRST_PURCHASE,
+    FREQUENCY,
+    LAST_PURCHASE,
+    M_SCORE,
+    MONETARY,
+    R_SCORE,
+    RECENCY_DAYS,
+    RFM_SCORE,
+    SEGMENT,
+    TENURE_DAYS,
+)
 from .errors import RfmError
+from .formatting import NO_CURRENCY, Currency, format_value, headline_money, label, readable_headers
+from .playbooks import playbook_table
 from .segment import RuleSet
 
 __all__ = [
     "CUSTOMER_EXPORT_COLUMNS",
+    "excel_money_format",
     "excel_workbook",
     "html_report",
     "neutralise",
     "neutralise_text",
     "provenance",
     "provenance_json",
+    "readable_csv",
     "safe_filename",
     "segments_csv",
+    "segments_table",
     "table_csv",
 ]
 
 CUSTOMER_EXPORT_COLUMNS = [
-    "customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_score",
-    "segment", "first_purchase", "last_purchase", "tenure_days", "avg_order_value", "country",
+    CUSTOMER_ID, RECENCY_DAYS, FREQUENCY, MONETARY, R_SCORE, F_SCORE, M_SCORE, RFM_SCORE,
+    SEGMENT, FIRST_PURCHASE, LAST_PURCHASE, TENURE_DAYS, AVG_ORDER_VALUE, COUNTRY,
 ]
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 # Spreadsheets skip leading spaces (and some full-width forms) before deciding that a cell is a formula.
@@ -89,8 +109,13 @@ def safe_filename(name: str, default: str = "export") -> str:
 
 def provenance(*, input_name: str, input_sha256: str, input_rows: int, settings: dict[str, Any],
                rules: RuleSet, as_of: dt.date, customers: int,
-               scoring: dict[str, Any] | None = None, reading: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What an analysis needs to be reproduced, and how the file was read.
+               scoring: dict[str, Any] | None = None, reading: dict[str, Any] | None = None,
+               engine: str = "pandas") -> dict[str, Any]:
+    """What an analysis needs to be reproduced, and how the file was read: the one provenance builder.
+
+    Every export's provenance comes from here: :meth:`rfm_core.pipeline.AnalysisResult.provenance` (the CLI and
+    notebooks, every engine) and the app's Export page. ``engine`` is the engine that cleaned and aggregated
+    (``pandas``, ``duckdb`` or ``spark``). Returns a JSON-friendly dict (dates as ISO text).
 
     ``scoring`` (from :meth:`rfm_core.score.ScoreResult.provenance`) records, per metric, the method asked and
     used, the effective edges and the customers per score; it is included when given.
@@ -105,6 +130,7 @@ def provenance(*, input_name: str, input_sha256: str, input_rows: int, settings:
         "input_sha256": input_sha256,
         "input_rows": input_rows,
         "as_of": as_of.isoformat(),
+        "engine": engine,
         "customers": customers,
         "settings": settings,
         "rules_toml": rules.to_toml(),
@@ -117,6 +143,7 @@ def provenance(*, input_name: str, input_sha256: str, input_rows: int, settings:
 
 
 def provenance_json(prov: dict[str, Any]) -> str:
+    """The provenance (:func:`provenance`) as indented UTF-8 JSON text; values JSON cannot hold become text."""
     return json.dumps(prov, indent=2, ensure_ascii=False, default=str)
 
 
@@ -137,10 +164,15 @@ def _customer_table(customers: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def segments_table(customers: pd.DataFrame, segments: list[str] | None = None) -> pd.DataFrame:
+    """The table :func:`segments_csv` writes: export column order, segment as text, dates as text."""
+    data = customers if not segments else customers[customers["segment"].astype(str).isin(segments)]
+    return _customer_table(data)
+
+
 def segments_csv(customers: pd.DataFrame, segments: list[str] | None = None) -> bytes:
     """Segmented customers as UTF-8 CSV (optionally only some segments)."""
-    data = customers if not segments else customers[customers["segment"].astype(str).isin(segments)]
-    return table_csv(_customer_table(data))
+    return table_csv(segments_table(customers, segments))
 
 
 def table_csv(frame: pd.DataFrame) -> bytes:
@@ -148,9 +180,29 @@ def table_csv(frame: pd.DataFrame) -> bytes:
     return neutralise(frame).to_csv(index=False, float_format="%.10g").encode("utf-8")
 
 
-# Number formats of the workbook (Excel format codes). Money has no currency symbol: the input's currency is unknown.
+def readable_csv(frame: pd.DataFrame, currency: Currency = NO_CURRENCY) -> bytes:
+    """:func:`table_csv` with headers in words (:func:`rfm_core.formatting.readable_headers`); values unchanged.
+
+    Money columns name the currency in their header (``Spend (GBP)``) when one is set, so the plain numbers
+    still say what they are; the machine-name CSV stays the one for CRM and mailing imports.
+
+    Raises
+    ------
+    ConfigError
+        Two columns would get the same header.
+    """
+    from .formatting import kind_of
+
+    out = readable_headers(frame)
+    if currency.code:
+        out.columns = [f"{text} ({currency.code})" if kind_of(str(col)) == "money" else text
+                       for col, text in zip(frame.columns, out.columns, strict=True)]
+    return table_csv(out)
+
+
+# Number formats of the workbook (Excel format codes). Money takes the currency's symbol: excel_money_format.
 MONEY_FORMAT = "#,##0.00"
-PERCENT_FORMAT = "0.00%"
+PERCENT_FORMAT = "0.0%"  # one decimal, as everywhere (DOCUMENTATION.md, "Number formats")
 COUNT_FORMAT = "#,##0"
 DECIMAL_FORMAT = "#,##0.00"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
@@ -159,7 +211,7 @@ _MONEY_COLUMNS = frozenset({MONETARY, AVG_ORDER_VALUE, "revenue", "monetary_mean
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # Excel's day 0 in the 1900 date system (its 1900 leap-year bug included)
 
 
-def _excel_format(column: str, dtype: Any) -> str | None:
+def _excel_format(column: str, dtype: Any, money_format: str = MONEY_FORMAT) -> str | None:
     """The number format of a column, from its name and type; None for text."""
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return DATETIME_FORMAT
@@ -168,8 +220,22 @@ def _excel_format(column: str, dtype: Any) -> str | None:
     if column == "share" or column.endswith("_share") or column == "p_alive":
         return PERCENT_FORMAT
     if column in _MONEY_COLUMNS or column.startswith("clv_") or column.endswith(("_revenue", "_at_risk")):
-        return MONEY_FORMAT
+        return money_format
     return COUNT_FORMAT if pd.api.types.is_integer_dtype(dtype) else DECIMAL_FORMAT
+
+
+def excel_money_format(currency: Currency = NO_CURRENCY) -> str:
+    """The Excel number format of money: ``#,##0.00`` with the currency's symbol in quotes where it goes.
+
+    ``"£"#,##0.00`` shows -12 as ``-£12.00`` (Excel puts the minus in front of a literal prefix), the same as
+    :func:`rfm_core.formatting.money`; ``#,##0.00" €"`` for a symbol after the number.
+    """
+    before, after = currency.affixes()
+
+    def quote(text: str) -> str:  # a literal in an Excel number format; a symbol never holds '"'
+        return '"' + text.replace('"', "") + '"' if text else ""
+
+    return f"{quote(before)}{MONEY_FORMAT}{quote(after)}"
 
 
 class _Styles:
@@ -189,7 +255,7 @@ class _Styles:
 
 
 def _write_sheet(book: Any, name: str, frame: pd.DataFrame, styles: _Styles,
-                 formats: dict[str, str] | None = None) -> None:
+                 formats: dict[str, str] | None = None, money_format: str = MONEY_FORMAT) -> None:
     """One table on its own sheet: bold frozen header, autofilter, widths, a number format per column.
 
     Cells are written column by column with the typed ``write_number``/``write_string`` calls (no type sniffing);
@@ -202,7 +268,7 @@ def _write_sheet(book: Any, name: str, frame: pd.DataFrame, styles: _Styles,
     sheet.write_row(0, 0, [str(c) for c in frame.columns], styles.header)
     for j, column in enumerate(frame.columns):
         series = frame[column]
-        code = (formats or {}).get(str(column), _excel_format(str(column), series.dtype))
+        code = (formats or {}).get(str(column), _excel_format(str(column), series.dtype, money_format))
         style = styles(code)
         width = len(str(column))
         if code is not None and pd.api.types.is_datetime64_any_dtype(series.dtype):
@@ -239,13 +305,15 @@ def _write_sheet(book: Any, name: str, frame: pd.DataFrame, styles: _Styles,
 
 
 def excel_workbook(customers: pd.DataFrame, summary: pd.DataFrame, ledger: pd.DataFrame,
-                   prov: dict[str, Any], rules: RuleSet) -> bytes:
+                   prov: dict[str, Any], rules: RuleSet, currency: Currency = NO_CURRENCY) -> bytes:
     """An .xlsx with sheets Summary, Customers, Rules, Ledger and About (provenance), written by xlsxwriter.
 
     Every sheet is a table with a bold, frozen header row, an autofilter and column widths from its content.
-    Numbers are real numbers with formats: money ``#,##0.00`` (no currency symbol), shares and P(alive) as
-    percentages ``0.00%``, counts ``#,##0``; first and last purchase are real Excel date-times. Text from the
-    input is neutralised (:func:`neutralise`) and never written as a formula or a link.
+    Numbers are real numbers with formats: money ``#,##0.00`` with the currency's symbol
+    (:func:`excel_money_format`, none without a currency), shares and P(alive) as percentages ``0.0%``, counts
+    ``#,##0``; first and last purchase are real Excel date-times. The Rules sheet carries each segment's playbook
+    (goal, channel, offer, timing, control share). Text from the input is neutralised (:func:`neutralise`) and
+    never written as a formula or a link.
 
     Parameters
     ----------
@@ -272,10 +340,11 @@ def excel_workbook(customers: pd.DataFrame, summary: pd.DataFrame, ledger: pd.Da
     book = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                                      "strings_to_numbers": False})
     styles = _Styles(book)
-    _write_sheet(book, "Summary", neutralise(summary), styles)
+    money_format = excel_money_format(currency)
+    _write_sheet(book, "Summary", neutralise(summary), styles, money_format=money_format)
     _write_sheet(book, "Customers", neutralise(_customer_columns(customers)), styles,
-                 {"r_score": "0", "f_score": "0", "m_score": "0"})
-    _write_sheet(book, "Rules", neutralise(rules_frame), styles)
+                 {"r_score": "0", "f_score": "0", "m_score": "0"}, money_format)
+    _write_sheet(book, "Rules", neutralise(rules_frame), styles, {"control_share": PERCENT_FORMAT})
     _write_sheet(book, "Ledger", neutralise(ledger), styles)
     _write_sheet(book, "About", neutralise(about), styles)
     book.close()
@@ -289,23 +358,6 @@ class _Table:
     headers: list[str]
     rows: list[list[str]]
     numeric: frozenset[str]
-
-
-def _cell(value: Any, fmt: str | None) -> str:
-    if value is None or (isinstance(value, float | np.floating) and np.isnan(value)):
-        return ""
-    if fmt and isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
-        return format(value, fmt)
-    return str(value)
-
-
-def _report_table(frame: pd.DataFrame, columns: dict[str, tuple[str, str | None]]) -> _Table:
-    """``columns``: frame column -> (header in words, number format or None for text)."""
-    present = [c for c in columns if c in frame.columns]
-    rows = [[_cell(v, columns[c][1]) for c, v in zip(present, rec, strict=True)]
-            for rec in frame[present].itertuples(index=False)]
-    return _Table([columns[c][0] for c in present], rows,
-                  frozenset(columns[c][0] for c in present if columns[c][1] is not None))
 
 
 _PROVENANCE_LABELS = {
@@ -371,13 +423,17 @@ def _templates() -> Any:
 
 def html_report(*, title: str, kpis: dict[str, float], summary: pd.DataFrame, insights: list[str] | tuple[str, ...],
                 rules: RuleSet, ledger: pd.DataFrame, prov: dict[str, Any], figures: list[Any] | None = None,
-                include_plotlyjs: bool = True) -> str:
-    """A single self-contained HTML page: KPIs, insights, segments with actions, charts, ledger, provenance.
+                include_plotlyjs: bool = True, currency: Currency = NO_CURRENCY) -> str:
+    """A single self-contained HTML page to email: KPIs, insights, segments, playbooks, charts, ledger, provenance.
 
-    Rendered from the Jinja2 template ``rfm_core/templates/report.html.j2`` with autoescaping. Charts are written
-    by :func:`plotly.io.to_html`; plotly.js is included once, inline, before the first chart (none when
-    ``include_plotlyjs`` is False), so the file opens offline. The provenance is a table with labels in words,
-    collapsed in a ``<details>`` element.
+    Rendered from the Jinja2 template ``rfm_core/templates/report.html.j2`` with autoescaping. Headers are in
+    words (:func:`rfm_core.formatting.label`) and numbers in the analyst's format (:mod:`rfm_core.formatting`):
+    money with the currency, two decimals in tables and none in the headline figures; shares with one decimal;
+    counts with thousands separators. Each segment's playbook (goal, channel, offer, timing) comes with its
+    suggested hold-out share and the customers it leaves in the test and control groups
+    (:func:`rfm_core.playbooks.split_holdout`). Charts are written by :func:`plotly.io.to_html`; plotly.js is
+    included once, inline, before the first chart (none when ``include_plotlyjs`` is False), so the file opens
+    offline. The provenance is a table at the end with labels in words, collapsed in a ``<details>`` element.
 
     Parameters
     ----------
@@ -392,25 +448,59 @@ def html_report(*, title: str, kpis: dict[str, float], summary: pd.DataFrame, in
         :func:`provenance` of the analysis.
     figures
         Plotly figures, shown in order.
+    currency
+        The currency money is shown in (none: plain numbers).
     """
     import plotly.io as pio
 
-    labels = {"customers": ("Customers", ",.0f"), "revenue": ("Revenue", ",.0f"), "orders": ("Orders", ",.0f"),
-              "avg_order_value": ("Average order value", ",.2f")}
-    kpi_rows = [{"label": label, "value": _cell(kpis.get(k, 0), fmt)} for k, (label, fmt) in labels.items()]
+    kpi_rows = [{"label": "Customers", "value": format_value("customers", kpis.get("customers", 0))},
+                {"label": "Revenue", "value": headline_money(kpis.get("revenue", 0), currency)},
+                {"label": "Orders", "value": format_value("orders", kpis.get("orders", 0))},
+                {"label": "Average order value", "value": headline_money(kpis.get("avg_order_value", 0), currency)}]
     table = summary.assign(rule=[rules.condition(s) for s in summary["segment"]],
                            action=[rules.action(s) for s in summary["segment"]])
-    segments = _report_table(table, {
-        "segment": ("Segment", None), "customers": ("Customers", ",d"), "customer_share": ("Share of customers", ".1%"),
-        "revenue": ("Revenue", ",.0f"), "revenue_share": ("Share of revenue", ".1%"),
-        "avg_order_value": ("Average order value", ",.2f"), "rule": ("Rule", None),
-        "action": ("Recommended action", None)})
-    ledger_table = _report_table(ledger, {"reason": ("Reason", None), "rows": ("Rows", ",d"),
-                                          "share": ("Share of input rows", ".2%")})
+    segments = _formatted_table(table, ["segment", "customers", "customer_share", "revenue", "revenue_share",
+                                        AVG_ORDER_VALUE, "rule", "action"], currency,
+                                {"rule": "Rule", "action": "Recommended action"})
+    playbooks = _formatted_table(
+        playbook_table(summary, rules), None, currency,
+        {"control_share": "Hold-out share", "test": "Contacted (test)", "control": "Held out (control)"})
+    ledger_table = _formatted_table(ledger, ["reason", "rows", "share"], currency,
+                                    {"reason": "Reason", "rows": "Rows", "share": "Share of input rows"},
+                                    {"rows": "count", "share": "percent"})
     charts = [pio.to_html(fig, full_html=False, include_plotlyjs=include_plotlyjs and i == 0, div_id=f"chart-{i}",
                           default_height=f"{fig.layout.height or 450}px", config={"responsive": True})
               for i, fig in enumerate(figures or [])]
+    money_note = (f"Amounts in {currency.code} ({currency.sign})." if currency.code and currency.sign != currency.code
+                  else f"Amounts in {currency.code}." if currency.code
+                  else "Amounts in the file's currency (no currency set).")
     return str(_templates().get_template("report.html.j2").render(
         title=title, input_name=prov.get("input_name"), as_of=prov.get("as_of"), created=prov.get("created"),
-        tool=prov.get("tool"), kpis=kpi_rows, insights=list(insights), segments=segments, figures=charts,
-        ledger=ledger_table, provenance=_provenance_rows(prov)))
+        tool=prov.get("tool"), money_note=money_note, kpis=kpi_rows, insights=list(insights), segments=segments,
+        playbooks=playbooks, figures=charts, ledger=ledger_table, provenance=_provenance_rows(prov)))
+
+
+def _formatted_table(frame: pd.DataFrame, columns: list[str] | None, currency: Currency,
+                     headers: dict[str, str] | None = None, kinds: dict[str, str] | None = None) -> _Table:
+    """Cells as text by :func:`rfm_core.formatting.format_value` (or the kind given in ``kinds``), headers in words.
+
+    Numeric columns (money, shares, counts) are right-aligned; text columns left-aligned.
+    """
+    from .formatting import count, kind_of, percent
+
+    present = [c for c in (columns or list(frame.columns)) if c in frame.columns]
+    names = {c: (headers or {}).get(c, label(c)) for c in present}
+
+    def cell(column: str, value: Any) -> str:
+        kind = (kinds or {}).get(column)
+        if kind == "percent":
+            return percent(value)
+        if kind == "count":
+            return count(value)
+        return format_value(column, value, currency)
+
+    rows = [[cell(c, v) for c, v in zip(present, rec, strict=True)] for rec in frame[present].itertuples(index=False)]
+    numeric = frozenset(names[c] for c in present
+                        if ((kinds or {}).get(c) or kind_of(c)) in ("money", "percent", "probability", "count",
+                                                                    "decimal", "score"))
+    return _Table([names[c] for c in present], rows, numeric)

@@ -31,6 +31,7 @@ MANIFEST = "online_retail.manifest.json"
 
 
 def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/rfm_core``, else ``~/.cache/rfm_core`` (not created here)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "rfm_core"
 

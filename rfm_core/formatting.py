@@ -65,6 +65,7 @@ __all__ = [
     "currency_note",
     "decimal",
     "detect_currency",
+    "effective_currency",
     "format_value",
     "headline_money",
     "kind_of",
@@ -257,6 +258,44 @@ LABELS: dict[str, str] = {
     # products (rfm_core.insights.top_products)
     "product": "Product",
     "rank": "Rank",
+    # lifetime value by segment (rfm_core.clv.clv_by_segment)
+    "historical_value": "Spend so far",
+    "predicted_purchases": "Predicted purchase days",
+    "predicted_value": "Predicted value",
+    "mean_p_alive": "Mean P(alive)",
+    "likely_gone": "Likely gone",
+    "p_alive_by_construction": "P(alive) = 1 by construction",
+    "median_days_to_next_purchase": "Median days to next order",
+    # the holdout comparison of the purchase models (rfm_core.clv.ModelComparison.by_frequency)
+    "actual": "Actual",
+    "predicted_bgnbd": "Predicted (BG/NBD)",
+    "predicted_mbgnbd": "Predicted (MBG/NBD)",
+    "predicted_pareto_nbd": "Predicted (Pareto/NBD)",
+    # backtest (rfm_core.backtest)
+    "bought_again": "Bought again",
+    "repeat_rate": "% who bought again",
+    "orders_per_customer": "Orders per customer",
+    "revenue_per_customer": "Revenue per customer",
+    "repeat_lift": "Lift (bought again)",
+    "revenue_lift": "Lift (revenue)",
+    "purchase_days_per_customer": "Purchase days per customer",
+    "predicted_purchase_days_per_customer": "Predicted purchase days per customer",
+    # the row ledger (rfm_core.clean) and score bins (rfm_core.score)
+    "reason": "Reason",
+    "rows": "Rows",
+    "share": "Share of rows",
+    "score": "Score",
+    "range": "Values",
+    "from": "From",
+    "to": "To",
+    # playbooks (rfm_core.playbooks)
+    "goal": "Goal",
+    "channel": "Channel",
+    "offer": "Offer",
+    "timing": "Timing",
+    "control_share": "Hold-out share",
+    "test": "Contacted (test)",
+    "control": "Held out (control)",
 }
 
 #: How each known column is shown.
@@ -271,6 +310,16 @@ KINDS: dict[str, Kind] = {
     "frequency_median": "decimal", "monetary_mean": "money", "monetary_median": "money",
     "p_alive": "probability", "churn_risk": "probability", "expected_spend": "money", "revenue_last_12m": "money",
     "product": "text", "rank": "count",
+    "historical_value": "money", "predicted_purchases": "decimal", "predicted_value": "money",
+    "mean_p_alive": "probability", "likely_gone": "count", "p_alive_by_construction": "count",
+    "median_days_to_next_purchase": "decimal",
+    "actual": "decimal", "predicted_bgnbd": "decimal", "predicted_mbgnbd": "decimal", "predicted_pareto_nbd": "decimal",
+    "bought_again": "count", "repeat_rate": "percent", "orders_per_customer": "decimal",
+    "revenue_per_customer": "money", "repeat_lift": "decimal", "revenue_lift": "decimal",
+    "purchase_days_per_customer": "decimal", "predicted_purchase_days_per_customer": "decimal",
+    "reason": "text", "rows": "count", "share": "percent", "score": "score", "range": "text",
+    "goal": "text", "channel": "text", "offer": "text", "timing": "text", "control_share": "percent",
+    "test": "count", "control": "count",
 }
 
 _HORIZON = re.compile(r"^(clv|predicted_purchases)_(\d+)m$")
@@ -282,7 +331,7 @@ def label(column: str) -> str:
         return LABELS[column]
     hit = _HORIZON.match(column)
     if hit:
-        what = "CLV" if hit.group(1) == "clv" else "Predicted orders"
+        what = "CLV" if hit.group(1) == "clv" else "Predicted purchase days"
         return f"{what} ({hit.group(2)} months)"
     text = str(column).replace("_", " ").strip()
     return text[:1].upper() + text[1:]
@@ -382,6 +431,17 @@ def detect_currency(raw: pd.DataFrame) -> str | None:
         return None
     codes, other = _codes(raw, column)
     return codes[0] if len(codes) == 1 and other == 0 else None
+
+
+def effective_currency(chosen: Currency, detected: str | None) -> Currency:
+    """The currency to show: the one chosen, else the one the file states (placed as chosen), else none.
+
+    ``chosen`` without a code means "as the file says" (the default setting); a file that states no currency then
+    shows plain amounts.
+    """
+    if chosen.code or not detected:
+        return chosen
+    return Currency(detected, chosen.placement)
 
 
 def currency_note(raw: pd.DataFrame) -> str | None:

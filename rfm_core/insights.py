@@ -7,13 +7,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .columns import FREQUENCY, MONETARY, RECENCY_DAYS, SEGMENT
+from .columns import AVG_ORDER_VALUE, FREQUENCY, MONETARY, RECENCY_DAYS, SEGMENT
 from .segment import AT_RISK_ROLES, RuleSet
 
 __all__ = ["SUMMARY_COLUMNS", "insights", "kpis", "revenue_at_risk", "segment_summary", "top_products"]
 
 SUMMARY_COLUMNS = [
-    "segment", "role", "customers", "customer_share", "revenue", "revenue_share", "orders", "avg_order_value",
+    SEGMENT, "role", "customers", "customer_share", "revenue", "revenue_share", "orders", AVG_ORDER_VALUE,
     "recency_mean", "recency_median", "frequency_mean", "frequency_median", "monetary_mean", "monetary_median",
 ]
 
@@ -53,7 +53,7 @@ def segment_summary(segmented: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     total_c, total_r = out["customers"].sum(), out["revenue"].sum()
     out["customer_share"] = out["customers"] / total_c if total_c else 0.0
     out["revenue_share"] = out["revenue"] / total_r if total_r else 0.0
-    out["avg_order_value"] = out["revenue"] / out["orders"].where(out["orders"] > 0)  # NaN for empty segments
+    out[AVG_ORDER_VALUE] = out["revenue"] / out["orders"].where(out["orders"] > 0)  # NaN for empty segments
     out["role"] = [rules.role(name) for name in out.index]
     out.index.name = SEGMENT
     return out.reset_index()[SUMMARY_COLUMNS]
@@ -65,7 +65,7 @@ def kpis(segmented: pd.DataFrame) -> dict[str, float]:
     revenue = float(segmented[MONETARY].sum())
     orders = int(segmented[FREQUENCY].sum())
     return {"customers": customers, "revenue": revenue, "orders": orders,
-            "avg_order_value": revenue / orders if orders else 0.0,
+            AVG_ORDER_VALUE: revenue / orders if orders else 0.0,
             "revenue_per_customer": revenue / customers if customers else 0.0}
 
 
@@ -90,19 +90,25 @@ def revenue_at_risk(summary: pd.DataFrame) -> dict[str, Any]:
 
 
 def _pct(x: float) -> str:
-    return f"{x:.0%}" if x >= 0.1 or x == 0 else f"{x:.1%}"
+    from .formatting import percent
+
+    return percent(x)  # one decimal everywhere (DOCUMENTATION.md, "Number formats")
 
 
-def _money(x: float) -> str:
-    return f"{x:,.0f}"
-
-
-def insights(segmented: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
+def insights(segmented: pd.DataFrame, summary: pd.DataFrame, currency: Any = None) -> list[str]:
     """Plain sentences, each computed from the data; segments that are absent are simply not mentioned.
+
+    Money is written as a headline figure (no decimals) in ``currency`` (a :class:`rfm_core.formatting.Currency`;
+    None: no currency), shares with one decimal.
 
     Sentences about kinds of customers follow the segments' ``role`` column, not their names: a segment renamed
     from Champions to VIP keeps the best-customers sentence, under its new name.
     """
+    from .formatting import NO_CURRENCY, headline_money
+
+    def _money(x: float) -> str:
+        return headline_money(x, currency or NO_CURRENCY)
+
     out: list[str] = []
     if segmented.empty:
         return out
@@ -129,10 +135,10 @@ def insights(segmented: pd.DataFrame, summary: pd.DataFrame) -> list[str]:
     if biggest["customers"] > 0:
         out.append(f"The largest segment is {biggest[SEGMENT]} with {int(biggest['customers']):,} customers "
                    f"({_pct(biggest['customer_share'])}).")
-    by_aov = summary[summary["customers"] > 0].sort_values("avg_order_value", ascending=False)
+    by_aov = summary[summary["customers"] > 0].sort_values(AVG_ORDER_VALUE, ascending=False)
     if len(by_aov):
         b = by_aov.iloc[0]
-        out.append(f"{b[SEGMENT]} have the highest average order value: {_money(b['avg_order_value'])}.")
+        out.append(f"{b[SEGMENT]} have the highest average order value: {_money(b[AVG_ORDER_VALUE])}.")
     fallback = summary.iloc[-1]
     if fallback["customers"] > 0:
         out.append(f"{int(fallback['customers']):,} customers match no rule and are in {fallback[SEGMENT]}; "

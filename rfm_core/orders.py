@@ -27,6 +27,7 @@ from .columns import (
     CANCELLED_AT,
     CUSTOMER_ID,
     DISCOUNT_AMOUNT,
+    INVOICE_DATE,
     INVOICE_ID,
     ORDER_STATUS,
     ORDER_TOTAL,
@@ -292,7 +293,8 @@ def _cancellation_by_number(f: pd.DataFrame, notes: list[str]) -> np.ndarray:
         example = names[safe[other_c][0]]
         notes.append(f"{int(other_c.sum())} lines on invoices that start with C but are not 'C' + a number (e.g. "
                      f"{example!r}) are sales: only the Online Retail numbering marks cancellations.")
-    return row_c & (negative | names_original[safe])
+    out: np.ndarray = row_c & (negative | names_original[safe])
+    return out
 
 
 def cancelled_in_full(
@@ -388,7 +390,7 @@ def _match_by_stock(frame: pd.DataFrame, sc: np.ndarray, idx: np.ndarray, is_rev
     dated at or before the reversal (ties: the greater invoice number as text), or -1."""
     cust = frame[CUSTOMER_ID].cat.codes.to_numpy()
     inv = frame[INVOICE_ID].cat.codes.to_numpy()
-    dates = frame["invoice_date"].to_numpy().astype("datetime64[ns]").view("int64")
+    dates = frame[INVOICE_DATE].to_numpy().astype("datetime64[ns]").view("int64")
     rows = idx[todo]
     p_local = np.flatnonzero(~is_rev & (sc[idx] >= 0))
     # only the customers who returned something (a hash lookup, not a sort of every purchase line)

@@ -18,17 +18,23 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
 
+if TYPE_CHECKING:
+    from .segment import RuleSet
+
 __all__ = [
     "DEFAULT_PLAYBOOKS",
     "MAX_CONTROL_SHARE",
+    "PLAYBOOK_TABLE_COLUMNS",
     "Playbook",
     "assign_holdout",
+    "playbook_table",
     "playbooks_from_toml",
     "playbooks_to_toml",
     "split_holdout",
@@ -118,6 +124,38 @@ def assign_holdout(customer_ids: Iterable[object], control_share: float, salt: s
     held = np.zeros(len(ids), dtype=bool)
     held[order[:control]] = True
     return pd.Series(held, index=ids, name="control")
+
+
+#: Columns of :func:`playbook_table`.
+PLAYBOOK_TABLE_COLUMNS = ["segment", "customers", "goal", "channel", "offer", "timing", "control_share", "test",
+                          "control"]
+
+
+def playbook_table(summary: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+    """Each segment's playbook with the customers it contacts and holds out, for the Actions page and the report.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        One row per segment with ``segment`` and ``customers`` (:func:`rfm_core.segment_summary`); a missing
+        count is an empty segment (0).
+    rules : RuleSet
+        Where the playbooks live (:meth:`rfm_core.segment.RuleSet.playbook`).
+
+    Returns
+    -------
+    DataFrame
+        :data:`PLAYBOOK_TABLE_COLUMNS`, one row per summary row in its order: ``control_share`` a fraction,
+        ``test`` and ``control`` customers from :func:`split_holdout` (``test + control == customers``).
+    """
+    rows = []
+    for name, size in zip(summary["segment"], summary["customers"].fillna(0), strict=True):
+        book = rules.playbook(str(name))
+        test, control = split_holdout(int(size), book.control_share)
+        rows.append({"segment": str(name), "customers": int(size), "goal": book.goal, "channel": book.channel,
+                     "offer": book.offer, "timing": book.timing, "control_share": book.control_share,
+                     "test": test, "control": control})
+    return pd.DataFrame(rows, columns=PLAYBOOK_TABLE_COLUMNS)
 
 
 def _pb(segment: str, goal: str, channel: str, offer: str, timing: str, control: float) -> Playbook:

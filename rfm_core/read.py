@@ -509,7 +509,8 @@ def _categorical_text(table: pa.Table) -> pd.DataFrame:
     """Text columns as categoricals, like the CSV path, so later stages parse each distinct value once."""
     columns = [pc.dictionary_encode(col) if pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
                else col for col in table.columns]
-    return pa.table(columns, names=table.column_names).to_pandas()
+    frame: pd.DataFrame = pa.table(columns, names=table.column_names).to_pandas()
+    return frame
 
 
 # -------------------------------------------------------------------------------------------------- parquet

@@ -78,7 +78,7 @@ def generate(customers: int = 1500, seed: int = 7, start: str = "2010-12-01", en
                           replace=False)
     home = rng.choice(_COUNTRIES, customers)
 
-    rows: list[tuple] = []
+    rows: list[tuple[object, ...]] = []
     invoice = 536365
 
     def order(cid: float | None, country: str, when: float, scale: float) -> None:

@@ -81,7 +81,8 @@ def stretch(scores: np.ndarray, n_from: int, n_to: int) -> np.ndarray:
     q, r = np.divmod(num, den)
     # An exact half (2r == den) goes toward the nearer end: down in the lower half, up in the upper half.
     up = (2 * r > den) | ((2 * r == den) & (2 * q + 1 > n_to - 1))
-    return (1 + q + up).astype(np.int64)
+    out: np.ndarray = (1 + q + up).astype(np.int64)
+    return out
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ independently. Assignment, the linter and the Settings coverage grid share one l
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field
@@ -23,11 +24,13 @@ import pandas as pd
 
 from .columns import F_SCORE, M_SCORE, R_SCORE, SEGMENT
 from .errors import ConfigError
+from .playbooks import DEFAULT_PLAYBOOKS, MAX_CONTROL_SHARE, Playbook
 from .score import stretch
 
 __all__ = [
     "AT_RISK_ROLES",
     "DEFAULT_RULES",
+    "PLAYBOOK_FIELDS",
     "ROLES",
     "ROLE_LABELS",
     "LintProblem",
@@ -59,11 +62,18 @@ ROLE_LABELS: dict[str, str] = {
 AT_RISK_ROLES: tuple[str, ...] = ("cant_lose", "at_risk")
 
 Range = tuple[int, int]
+#: The playbook fields a rule carries (see :class:`rfm_core.playbooks.Playbook`), saved with the rules.
+PLAYBOOK_FIELDS: tuple[str, ...] = ("goal", "channel", "offer", "timing", "control_share")
 
 
 @dataclass(frozen=True)
 class SegmentRule:
-    """One segment: inclusive score ranges for R, F and M, with what it means and what to do about it."""
+    """One segment: inclusive score ranges for R, F and M, with what it means and what to do about it.
+
+    ``goal``, ``channel``, ``offer``, ``timing`` and ``control_share`` are the segment's playbook
+    (:class:`rfm_core.playbooks.Playbook`): kept on the rule so that they are edited in the rule table and saved
+    with it. ``control_share`` is the suggested hold-out share, 0 to 0.5.
+    """
 
     name: str
     r: Range = (1, 5)
@@ -72,10 +82,18 @@ class SegmentRule:
     description: str = ""
     action: str = ""
     role: Role = "other"
+    goal: str = ""
+    channel: str = ""
+    offer: str = ""
+    timing: str = ""
+    control_share: float = 0.1
 
     def __post_init__(self) -> None:
         if not str(self.name).strip():
             raise ConfigError("Every segment rule needs a name.")
+        # Playbook validates the share (0..0.5, finite) and gives the message.
+        object.__setattr__(self, "control_share", Playbook(str(self.name), control_share=self.control_share)
+                           .control_share)
         if self.role not in ROLES:
             raise ConfigError(f"Rule {self.name!r}: role {self.role!r} is not one of {', '.join(ROLES)}.")
         for label in ("r", "f", "m"):
@@ -153,18 +171,31 @@ class RuleSet:
         return {name: self.role(name) for name in self.names}
 
     def to_frame(self) -> pd.DataFrame:
-        """The rules as an editable table (``name, role, r_min, r_max, f_min, ..., description, action``)."""
+        """The rules as an editable table (``name, role, r_min, r_max, f_min, ..., description, action``, then the
+        playbook: ``goal, channel, offer, timing, control_share``)."""
+        columns = ["name", "role", "r_min", "r_max", "f_min", "f_max", "m_min", "m_max", "description", "action",
+                   *PLAYBOOK_FIELDS]
         return pd.DataFrame([
             {"name": r.name, "role": r.role, "r_min": r.r[0], "r_max": r.r[1], "f_min": r.f[0], "f_max": r.f[1],
-             "m_min": r.m[0], "m_max": r.m[1], "description": r.description, "action": r.action}
+             "m_min": r.m[0], "m_max": r.m[1], "description": r.description, "action": r.action,
+             **{k: getattr(r, k) for k in PLAYBOOK_FIELDS}}
             for r in self.rules
-        ], columns=["name", "role", "r_min", "r_max", "f_min", "f_max", "m_min", "m_max", "description", "action"])
+        ], columns=columns)
+
+    def playbook(self, name: str) -> Playbook:
+        """The segment's playbook; the fallback has none (empty texts, no hold-out)."""
+        rule = self.rule(name)
+        if rule is None:
+            return Playbook(name, control_share=0.0)
+        return Playbook(rule.name, rule.goal, rule.channel, rule.offer, rule.timing, rule.control_share)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, fallback: str = "Other", scale: int = 5) -> RuleSet:
         """Rules from an edited table; blank rows are skipped, bad cells raise :class:`ConfigError`.
 
-        A missing or blank ``role`` is taken from the default rule of the same name, else ``other``.
+        A missing or blank ``role`` is taken from the default rule of the same name, else ``other``. A table without
+        the playbook columns (from before playbooks) takes the default playbook of the same name; a blank control
+        share takes the default one too.
         """
         rules = []
         for i, row in enumerate(frame.to_dict("records"), start=1):
@@ -177,8 +208,19 @@ class RuleSet:
                 raise ConfigError(f"Row {i} ({name}): every min and max must be a whole number from 1 to {scale}.")\
                     from None
             role = cast(Role, _text(row.get("role")).strip() or default_role(str(name)))  # checked by SegmentRule
+            book = default_playbook(str(name))
+            texts = {k: (_text(row[k]) if k in row else getattr(book, k)) for k in PLAYBOOK_FIELDS[:-1]}
+            share = row.get("control_share")
+            if share is None or (isinstance(share, float) and math.isnan(share)) or share == "":
+                share = book.control_share
+            try:
+                share = float(share)
+            except (TypeError, ValueError):
+                raise ConfigError(f"Row {i} ({name}): the control share must be a number from 0 to "
+                                  f"{MAX_CONTROL_SHARE} (e.g. 0.1 for 10%).") from None
             rules.append(SegmentRule(str(name).strip(), ranges["r"], ranges["f"], ranges["m"],
-                                     _text(row.get("description")), _text(row.get("action")), role))
+                                     _text(row.get("description")), _text(row.get("action")), role,
+                                     control_share=share, **texts))
         return cls(tuple(rules), fallback, scale)
 
     def to_toml(self) -> str:
@@ -200,7 +242,8 @@ class RuleSet:
         A rule without an ``r``, ``f`` or ``m`` range accepts any score on the rule set's scale. Raises
         :class:`ConfigError` for invalid TOML, unknown keys (listing the known ones), no ``[[rule]]`` tables,
         values of the wrong type and invalid rules. Files from before roles existed still load: a rule without
-        ``role`` takes the role of the default rule of the same name (``Champions`` → ``best``), else ``other``.
+        ``role`` takes the role of the default rule of the same name (``Champions`` → ``best``), else ``other``;
+        a rule without any playbook key takes the default playbook of the same name.
         """
         from . import tomlio
 
@@ -221,6 +264,9 @@ class RuleSet:
                 rule_kwargs.setdefault(label, (1, scale))  # no range: any score
             if "role" not in rule_kwargs:  # saved before roles existed
                 rule_kwargs["role"] = default_role(str(rule_kwargs.get("name", "")))
+            if not set(PLAYBOOK_FIELDS) & set(rule_kwargs):  # saved before playbooks existed
+                book = default_playbook(str(rule_kwargs.get("name", "")))
+                rule_kwargs |= {k: getattr(book, k) for k in PLAYBOOK_FIELDS}
             rules.append(SegmentRule(**rule_kwargs))
         return cls(tuple(rules), **kwargs)
 
@@ -294,6 +340,18 @@ DEFAULT_RULES = RuleSet((
                 "Revive interest with a reach-out campaign; otherwise ignore and stop spending on them.",
                 role="lost"),
 ), fallback="Other")
+# The default playbooks ride on the default rules (rfm_core.playbooks keeps them as data).
+DEFAULT_RULES = RuleSet(tuple(dataclasses.replace(r, **{k: getattr(DEFAULT_PLAYBOOKS[r.name], k)
+                                                          for k in PLAYBOOK_FIELDS})
+                              for r in DEFAULT_RULES.rules), fallback=DEFAULT_RULES.fallback)
+
+
+def default_playbook(name: str) -> Playbook:
+    """The default playbook of the segment with this name (letter case and spaces ignored); else an empty one
+    with the usual 10% hold-out."""
+    key = " ".join(str(name).split()).casefold()
+    hit = next((p for n, p in DEFAULT_PLAYBOOKS.items() if n.casefold() == key), None)
+    return hit if hit is not None else Playbook(str(name).strip() or "?", control_share=0.1)
 
 
 def default_role(name: str) -> Role:
@@ -522,7 +580,7 @@ def lint(rules: RuleSet, bins: tuple[int, int, int] = (5, 5, 5)) -> LintReport:
     names = np.array([*(x.name for x in rules.rules), rules.fallback], dtype=object)
     winner = names[np.where(table < 0, len(rules.rules), table)]
     cells = pd.DataFrame({"r": r.ravel(), "f": f.ravel(), "m": m.ravel(), "r_scale": rs.ravel(),
-                          "f_scale": fs.ravel(), "m_scale": ms.ravel(), "segment": winner.ravel()})
+                          "f_scale": fs.ravel(), "m_scale": ms.ravel(), SEGMENT: winner.ravel()})
     counts = np.bincount(table[table >= 0].ravel(), minlength=len(rules.rules))
     wins = {rule.name: int(c) for rule, c in zip(rules.rules, counts, strict=True)}
     problems: list[LintProblem] = []

@@ -14,17 +14,23 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import ConfigError
+from .formatting import Currency
 
 __all__ = [
+    "CLV_MODELS",
     "METRICS",
+    "MIGRATION_MODES",
     "SCORING_METHODS",
     "AnalysisSettings",
     "CleaningPolicy",
+    "ClvSettings",
     "MetricScoring",
+    "MigrationSettings",
     "ReadOptions",
     "ScoringMethod",
     "ScoringSettings",
     "help_for",
+    "migration_dates",
     "settings_from_toml",
     "settings_to_toml",
 ]
@@ -173,6 +179,10 @@ class AnalysisSettings:
     as_of: dt.date | None = _help(
         "Analysis date; recency is counted in days up to it. Default: the day after the last purchase used.", None
     )
+    currency: Currency = _help(
+        "The currency money is shown in (code such as GBP, where the symbol goes). Without a code: the currency a "
+        "platform export states in a currency column, else none.", Currency()
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.mapping, dict):
@@ -193,6 +203,96 @@ class AnalysisSettings:
         raw = dataclasses.asdict(self)
         raw["mapping"] = dict(self.mapping)
         return {k: conv(v) for k, v in raw.items()}
+
+
+#: Purchase models the CLV step offers (:data:`rfm_core.clv.MODEL_CHOICES`); ``auto``: best on the holdout.
+CLV_MODELS: tuple[str, ...] = ("auto", "bgnbd", "mbgnbd", "pareto_nbd")
+CLV_UNITS: tuple[str, ...] = ("D", "W", "M")
+MIN_HORIZON_MONTHS, MAX_HORIZON_MONTHS = 1, 120  # as rfm_core.clv.clv_table accepts
+
+
+@dataclass(frozen=True)
+class ClvSettings:
+    """Lifetime-value settings (the Lifetime value page, the Export page's CLV columns, ``python -m rfm_core clv``).
+
+    Raises :class:`ConfigError` from ``__post_init__`` for a unit, model, horizon or rate out of range.
+    """
+
+    unit: str = _help("Time unit the purchase model counts in: D (days), W (weeks) or M (months of 365.25/12 days). "
+                      "Predictions do not depend on it beyond rounding; weeks fit fastest on daily data.", "W")
+    horizon_months: int = _help("How many months ahead purchases and value are predicted (1-120).", 12)
+    annual_discount_rate: float = _help(
+        "Yearly rate at which future revenue is discounted to today's money (0.10: 100 next year is worth about 91 "
+        "today); 0 to 0.99.", 0.10)
+    model: str = _help("Purchase model: auto takes the one with the lowest error per customer on the holdout; or "
+                       "BG/NBD, MBG/NBD, Pareto/NBD.", "auto")
+    calibration_end: dt.date | None = _help(
+        "The models are fitted on purchases up to this day and compared on what happened after it. Default: hold "
+        "out the last quarter of the history.", None)
+
+    def __post_init__(self) -> None:
+        if self.unit not in CLV_UNITS:
+            raise ConfigError(f"CLV time unit {self.unit!r}: choose D, W or M.")
+        if self.model not in CLV_MODELS:
+            raise ConfigError(f"CLV model {self.model!r}: choose one of {', '.join(CLV_MODELS)}.")
+        if not MIN_HORIZON_MONTHS <= self.horizon_months <= MAX_HORIZON_MONTHS:
+            raise ConfigError(f"CLV horizon {self.horizon_months} months: choose {MIN_HORIZON_MONTHS} to "
+                              f"{MAX_HORIZON_MONTHS}.")
+        if not 0.0 <= self.annual_discount_rate < 1.0:
+            raise ConfigError(f"Annual discount rate {self.annual_discount_rate}: choose 0 to 0.99 (0.10 is 10%).")
+
+    def calibration_end_within(self, earliest: dt.date, latest: dt.date, default: dt.date) -> dt.date:
+        """The calibration end to use for a history whose allowed ends are ``earliest .. latest``
+        (:func:`rfm_core.clv.calibration_choices`): the chosen one when it lies in that range (both ends included),
+        else ``default`` (a choice kept from another file, or none)."""
+        end = self.calibration_end
+        return end if end is not None and earliest <= end <= latest else default
+
+
+MIGRATION_MODES: tuple[str, ...] = ("re-estimated", "frozen")
+#: The earlier date is at least this many days after the first purchase, so it has customers to segment.
+MIGRATION_MIN_HISTORY_DAYS = 30
+#: Default gap between the two dates of a migration (about a quarter).
+MIGRATION_DEFAULT_GAP_DAYS = 90
+
+
+@dataclass(frozen=True)
+class MigrationSettings:
+    """Segment migration: the earlier date compared with the analysis date, and how the later date is scored."""
+
+    earlier: dt.date | None = _help(
+        f"The earlier date; default {MIGRATION_DEFAULT_GAP_DAYS} days before the analysis date, but at least "
+        f"{MIGRATION_MIN_HISTORY_DAYS} days after the first purchase.", None)
+    thresholds: str = _help(
+        "Score edges at the later date: re-estimated (each date scored against its own customers, as Overview "
+        "shows it) or frozen at the earlier date (a move means the customer's own values crossed a fixed edge).",
+        "re-estimated")
+
+    def __post_init__(self) -> None:
+        if self.thresholds not in MIGRATION_MODES:
+            raise ConfigError(f"Migration thresholds {self.thresholds!r}: choose re-estimated or frozen.")
+
+
+def migration_dates(first_purchase: dt.date, as_of: dt.date) -> tuple[dt.date, dt.date, dt.date]:
+    """The earliest, latest and default earlier date of a migration for a history from ``first_purchase`` to the
+    analysis date ``as_of``.
+
+    Earliest: ``first_purchase`` + :data:`MIGRATION_MIN_HISTORY_DAYS` days; latest: the day before ``as_of``;
+    default: :data:`MIGRATION_DEFAULT_GAP_DAYS` days before ``as_of``, moved up to the earliest when earlier.
+
+    Raises
+    ------
+    ConfigError
+        The history is too short (the earliest date would not be before the analysis date).
+    """
+    earliest = first_purchase + dt.timedelta(days=MIGRATION_MIN_HISTORY_DAYS)
+    latest = as_of - dt.timedelta(days=1)
+    if earliest > latest:
+        raise ConfigError(f"Migration compares two dates at least {MIGRATION_MIN_HISTORY_DAYS} days after the first "
+                          f"purchase ({first_purchase}) and before the analysis date ({as_of}); this history is too "
+                          "short. Choose a later analysis date or a file with a longer history.")
+    default = max(earliest, as_of - dt.timedelta(days=MIGRATION_DEFAULT_GAP_DAYS))
+    return earliest, latest, default
 
 
 def settings_to_toml(settings: AnalysisSettings) -> str:

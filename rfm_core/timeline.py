@@ -293,9 +293,9 @@ def segments_by_month(transactions: pd.DataFrame, scoring: ScoringSettings | Non
         for name, n, spent in zip(names, sizes, revenue, strict=True):
             rows.append({"month": str(month), "as_of": point.date(), "partial": partial,
                          "covered_from": covered_from.date(), "covered_to": (point - pd.Timedelta(days=1)).date(),
-                         "segment": name, "customers": int(n), "customer_share": int(n) / total if total else 0.0,
+                         SEGMENT: name, "customers": int(n), "customer_share": int(n) / total if total else 0.0,
                          "revenue": float(spent)})
         month += 1
     out = pd.DataFrame(rows)
-    out["segment"] = pd.Categorical(out["segment"], categories=list(rules.names))
+    out[SEGMENT] = pd.Categorical(out[SEGMENT], categories=list(rules.names))
     return out

@@ -8,7 +8,10 @@ clone. No other test file builds a path to ``../shared`` (tests/test_data_locati
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +27,14 @@ _HIDDEN = frozenset({"", "none", "off", "0", "false", "no"})
 SAMPLE = ROOT / "sample_data" / "online_retail_sample.csv"
 CACHE = ROOT / ".cache"
 IN_CI = bool(os.environ.get("CI"))
+
+# Workspaces the app under test keeps go to a throwaway folder, never the user's cache. Set before any app runs, so
+# AppTest sessions and the browser tests' server (which inherits the environment) share it; tests that need a folder
+# of their own set RFM_WORKSPACE_DIR with monkeypatch (the app reads it on every run).
+WORKSPACE_DIR = Path(tempfile.mkdtemp(prefix="rfm-test-workspaces-"))
+os.environ["RFM_WORKSPACE_DIR"] = str(WORKSPACE_DIR)
+os.environ.pop("RFM_WORKSPACE", None)
+atexit.register(shutil.rmtree, WORKSPACE_DIR, True)
 
 # Every figure below is worked out by hand in tests/engine/test_hand_fixture.py's docstring.
 HAND_CSV = """InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice,Country

@@ -188,7 +188,8 @@ def _bg_alive_expectation(k: Array, scale: Array, a: float, B: Array, t: Array) 
     """
     if abs(a - 1.0) < 1e-6:
         below = _bg_alive_expectation(k, scale, 1.0 - 1e-5, B, t)
-        return (below + _bg_alive_expectation(k, scale, 1.0 + 1e-5, B, t)) / 2
+        mean: Array = (below + _bg_alive_expectation(k, scale, 1.0 + 1e-5, B, t)) / 2
+        return mean
     z = t / (scale + t)
     c = a + B - 1
     hyp = _hyp2f1(c - k, a - 1, c, z)
@@ -350,8 +351,9 @@ def _pareto_log_integral(r: float, alpha: float, s: float, beta: float, x: Array
 
         def log_g(y: Array) -> Array:
             z = d / (big + y)
-            return (-mc * np.log(big + y) - np.log(mc) + (1 - ec) * np.log1p(-z)
-                    + np.log(_hyp2f1(1.0, mc + 1 - ec, mc + 1, z)))
+            value: Array = (-mc * np.log(big + y) - np.log(mc) + (1 - ec) * np.log1p(-z)
+                            + np.log(_hyp2f1(1.0, mc + 1 - ec, mc + 1, z)))
+            return value
 
         g_lo, g_hi = log_g(lo[closed]), log_g(T[closed])
         part_closed[closed] = g_lo + np.log(-np.expm1(np.minimum(g_hi - g_lo, 0.0)))

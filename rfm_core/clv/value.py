@@ -359,7 +359,7 @@ def clv_by_segment(result: ClvResult, segments: pd.DataFrame) -> pd.DataFrame:
     aggs["likely_gone"] = (CHURN_RISK, lambda v: int((v > 0.5).sum()))
     aggs[BY_CONSTRUCTION] = (BY_CONSTRUCTION, "sum")
     aggs["median_days_to_next_purchase"] = (DAYS_TO_NEXT, "median")
-    out = table.groupby(SEGMENT, observed=True).agg(**aggs).reset_index()  # type: ignore[call-overload]
+    out = table.groupby(SEGMENT, observed=True).agg(**aggs).reset_index()
     out[BY_CONSTRUCTION] = out[BY_CONSTRUCTION].astype("int64")
     if not result.churn_estimable:
         out["likely_gone"] = np.nan

@@ -159,7 +159,7 @@ def duckdb_customers_from_files(
         except duckdb.Error as exc:
             if "Invalid unicode" in str(exc):
                 raise NotUtf8Error(f"{spec} is not UTF-8 throughout, and DuckDB reads UTF-8 only. Run it with "
-                                   "--engine pandas (or auto): it decodes such files line by line.") from None
+                                   "--engine pandas or auto: pandas decodes such files line by line.") from None
             raise RfmError(f"DuckDB could not process the input: {str(exc).splitlines()[0]}") from None
         finally:
             con.close()

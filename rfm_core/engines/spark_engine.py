@@ -142,7 +142,7 @@ def spark_session(master: str = "local[*]") -> Any:
         log = spark_log_path()
         try:
             with open(log, "ab") as sink:  # the JVM keeps its own copy of the descriptor
-                gateway = launch_gateway(conf, popen_kwargs={"stdout": sink, "stderr": sink})
+                gateway = launch_gateway(conf, popen_kwargs={"stdout": sink, "stderr": sink})  # type: ignore[no-untyped-call]
             SparkContext(conf=conf, gateway=gateway)
         except Exception as exc:
             java = "" if java_available() else " Java was not found (Spark needs Java 17; check JAVA_HOME and PATH)."

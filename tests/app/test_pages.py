@@ -50,8 +50,8 @@ def mapping_box(at: AppTest, role: str) -> Any:
 
 def segment_counts(at: AppTest) -> dict[str, int]:
     go(at, "overview")
-    summary = table(at, "Segment", "Customers")
-    return dict(zip(summary["Segment"], summary["Customers"], strict=True))
+    summary = table(at, "segment", "customers")
+    return dict(zip(summary["segment"], summary["customers"], strict=True))
 
 
 def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:
@@ -156,6 +156,18 @@ def test_add_and_delete_rules(at: AppTest) -> None:
     assert "Champions" not in counts and counts["Loyal Customers"] > 0
 
 
+def test_move_rules_up_and_down(at: AppTest) -> None:
+    go(at, "settings")
+    at.selectbox(key="rule_pick").set_value("Loyal Customers").run()
+    at.button(key="rule_up").click().run()
+    assert not at.exception
+    assert at.selectbox(key="rule_pick").options[:2] == ["Loyal Customers", "Champions"]
+    at.selectbox(key="rule_pick").set_value("Loyal Customers").run()
+    at.button(key="rule_down").click().run()
+    at.button(key="rule_down").click().run()
+    assert at.selectbox(key="rule_pick").options[:3] == ["Champions", "Can't Lose Them", "Loyal Customers"]
+
+
 def test_bad_file_shows_error_and_keeps_last_good_result(at: AppTest) -> None:
     good = segment_counts(at)
     upload(at, "random.csv", bytes(range(256)) * 40)
@@ -173,7 +185,7 @@ def test_missing_columns_error_is_actionable(at: AppTest) -> None:
     assert not at.exception
     msg = " ".join(e.value for e in at.error)
     assert "customer_id" in msg
-    assert "--map" in msg or "Map them" in msg
+    assert "Column mapping" in msg and "--map" not in msg  # what to do in the app, not a command-line flag
 
 
 def test_cleaning_option_changes_the_ledger(at: AppTest) -> None:
@@ -337,3 +349,11 @@ def test_backtest_page(at: AppTest) -> None:
     assert "predicted_purchase_days_per_customer" in table(at, "segment", "repeat_rate").columns
     at.number_input(key="bt_window").set_value(400).run()
     assert any("days into the 400-day window" in w.value for w in at.warning)
+
+
+def test_migration_on_a_history_too_short_says_so(at: AppTest) -> None:
+    """HAND_CSV spans 2024-01-01 .. 2024-01-20 (analysis date 2024-01-21): the earliest earlier date, 30 days after
+    the first purchase, is after the last possible one; the page used to fail inside st.date_input."""
+    upload(at, "hand.csv", HAND_CSV.encode())
+    go(at, "migration")
+    assert any("too short" in i.value for i in at.info)

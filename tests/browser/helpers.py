@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 # Counts the app's script runs in the page itself. Installed once per document (idempotent; a reload or `goto` gives
@@ -106,3 +106,13 @@ def upload_file(page: Page, path: object, timeout: float = 180_000) -> None:
     name = str(path).replace("\\", "/").rsplit("/", 1)[-1]
     expect(page.get_by_text(f"Current file: {name}")).to_be_visible(timeout=timeout)
     settle(page, timeout=timeout)
+
+
+def bins_slider(page: Page, metric: str = "Recency") -> Locator:
+    """The Settings page's Bins slider of one metric, found inside that metric's column.
+
+    Not ``get_by_role("slider").first``: the page also has the coverage grid's "M score" slider, and while a run
+    replaces elements the DOM order is not the visual order (a test once moved the M score slider instead).
+    """
+    column = page.get_by_test_id("stColumn").filter(has=page.get_by_role("heading", name=metric, exact=True))
+    return column.get_by_test_id("stSlider").get_by_role("slider")

@@ -86,6 +86,24 @@ def check_summary(path: Path, files: Files, labels: list[str], ref: Reference) -
     assert got["customers"].sum() == ref.customers
 
 
+def check_segments_readable(path: Path, files: Files, labels: list[str], ref: Reference) -> None:
+    got = pd.read_csv(path, dtype={"Customer": str}, keep_default_na=False)
+    # Headers in words; the currency is "as the file says" and the sample states none, so "Spend" bare.
+    assert {"Customer", "Recency (days)", "Orders", "Spend", "Segment"} <= set(got.columns), got.columns.tolist()
+    assert len(got) == ref.customers and got["Customer"].is_unique
+    machine = next((_csv(p) for name, p in files.items() if re.fullmatch(rf"{stem}-segments-[0-9a-f]{{8}}\.csv",
+                                                                          name)), None)
+    if machine is not None:  # the same values under the two headers
+        assert got.to_numpy().tolist() == machine.to_numpy().tolist()
+
+
+def check_summary_readable(path: Path, files: Files, labels: list[str], ref: Reference) -> None:
+    got = pd.read_csv(path, keep_default_na=False)
+    assert {"Segment", "Customers", "Revenue", "% of customers"} <= set(got.columns), got.columns.tolist()
+    assert got["Segment"].tolist() == list(ref.segment_names)
+    assert got["Customers"].sum() == ref.customers
+
+
 def check_workbook(path: Path, files: Files, labels: list[str], ref: Reference) -> None:
     book = pd.read_excel(path, sheet_name=None, engine="openpyxl")
     assert list(book) == WORKBOOK_SHEETS
@@ -162,6 +180,8 @@ stem = re.escape(SAMPLE_PATH.stem)
 CHECKS: list[tuple[str, Check]] = [
     (rf"{stem}-segments-[0-9a-f]{{8}}\.csv", check_segments),
     (rf"{stem}-summary-[0-9a-f]{{8}}\.csv", check_summary),
+    (rf"{stem}-segments-readable-[0-9a-f]{{8}}\.csv", check_segments_readable),
+    (rf"{stem}-summary-readable-[0-9a-f]{{8}}\.csv", check_summary_readable),
     (rf"{stem}-rfm-[0-9a-f]{{8}}\.xlsx", check_workbook),
     (rf"{stem}-report-[0-9a-f]{{8}}\.html", check_report),
     (rf"{stem}-settings\.toml", check_settings),
@@ -249,7 +269,7 @@ def test_every_download_in_quick_succession_both_orders(page: Page, app_url: str
             assert sum(per_segment) == ref.customers
         assert page.get_by_test_id("stException").count() == 0
     # The buttons the pages are known to have (the Actions page: one per non-empty segment).
-    assert counts["Data"] == 2 and counts["Settings"] == 1 and counts["Migration"] == 1 and counts["Export"] == 7
+    assert counts["Data"] == 2 and counts["Settings"] == 1 and counts["Migration"] == 1 and counts["Export"] == 9
     assert counts["Actions"] >= 3
 
 

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Server
-from tests.browser.helpers import metric, open_page, settle, upload_file
+from tests.browser.helpers import bins_slider, metric, open_page, settle, upload_file
 from tests.conftest import ROOT
 from tests.data.analyst_file import AnalystFile
 from tests.data.corpus import CASES
@@ -42,11 +42,11 @@ def test_two_sessions_do_not_see_each_other(browser: Browser, app_url: str, tmp_
         assert metric(pb, "Customers") != "1"
         # settings are per session too
         open_page(pb, app_url, "Settings")
-        pb.get_by_role("slider").first.focus()
+        bins_slider(pb).focus()
         pb.keyboard.press("ArrowLeft")
         settle(pb)
         open_page(pa, app_url, "Settings")
-        expect(pa.get_by_role("slider").first).to_have_attribute("aria-valuetext", "5")
+        expect(bins_slider(pa)).to_have_attribute("aria-valuetext", "5")
     finally:
         a.close()
         b.close()
@@ -115,7 +115,7 @@ def test_real_file_timings(page: Page, app_url: str, analyst_file: AnalystFile) 
     assert customers == f"{analyst_file.customers:,}"  # counted by the DuckDB reference SQL, not by the app
     open_page(page, app_url, "Settings")
     updates = []
-    slider = page.get_by_role("slider").first
+    slider = bins_slider(page)
     for key in ("ArrowLeft", "ArrowRight", "ArrowLeft", "ArrowRight", "ArrowLeft"):
         slider.focus()
         page.evaluate(_WATCH_RUN)  # times the rerun in the browser's own clock, with no polling delay
@@ -157,13 +157,13 @@ def test_five_concurrent_sessions(browser: Browser, app_server: Server, analyst_
         all_loaded = time.perf_counter() - t0
         for p in pages:
             open_page(p, app_server.url, "Settings")
-            p.get_by_role("slider").first.focus()
+            bins_slider(p).focus()
             p.keyboard.press("ArrowLeft")
         for p in pages:
             settle(p, timeout=120_000)
             assert p.get_by_test_id("stException").count() == 0
             assert p.get_by_test_id("stAlertContentError").count() == 0
-            expect(p.get_by_role("slider").first).to_have_attribute("aria-valuetext", "4")
+            expect(bins_slider(p)).to_have_attribute("aria-valuetext", "4")
     finally:
         stop.set()
         sampler.join()

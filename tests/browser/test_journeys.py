@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from rfm_core import MetricScoring, ScoringSettings, analyze
 from rfm_core.sample import generate
 from rfm_core.settings import AnalysisSettings
-from tests.browser.helpers import metric, open_page, settle, upload_file
+from tests.browser.helpers import bins_slider, metric, open_page, settle, upload_file
 
 PAGES = ["Data", "Settings", "Overview", "Charts", "Customers", "Lifetime value", "Segment backtest", "Migration",
          "Cohorts", "Actions",
@@ -50,13 +50,13 @@ def test_upload_threshold_download(page: Page, app_url: str, retail_file: Path, 
     open_page(page, app_url, "Overview")
     before_insights = page.get_by_test_id("stMarkdown").all_inner_texts()
     open_page(page, app_url, "Settings")
-    slider = page.get_by_role("slider").first  # recency bins
+    slider = bins_slider(page)  # recency bins
     slider.focus()
     page.keyboard.press("ArrowLeft")
     settle(page)
     page.keyboard.press("ArrowLeft")
     settle(page)
-    expect(page.get_by_role("slider").first).to_have_attribute("aria-valuetext", "3")
+    expect(bins_slider(page)).to_have_attribute("aria-valuetext", "3")
     open_page(page, app_url, "Overview")
     after_insights = page.get_by_test_id("stMarkdown").all_inner_texts()
     assert after_insights != before_insights

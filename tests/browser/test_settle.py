@@ -13,7 +13,7 @@ import time
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import open_page, runs_seen, settle
+from tests.browser.helpers import bins_slider, open_page, runs_seen, settle
 
 DELAY_MS = 1_500
 
@@ -46,7 +46,7 @@ def test_settle_waits_for_a_run_that_starts_late(page: Page, app_url: str) -> No
 
     # Control: the old wait returns while the slider's run has not even started.
     before = runs_seen(page)
-    page.get_by_role("slider").first.focus()
+    bins_slider(page).focus()
     page.keyboard.press("ArrowLeft")
     time.sleep(0.4)
     expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=1_000)
@@ -61,7 +61,7 @@ def test_settle_waits_for_a_run_that_starts_late(page: Page, app_url: str) -> No
     # Twice more, each settle waiting for its own run (the counter must move on, not reuse the run above).
     for bins in (3, 2):
         before = runs_seen(page)
-        page.get_by_role("slider").first.focus()
+        bins_slider(page).focus()
         page.keyboard.press("ArrowLeft")
         settle(page, no_run_grace=DELAY_MS + 20_000)
         assert _recency_bins_caption(page) == f"Recency: {bins} of {bins}"

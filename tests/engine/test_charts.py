@@ -85,3 +85,50 @@ def test_file_engine_paths(tmp_path) -> None:  # type: ignore[no-untyped-def]
         file_format(["a.csv", "b.parquet"])
     with pytest.raises(InputFileError, match="workbooks"):
         file_format(["a.xlsx"])
+
+
+# ---- issue 14 phase 2: currency, partial months, missing columns, one palette ---------------------------------
+
+def _tx(dates: list[str], amounts: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"customer_id": pd.Categorical([f"c{i % 3}" for i in range(len(dates))]),
+                         "invoice_date": pd.to_datetime(dates), "amount": amounts})
+
+
+def test_monthly_chart_marks_partial_first_and_last_months() -> None:
+    from rfm_core.formatting import Currency
+
+    # Data from 15 Jan to 9 Mar: January and March are partial, February whole.
+    fig = charts.monthly_activity(_tx(["2024-01-15", "2024-02-01", "2024-02-29", "2024-03-09"],
+                                      [10.0, 20.0, 30.0, 5.0]), Currency("GBP"))
+    bars = fig.data[0]
+    assert list(bars.y) == [10.0, 50.0, 5.0]  # by hand: Feb = 20 + 30
+    assert list(bars.marker.pattern.shape) == ["/", "", "/"]
+    assert [bool(n) for n in bars.customdata] == [True, False, True]
+    assert "data from the 15th" in bars.customdata[0] and "data to the 9th" in bars.customdata[2]
+    assert sum(a.text == "partial" for a in fig.layout.annotations) == 2
+    assert "£%{y:,.0f}" in bars.hovertemplate and fig.layout.yaxis.tickprefix == "£"
+    # Whole months: nothing marked.
+    whole = charts.monthly_activity(_tx(["2024-01-01", "2024-01-31"], [1.0, 2.0]))
+    assert list(whole.data[0].marker.pattern.shape) == [""] and not whole.layout.annotations
+
+
+def test_country_chart_needs_a_country_column_and_hovers_in_the_currency(result) -> None:  # type: ignore[no-untyped-def]
+    from rfm_core.formatting import Currency
+
+    seg = result.segmentation
+    assert charts.country_breakdown(seg.customers.drop(columns=["country"])) is None
+    fig = charts.country_breakdown(seg.customers, currency=Currency("EUR", "after"))
+    assert fig is not None and "%{x:,.0f} €" in fig.data[0].hovertemplate
+    assert fig.layout.xaxis.ticksuffix == " €"
+
+
+def test_one_colour_per_segment_everywhere(result) -> None:  # type: ignore[no-untyped-def]
+    seg = result.segmentation
+    colors = charts.segment_colors(seg.rules.names)
+    assert len(set(colors.values())) == len(colors)  # no two segments share a colour
+    assert colors[seg.rules.fallback] == "#bababa"
+    tree = charts.segment_treemap(seg.summary, colors)
+    shown = dict(zip(tree.data[0].labels, tree.data[0].marker.colors, strict=True))
+    assert all(shown[name] == colors[name] for name in shown)
+    scatter = charts.recency_monetary_scatter(seg.customers, colors, max_points=300)
+    assert all(t.marker.color == colors[t.name] for t in scatter.data)

@@ -81,10 +81,10 @@ def test_dates_are_real_dates(book: openpyxl.Workbook) -> None:
 def test_shares_are_percentages(book: openpyxl.Workbook) -> None:
     ledger = {r.value: s for r, s in zip(_column(book["Ledger"], "reason"), _column(book["Ledger"], "share"),
                                          strict=True)}
-    assert ledger["used"].value == pytest.approx(5 / 11) and ledger["used"].number_format == "0.00%"
+    assert ledger["used"].value == pytest.approx(5 / 11) and ledger["used"].number_format == "0.0%"
     shares = _column(book["Summary"], "customer_share")
     assert sum(c.value for c in shares) == pytest.approx(1.0)
-    assert {c.number_format for c in shares} == {"0.00%"}
+    assert {c.number_format for c in shares} == {"0.0%"}
     rows = _column(book["Ledger"], "rows")
     assert sum(c.value for c in rows) == 11 and {c.number_format for c in rows} == {"#,##0"}
 
@@ -231,11 +231,14 @@ def test_report_tables_and_kpis_in_words(hand: Any) -> None:
     page = _report(hand, figures=[])
     parsed = _Report()
     parsed.feed(page)
-    assert parsed.headers[0] == ["Segment", "Customers", "Share of customers", "Revenue", "Share of revenue",
+    assert parsed.headers[0] == ["Segment", "Customers", "% of customers", "Revenue", "% of revenue",
                                  "Average order value", "Rule", "Recommended action"]
-    assert parsed.headers[1] == ["Reason", "Rows", "Share of input rows"]
+    assert parsed.headers[1] == ["Segment", "Customers", "Goal", "Channel", "Offer", "Timing", "Hold-out share",
+                                 "Contacted (test)", "Held out (control)"]
+    assert parsed.headers[2] == ["Reason", "Rows", "Share of input rows"]
     kpis = dict(re.findall(r"<span class=\"kpi\">([^<]+)<b>([^<]+)</b>", page))
-    assert kpis == {"Customers": "3", "Revenue": "50", "Orders": "4", "Average order value": "12.50"}
+    # Headline money without decimals: 50 / 4 orders = 12.5, which Python's format rounds half to even: 12.
+    assert kpis == {"Customers": "3", "Revenue": "50", "Orders": "4", "Average order value": "12"}
     assert "Hand &lt;report&gt;" in page and "Hand <report>" not in page
 
 
@@ -262,3 +265,73 @@ def test_report_escapes_provenance_and_names(hand: Any) -> None:
                        rules=seg.rules, ledger=hand.cleaned.ledger, prov=prov, figures=[])
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert html.escape("<script>alert(1)</script>.csv") in page
+
+
+# ---- the analyst's format in the exports (issue 14 phase 2) ----------------------------------------------------
+
+def test_workbook_money_carries_the_currency_symbol(hand: Any) -> None:
+    from rfm_core.formatting import Currency
+
+    seg = hand.segmentation
+    for currency, code in ((Currency("GBP"), '"£"#,##0.00'), (Currency("EUR", "after"), '#,##0.00" €"'),
+                           (Currency("CHF"), '"CHF "#,##0.00')):
+        wb = openpyxl.load_workbook(io.BytesIO(excel_workbook(seg.customers, seg.summary, hand.cleaned.ledger,
+                                                              result_provenance(hand), seg.rules, currency)))
+        monetary = _by_customer(wb["Customers"], "monetary")
+        assert {k: c.value for k, c in monetary.items()} == {"A": 33, "B": 10, "C": 7}  # still numbers
+        assert {c.number_format for c in monetary.values()} == {code}
+        assert {c.number_format for c in _column(wb["Summary"], "revenue")} == {code}
+        # Counts and shares are not money.
+        assert {c.number_format for c in _column(wb["Summary"], "customers")} == {"#,##0"}
+        # The playbooks travel on the Rules sheet; the hold-out share is a percentage.
+        shares = dict(zip([c.value for c in _column(wb["Rules"], "name")], _column(wb["Rules"], "control_share"),
+                          strict=True))
+        assert shares["Lost"].value == 0.2 and shares["Lost"].number_format == "0.0%"
+        assert [c.value for c in wb["Rules"][1]][-6:] == ["goal", "channel", "offer", "timing", "control_share",
+                                                          "condition"]
+
+
+def test_readable_csv_has_words_and_the_currency_in_its_headers(hand: Any) -> None:
+    from rfm_core.export import readable_csv, table_csv
+    from rfm_core.formatting import Currency
+
+    seg = hand.segmentation
+    text = readable_csv(seg.summary[["segment", "customers", "revenue", "revenue_share"]], Currency("GBP")).decode()
+    assert text.splitlines()[0] == "Segment,Customers,Revenue (GBP),% of revenue"
+    machine = table_csv(seg.summary[["segment", "customers", "revenue", "revenue_share"]]).decode()
+    assert machine.splitlines()[0] == "segment,customers,revenue,revenue_share"
+    assert text.splitlines()[1:] == machine.splitlines()[1:]  # the same values under both headers
+
+
+def test_report_shows_the_currency_and_each_segments_holdout() -> None:
+    from rfm_core.formatting import Currency
+    from rfm_core.segment import DEFAULT_RULES
+
+    # Sizes chosen so the hold-out rounding shows: Champions 40 x 5% = 2; Lost 7 x 20% = 1.4 -> 1;
+    # Hibernating 3 x 20% = 0.6 -> 1; New Customers 1 -> cannot be split, contacted; Other: no campaign.
+    sizes = {"Champions": 40, "Lost": 7, "Hibernating": 3, "New Customers": 1, "Other": 0}
+    revenue = {"Champions": 12345.678, "Lost": 70.0, "Hibernating": 30.0, "New Customers": 5.0, "Other": 0.0}
+    summary = pd.DataFrame({"segment": list(sizes), "customers": list(sizes.values()),
+                            "customer_share": [v / 51 for v in sizes.values()], "revenue": list(revenue.values()),
+                            "revenue_share": [v / 12450.678 for v in revenue.values()],
+                            "avg_order_value": [123.456, 10.0, 10.0, 5.0, np.nan]})
+    prov = provenance(input_name="t.csv", input_sha256="0" * 64, input_rows=60, settings={}, rules=DEFAULT_RULES,
+                      as_of=dt.date(2024, 1, 1), customers=51)
+    page = html_report(title="t", kpis={"customers": 51, "revenue": 12450.678, "orders": 60,
+                                        "avg_order_value": 207.5113},
+                       summary=summary, insights=[], rules=DEFAULT_RULES, ledger=pd.DataFrame(
+                           {"reason": ["used"], "rows": [60], "share": [1.0]}), prov=prov, figures=[],
+                       currency=Currency("GBP"))
+    kpis = dict(re.findall(r"<span class=\"kpi\">([^<]+)<b>([^<]+)</b>", page))
+    assert kpis == {"Customers": "51", "Revenue": "£12,451", "Orders": "60", "Average order value": "£208"}
+    assert "Amounts in GBP (£)." in page
+    rows = re.findall(r"<tr>(.*?)</tr>", page, flags=re.S)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", r, flags=re.S) for r in rows]
+    segments = {c[0]: c for c in cells if len(c) == 8}
+    assert segments["Champions"][1:6] == ["40", "78.4%", "£12,345.68", "99.2%", "£123.46"]
+    assert segments["Other"][1:6] == ["0", "0.0%", "£0.00", "0.0%", ""]  # empty: 0, never None
+    books = {c[0]: c for c in cells if len(c) == 9}
+    assert [books[s][6:] for s in sizes] == [["5.0%", "38", "2"], ["20.0%", "6", "1"], ["20.0%", "2", "1"],
+                                             ["10.0%", "1", "0"], ["0.0%", "0", "0"]]
+    assert html.escape("Early access to new products and a referral reward; no discount.") in page
+    assert "None" not in re.sub(r"<details.*</details>", "", page, flags=re.S)

@@ -112,7 +112,8 @@ def test_labels_cover_every_customer_and_summary_column() -> None:
         text = label(col)
         assert "_" not in text and not text[0].islower(), col
     assert label(RECENCY_DAYS) == "Recency (days)" and label(FREQUENCY) == "Orders" and label(MONETARY) == "Spend"
-    assert label("clv_12m") == "CLV (12 months)" and label("predicted_purchases_6m") == "Predicted orders (6 months)"
+    assert label("clv_12m") == "CLV (12 months)"
+    assert label("predicted_purchases_6m") == "Predicted purchase days (6 months)"
     assert label("some_new_col") == "Some new col"
 
 
@@ -158,3 +159,12 @@ def test_currency_notes() -> None:
     assert mixed is not None and "2 currencies (USD, EUR)" in mixed and "without conversion" in mixed
     odd = currency_note(pd.DataFrame({"Currency": ["pounds"]}))
     assert odd is not None and "choose the currency" in odd
+
+
+def test_the_chosen_currency_wins_and_the_files_is_the_default() -> None:
+    from rfm_core.formatting import effective_currency
+
+    assert effective_currency(Currency("GBP"), "EUR") == Currency("GBP")  # chosen beats the file
+    assert effective_currency(Currency(None, "after"), "EUR") == Currency("EUR", "after")  # as the file says
+    assert effective_currency(Currency(), None) == Currency()  # neither: plain amounts
+    assert effective_currency(Currency(), None).sign == ""

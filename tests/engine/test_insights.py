@@ -43,14 +43,19 @@ def test_revenue_at_risk_is_historical_revenue_of_at_risk_roles() -> None:
 
 def test_renaming_champions_keeps_the_insight() -> None:
     text = insights(CUSTOMERS, segment_summary(CUSTOMERS, DEFAULT_RULES))
-    # 2 of 6 customers = 33%; 800 of 1,500 revenue = 53%.
-    assert text[0] == "Champions (your best customers) are 33% of customers (2) and bring 53% of revenue (800)."
-    assert text[1] == ("Revenue at risk: 2 customers in Can't Lose Them and At Risk spent 600 (40% of revenue) and "
-                       "have not bought recently.")
+    # 2 of 6 customers = 33.3%; 800 of 1,500 revenue = 53.3%.
+    assert text[0] == "Champions (your best customers) are 33.3% of customers (2) and bring 53.3% of revenue (800)."
+    assert text[1] == ("Revenue at risk: 2 customers in Can't Lose Them and At Risk spent 600 (40.0% of revenue) "
+                       "and have not bought recently.")
     rules = _renamed(_renamed(DEFAULT_RULES, "Champions", "VIP"), "At Risk", "Slipping")
     renamed = CUSTOMERS.assign(segment=pd.Categorical(
         CUSTOMERS["segment"].astype(str).replace({"Champions": "VIP", "At Risk": "Slipping"}),
         categories=list(rules.names)))
     text = insights(renamed, segment_summary(renamed, rules))
-    assert text[0] == "VIP (your best customers) are 33% of customers (2) and bring 53% of revenue (800)."
+    assert text[0] == "VIP (your best customers) are 33.3% of customers (2) and bring 53.3% of revenue (800)."
     assert "Can't Lose Them and Slipping spent 600" in text[1]
+    # With a currency: money in headline format with its symbol.
+    from rfm_core.formatting import Currency
+
+    text = insights(CUSTOMERS, segment_summary(CUSTOMERS, DEFAULT_RULES), Currency("EUR", "after"))
+    assert text[0].endswith("bring 53.3% of revenue (800 €).") and "spent 600 € (40.0% of revenue)" in text[1]

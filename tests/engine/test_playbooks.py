@@ -93,3 +93,29 @@ def test_toml_round_trip_and_errors() -> None:
         playbooks_from_toml("[[playbook")
     with pytest.raises(ConfigError, match="needs a segment"):
         playbooks_from_toml('[[playbook]]\ngoal = "x"\n')
+
+
+# ---- playbooks on the rule table (issue 14 phase 2) ------------------------------------------------------------
+
+def test_the_default_rules_carry_the_default_playbooks() -> None:
+    from rfm_core.segment import DEFAULT_RULES
+
+    assert {r.name: DEFAULT_RULES.playbook(r.name) for r in DEFAULT_RULES.rules} == DEFAULT_PLAYBOOKS
+    assert DEFAULT_RULES.playbook(DEFAULT_RULES.fallback).control_share == 0.0  # no campaign on the fallback
+
+
+def test_the_rule_table_edits_playbooks_and_old_tables_get_the_defaults() -> None:
+    from rfm_core.segment import DEFAULT_RULES, PLAYBOOK_FIELDS, RuleSet
+
+    frame = DEFAULT_RULES.to_frame()
+    assert list(frame.columns[-5:]) == list(PLAYBOOK_FIELDS)
+    frame.loc[frame["name"] == "Lost", ["offer", "control_share"]] = ["Nothing", 0.3]
+    edited = RuleSet.from_frame(frame)
+    assert edited.playbook("Lost").offer == "Nothing" and edited.playbook("Lost").control_share == 0.3
+    # A blank share (a new row) takes the default of that segment name; a table without the columns, the defaults.
+    frame.loc[frame["name"] == "Lost", "control_share"] = float("nan")
+    assert RuleSet.from_frame(frame).playbook("Lost").control_share == 0.20
+    assert RuleSet.from_frame(DEFAULT_RULES.to_frame().drop(columns=list(PLAYBOOK_FIELDS))) == DEFAULT_RULES
+    frame.loc[frame["name"] == "Lost", "control_share"] = 0.9
+    with pytest.raises(ConfigError, match="control share"):
+        RuleSet.from_frame(frame)

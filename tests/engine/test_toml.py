@@ -18,7 +18,8 @@ from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
 from rfm_core import ConfigError
-from rfm_core.segment import DEFAULT_RULES, RuleSet, SegmentRule
+from rfm_core.playbooks import DEFAULT_PLAYBOOKS, MAX_CONTROL_SHARE
+from rfm_core.segment import DEFAULT_RULES, PLAYBOOK_FIELDS, RuleSet, SegmentRule
 from rfm_core.settings import (
     MAX_BINS,
     MIN_BINS,
@@ -125,7 +126,8 @@ def test_settings_written_by_hand_and_by_the_old_writer_still_load() -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("[cleaning]\nshoe = 1\n", r"Unknown keys in \[cleaning\]: shoe\. Known: countries, dayfirst, drop_duplicates"),
-    ("colour = 1\n", r"Unknown keys in \[top level\]: colour\. Known: as_of, cleaning, mapping, read, scoring"),
+    ("colour = 1\n",
+     r"Unknown keys in \[top level\]: colour\. Known: as_of, cleaning, currency, mapping, read, scoring"),
     ("[scoring.speed]\nbins = 3\n", r"Known: frequency, monetary, recency"),
     ("[scoring.recency]\nwidth = 3\n", r"Unknown keys in \[scoring\.recency\]: width\. Known: bins, edges, method"),
     ("[read]\nall_sheets = \"yes\"\n", r"read\.all_sheets must be true or false"),
@@ -166,7 +168,9 @@ def rule_sets(draw: st.DrawFn) -> RuleSet:
     rules = []
     for name in names:
         kwargs = {f.name: draw(for_type(hints[f.name])) for f in dataclasses.fields(SegmentRule)
-                  if f.init and f.name not in {"name", "r", "f", "m"}}
+                  if f.init and f.name not in {"name", "r", "f", "m", "control_share"}}
+        # The playbook's hold-out share: any value a user can enter (0 to 50%).
+        kwargs["control_share"] = draw(st.floats(0, MAX_CONTROL_SHARE))
         rules.append(SegmentRule(name, draw(_range(scale)), draw(_range(scale)), draw(_range(scale)), **kwargs))
     fallback = draw(st.text(min_size=1).filter(lambda s: s.strip() != "" and s not in names))
     return RuleSet(tuple(rules), fallback, scale, draw(st.text()), draw(st.text()))
@@ -176,6 +180,22 @@ def rule_sets(draw: st.DrawFn) -> RuleSet:
 @given(rule_sets())
 def test_rules_round_trip_every_field(rules: RuleSet) -> None:
     assert RuleSet.from_toml(rules.to_toml()) == rules
+
+
+def test_rules_keep_edited_playbooks_and_old_files_get_the_defaults() -> None:
+    # Every playbook field is written and read back, edited values included.
+    edited = RuleSet((dataclasses.replace(DEFAULT_RULES.rules[0], goal="Ask for a review", channel="SMS",
+                                          offer="none", timing="Fridays", control_share=0.25),
+                      *DEFAULT_RULES.rules[1:]))
+    text = edited.to_toml()
+    assert 'channel = "SMS"' in text and "control_share = 0.25" in text
+    back = RuleSet.from_toml(text)
+    assert back.playbook("Champions").channel == "SMS" and back.playbook("Champions").control_share == 0.25
+    # A rules file from before playbooks (no playbook key) gets the default playbook of the same name.
+    old = "\n".join(line for line in DEFAULT_RULES.to_toml().splitlines()
+                    if line.split(" = ")[0] not in PLAYBOOK_FIELDS)
+    assert RuleSet.from_toml(old) == DEFAULT_RULES
+    assert RuleSet.from_toml(old).playbook("Lost") == DEFAULT_PLAYBOOKS["Lost"]
 
 
 def test_default_rules_are_readable_toml() -> None:

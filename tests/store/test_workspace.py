@@ -17,6 +17,7 @@ from rfm_app.workspace import (
     MB,
     ClvSettings,
     StoreConfig,
+    StoredFile,
     WorkspaceError,
     WorkspaceFullError,
     WorkspaceState,
@@ -209,7 +210,7 @@ def test_ids_are_unguessable_and_not_stored(tmp_path: Path) -> None:
     assert public == {"create", "exists", "forget", "usage", "save_file", "load_file", "save_setting",
                       "delete_setting", "load_settings", "save_audience", "delete_audience", "load_audiences",
                       "save_state", "load_state", "save_audience_object", "load_audience_objects", "sweep",
-                      "maybe_sweep", "close"}  # nothing lists workspaces
+                      "maybe_sweep", "close", "drop_file"}  # nothing lists workspaces
 
 
 def test_no_reads_across_workspaces_or_without_the_id(tmp_path: Path) -> None:
@@ -336,3 +337,75 @@ def test_default_rules_round_trip(tmp_path: Path) -> None:
     store.save_setting(ws, "clv.json", "{not json")
     with pytest.raises(ConfigError, match="cannot be read"):
         store.load_state(ws)
+
+
+def _on_disk(folder: Path) -> bytes:
+    """Every byte the store has on disk: the database, its log and shared-memory files, and the stored files."""
+    return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+@pytest.mark.parametrize("how", ["forget", "expiry"])
+def test_forgotten_or_expired_workspace_leaves_no_bytes_on_disk(tmp_path: Path, how: str) -> None:
+    clock = Clock()
+    folder = tmp_path / "ws"
+    store = _store(folder, clock, expiry_days=2)
+    keep = store.create()
+    store.save_setting(keep, "other.json", '"still here"')
+    ws = store.create()
+    marker = "Zq7-unmistakable-customer-file"
+    store.save_file(ws, f"{marker}.csv", f"customer,{marker}-bytes\n".encode() * 200)
+    store.save_setting(ws, "settings.toml", f'# {marker}-settings\n')
+    store.save_audience(ws, f"{marker}-audience", f"name = '{marker}'")
+    assert marker.encode() in _on_disk(folder)  # the check below can fail: the marker is there before
+    if how == "forget":
+        assert store.forget(ws) is True
+    else:
+        clock.advance(1.5)
+        assert store.exists(keep)  # opened: its expiry moves on, the other's does not
+        clock.advance(1.0)
+        assert store.exists(ws) is False  # opening an expired workspace purges it
+    assert marker.encode() not in _on_disk(folder)
+    # The other workspace is untouched (and reading it does not bring anything back).
+    assert store.load_settings(keep) == {"other.json": '"still here"'}
+
+
+def test_clv_settings_round_trip_with_model_and_holdout(tmp_path: Path) -> None:
+    store = _store(tmp_path / "ws")
+    ws = store.create()
+    clv = ClvSettings("M", 24, 0.15, "pareto_nbd", "2011-06-30")
+    store.save_state(ws, WorkspaceState(clv=clv))
+    assert store.load_state(ws).clv == clv
+    # A document saved before the model and holdout were kept still reads, with their defaults.
+    store.save_setting(ws, "clv.json", '{"unit": "D", "horizon_months": 6, "annual_discount_rate": 0.05}')
+    assert store.load_state(ws).clv == ClvSettings("D", 6, 0.05, "auto", None)
+
+
+def test_drop_file_deletes_bytes_no_other_workspace_uses(tmp_path: Path) -> None:
+    folder = tmp_path / "ws"
+    store = _store(folder)
+    a, b = store.create(), store.create()
+    shared = store.save_file(a, "shared.csv", b"s" * 100)
+    store.save_file(b, "shared.csv", b"s" * 100)
+    own = store.create()
+    store.save_file(own, "own.csv", b"o" * 100)
+    store.drop_file(a)
+    assert store.load_file(a) is None and _blobs(folder) == sorted([shared, store.load_file(own).sha256])  # type: ignore[union-attr]
+    store.drop_file(own)
+    assert _blobs(folder) == [shared] and store.usage(own) == 0
+    assert store.exists(own)  # the workspace (its settings) stays: only the file goes
+
+
+def test_a_given_sha256_is_used_and_a_wrong_one_is_caught_on_read(tmp_path: Path) -> None:
+    import hashlib
+
+    store = _store(tmp_path / "ws")
+    ws = store.create()
+    data = b"invoice,customer\n1,A\n"
+    right = hashlib.sha256(data).hexdigest()
+    assert store.save_file(ws, "f.csv", data, right) == right
+    assert store.load_file(ws) == StoredFile("f.csv", right, data)
+    other = store.create()
+    store.save_file(other, "g.csv", b"other bytes", "0" * 64)  # a caller's mistake
+    with pytest.raises(WorkspaceError, match="damaged or missing"):
+        store.load_file(other)
+    assert store.load_file(other) is None  # dropped, never served

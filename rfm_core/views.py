@@ -1,0 +1,229 @@
+"""What the app's pages show, computed here instead of in the pages: data quality, customer search and purchase
+history, the cohort table and CLV joined to segments.
+
+Pure functions of engine results (no Streamlit); each page calls one of them and renders what it returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .clean import CleanResult, rows_used
+from .columns import (
+    COUNTRY,
+    CUSTOMER_ID,
+    F_SCORE,
+    FREQUENCY,
+    INVOICE_DATE,
+    M_SCORE,
+    MONETARY,
+    R_SCORE,
+    RECENCY_DAYS,
+    RFM_SCORE,
+    SEGMENT,
+)
+from .mapping import MappedTable
+from .score import METRIC_COLUMNS, suggest_thresholds
+from .segment import LintReport
+from .settings import MetricScoring
+from .timeline import Cohorts
+
+__all__ = [
+    "WHOLE_FIELDS",
+    "DataQuality",
+    "audience_columns",
+    "category_options",
+    "clv_with_segments",
+    "cohort_table",
+    "condition_default",
+    "country_choices",
+    "data_quality",
+    "filter_customers",
+    "find_customer",
+    "mapping_table",
+    "purchase_history",
+    "reading_notes",
+    "rule_wins",
+    "starting_edges",
+]
+
+
+@dataclass(frozen=True)
+class DataQuality:
+    """The Data page's headline figures.
+
+    ``rows_used`` is :func:`rfm_core.clean.rows_used` (returns netted against monetary count as used);
+    ``revenue`` is the sum of the customers' monetary (in the file's currency); ``first_day`` and ``last_day`` are
+    the dates of the first and last used line (None when no line is used).
+    """
+
+    rows_read: int
+    rows_used: int
+    customers: int
+    revenue: float
+    first_day: dt.date | None
+    last_day: dt.date | None
+
+    @property
+    def used_share(self) -> float:
+        """Rows used / rows read (0 for an empty file)."""
+        return self.rows_used / self.rows_read if self.rows_read else 0.0
+
+    @property
+    def days(self) -> int | None:
+        """Calendar days from the first to the last used line, both included (one day of data is 1)."""
+        if self.first_day is None or self.last_day is None:
+            return None
+        return (self.last_day - self.first_day).days + 1
+
+
+def data_quality(cleaned: CleanResult, customers: pd.DataFrame) -> DataQuality:
+    """Rows read and used, customers, revenue and the date span of the used lines.
+
+    Parameters
+    ----------
+    cleaned : CleanResult
+        From :func:`rfm_core.clean.clean` (its ledger and used transactions).
+    customers : DataFrame
+        One row per customer with ``monetary`` (:func:`rfm_core.aggregate.aggregate`).
+    """
+    tx = cleaned.transactions
+    dates = tx[INVOICE_DATE] if len(tx) else None
+    return DataQuality(
+        rows_read=int(cleaned.input_rows), rows_used=rows_used(cleaned.ledger), customers=len(customers),
+        revenue=float(customers[MONETARY].sum()),
+        first_day=None if dates is None else dates.min().date(),
+        last_day=None if dates is None else dates.max().date())
+
+
+def filter_customers(customers: pd.DataFrame, query: str = "", segments: Sequence[str] = ()) -> pd.DataFrame:
+    """The customers whose id contains ``query`` (case-insensitive, as typed, surrounding spaces ignored) and whose
+    segment is one of ``segments`` (empty: every segment). Same columns, the input's order; the input is not
+    changed."""
+    view = customers
+    text = query.strip()
+    if text:
+        view = view[view[CUSTOMER_ID].astype(str).str.contains(text, case=False, regex=False)]
+    if segments:
+        view = view[view[SEGMENT].astype(str).isin(list(segments))]
+    return view
+
+
+def find_customer(customers: pd.DataFrame, customer_id: str) -> pd.Series | None:
+    """The row of the customer whose id is exactly ``customer_id`` (surrounding spaces ignored), or None."""
+    match = customers[customers[CUSTOMER_ID].astype(str) == customer_id.strip()]
+    return None if match.empty else match.iloc[0]
+
+
+def purchase_history(transactions: pd.DataFrame, customer_id: str) -> pd.DataFrame:
+    """One customer's used transaction lines (returns included, flagged by ``is_return``), oldest first; lines of
+    one moment keep their file order."""
+    mine = transactions[transactions[CUSTOMER_ID].astype(str) == customer_id.strip()]
+    return mine.sort_values(INVOICE_DATE, kind="stable")
+
+
+def cohort_table(result: Cohorts) -> pd.DataFrame:
+    """The cohort table: one row per cohort (month of first purchase), ``customers`` (cohort size) then
+    ``month 0``, ``month 1``, ...: the share of the cohort buying in that month (0-1; NaN after the end of the
+    data)."""
+    table = result.retention.copy()
+    table.columns = pd.Index([f"month {c}" for c in table.columns])
+    table.insert(0, "customers", result.sizes.reindex(table.index).astype("int64"))
+    return table
+
+
+def clv_with_segments(clv: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    """The per-customer CLV table with each customer's RFM ``segment`` added (left join on ``customer_id``: a
+    customer the RFM analysis does not have gets a missing segment)."""
+    return clv.merge(customers[[CUSTOMER_ID, SEGMENT]], on=CUSTOMER_ID, how="left")
+
+
+def country_choices(frame: pd.DataFrame) -> list[str]:
+    """The distinct countries of a mapped table, as text, sorted (empty when no country column is mapped)."""
+    if COUNTRY not in frame.columns:
+        return []
+    return sorted({str(c) for c in frame[COUNTRY].dropna().unique()})
+
+
+def starting_edges(spec: MetricScoring, bins: int, customers: pd.DataFrame, metric: str) -> tuple[float, ...]:
+    """The ``bins - 1`` thresholds a custom-threshold editor starts from: the current custom edges when they fit
+    ``bins``, else the automatic method's effective edges on these customers
+    (:func:`rfm_core.score.suggest_thresholds`). Units: days for recency, orders for frequency, money for
+    monetary."""
+    if spec.method == "thresholds" and len(spec.edges) == bins - 1:
+        return tuple(float(e) for e in spec.edges)
+    values = customers[METRIC_COLUMNS[metric]].to_numpy()
+    ids = customers[CUSTOMER_ID].astype(str).to_numpy()
+    return suggest_thresholds(values, ids, bins, metric)
+
+
+def rule_wins(report: LintReport) -> pd.DataFrame:
+    """``segment, cells won``: how many score cells each rule wins at the report's bins, in rule order."""
+    return pd.DataFrame({SEGMENT: list(report.wins), "cells won": list(report.wins.values())})
+
+
+def reading_notes(mapped: MappedTable) -> list[str]:
+    """How the file was read, one sentence each: the format (with the sheet, or the encoding and delimiter of a
+    text file) first, then the mapping step's notes (:attr:`MappedTable.notes`)."""
+    raw = mapped.source
+    first = (f"Format: {raw.fmt.upper()}" + (f", sheet {raw.sheet!r}" if raw.sheet else "")
+             + (f", encoding {raw.encoding}, delimiter {raw.delimiter!r}" if raw.encoding else ""))
+    return [first, *mapped.notes]
+
+
+def mapping_table(mapped: MappedTable) -> pd.DataFrame:
+    """``column, from file column, why``: one row per mapped role (canonical name, the file's header, the reason it
+    was chosen: detected from the headers or values, or given by the user)."""
+    rows = [(role, col, mapped.reasons.get(role, "")) for role, col in mapped.mapping.items()]
+    return pd.DataFrame(rows, columns=["column", "from file column", "why"])
+
+
+#: Whole-number audience fields (days, orders, scores): their inputs step by 1 and show no decimals.
+WHOLE_FIELDS = frozenset({RECENCY_DAYS, FREQUENCY, R_SCORE, F_SCORE, M_SCORE})
+#: Starting values of a new audience condition where a fixed value reads naturally: lapsed for a quarter, a repeat
+#: buyer, more likely active than not.
+_FIXED_DEFAULTS: dict[str, float] = {RECENCY_DAYS: 90, FREQUENCY: 2, "p_alive": 0.5}
+#: Money fields start at the customers' median, a value that splits them in two.
+_MEDIAN_FIELDS = frozenset({MONETARY, "clv"})
+
+
+def condition_default(field: str, customers: pd.DataFrame) -> int | float:
+    """The value a new numeric audience condition on ``field`` starts at.
+
+    90 days of recency, 2 orders of frequency, 0.5 P(alive); monetary and CLV (``clv`` reads the table's
+    ``clv_<h>m`` column): the median over ``customers``, rounded to a whole amount (0 when there is none); a score:
+    4; anything else 0. Whole-number fields (:data:`WHOLE_FIELDS`) return an int.
+    """
+    if field in _MEDIAN_FIELDS:
+        values = customers[field] if field in customers.columns else customers.filter(regex=r"^clv_\d+m$").iloc[:, 0]
+        median = pd.to_numeric(values, errors="coerce").median()
+        return float(round(median)) if pd.notna(median) else 0.0
+    whole = field in WHOLE_FIELDS
+    value = _FIXED_DEFAULTS.get(field, 4 if whole else 0.0)
+    return int(value) if whole else float(value)
+
+
+def category_options(field: str, customers: pd.DataFrame, segment_order: Sequence[str]) -> list[str]:
+    """The values an audience condition on a text field can pick: for ``segment`` the segments present among
+    ``customers`` in rule order (``segment_order``, e.g. :attr:`RuleSet.names`), otherwise the distinct values as
+    text, sorted; missing values are never offered."""
+    column = customers[field]
+    if field == SEGMENT:
+        present = set(column.astype(str))
+        return [s for s in segment_order if s in present]
+    return sorted(column.dropna().astype(str).unique())
+
+
+def audience_columns(members: pd.DataFrame) -> list[str]:
+    """The column order of an audience's member table: who (id, segment), the RFM values, country and P(alive)
+    first, then CLV columns, then the rest; the combined ``rfm_score`` text is left out (the three scores are
+    there)."""
+    first = [c for c in (CUSTOMER_ID, SEGMENT, RECENCY_DAYS, FREQUENCY, MONETARY, COUNTRY, "p_alive")
+             if c in members.columns]
+    clv = [c for c in members.columns if str(c).startswith("clv_")]
+    rest = [c for c in members.columns if c not in first and c != RFM_SCORE and not str(c).startswith("clv_")]
+    return first + clv + rest
