@@ -16,6 +16,7 @@ nav = st.navigation({
     "Prepare": [
         st.Page("pages/data.py", title="Data", icon=":material/upload_file:", default=True),
         st.Page("pages/settings.py", title="Settings", icon=":material/tune:"),
+        st.Page("pages/segment_rules.py", title="Segment rules", icon=":material/rule:"),
     ],
     "Understand": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:"),

@@ -309,6 +309,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, help="runs per fast measurement (median reported; default 5, quick 2)")
     ap.add_argument("--slow-repeats", type=int, help="runs per slow measurement (default 3, quick 1)")
     ap.add_argument("--no-100x", action="store_true", help="skip the 54-million-line data set")
+    ap.add_argument("--no-auto-100x", action="store_true", help="skip the extra `--engine auto` run at 100x (auto "
+                                                                 "takes DuckDB for a multi-file data set)")
     ap.add_argument("--no-spark", action="store_true", help="skip the Spark engine")
     ap.add_argument("--no-naive-xlsx", action="store_true", help="skip openpyxl (40-75 s a run)")
     ap.add_argument("--no-browser", action="store_true", help="skip the app timings in Chromium")
@@ -334,6 +336,7 @@ def main() -> None:
     browser = not args.no_browser and Path("/usr/bin/chromium").exists()
     out = args.out or (DATA / "RESULTS-quick.md" if quick else ROOT / "benchmarks" / "RESULTS.md")
     files = prepare(not no_100x, browser)
+    files["command"] = " ".join(["python benchmarks/run.py", *sys.argv[1:]])
     if OUTPUTS.exists():  # outputs of an earlier run must not be compared with this one's
         import shutil
 
@@ -368,8 +371,9 @@ def main() -> None:
         log("DuckDB on the 100x data set")
         res.update(side_by_side({"duck_parquet_100x": cli_cmd("duck_parquet_100x", files["parquet_100x"],
                                                               "--engine", "duckdb")}, S))
-        res.update(side_by_side({"auto_parquet_100x": cli_cmd("auto_parquet_100x", files["parquet_100x"],
-                                                              "--engine", "auto")}, 1))
+        if not args.no_auto_100x:
+            res.update(side_by_side({"auto_parquet_100x": cli_cmd("auto_parquet_100x", files["parquet_100x"],
+                                                                  "--engine", "auto")}, 1))
     if not no_spark:
         try:
             import pyspark  # noqa: F401
@@ -438,7 +442,7 @@ def write_report(out: Path, files: dict[str, str], res: dict[str, Any], checks: 
 
     lines = [
         "# Benchmark results" + (" (quick run: fewer repeats, not the record)" if quick else ""), "",
-        f"Written by `python benchmarks/run.py{' --quick' if quick else ''}` on {when}. "
+        f"Written by `{files.get('command', 'python benchmarks/run.py' + (' --quick' if quick else ''))}` on {when}. "
         f"Data: {files['label']}.",
         f"Machine: {platform.platform()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
         f"Python {platform.python_version()}; pandas {_version('pandas')}, numpy {_version('numpy')}, "

@@ -37,7 +37,8 @@ model = c3.selectbox("Compare with a purchase model", list(models), format_func=
 mapping = tuple(sorted(st.session_state[common.MAPPING].items()))
 try:
     with st.spinner("Segmenting as of that date and counting what followed…"):
-        bt = common.backtest_of(prep.digest, st.session_state[common.CLEANING], mapping, at, window,
+        bt = common.backtest_of(prep.digest, common.read_options(), st.session_state[common.CLEANING], mapping, at,
+                                window,
                                 st.session_state[common.SCORING], st.session_state[common.RULES],
                                 None if model == "none" else model, prep.cleaned.transactions)
 except RfmError as exc:

@@ -7,30 +7,37 @@ id restores them; every run ends by saving what changed. The upload's bytes live
 (the session keeps only the name, size and SHA-256, and a process-wide cache of at most two files reads them back),
 or, when workspaces are off or full, the session itself. A visitor who changes nothing leaves nothing on the server.
 
-Caching: the expensive stages (read, map+clean, aggregate) are cached by the SHA-256 of the file's bytes plus the
-frozen settings that affect them. They use ``st.cache_resource`` rather than ``st.cache_data`` so that a 541,909-row
-table is not pickled and copied on every rerun; engine results are never mutated (a project convention), so
-sharing them is safe, and only a session holding the same bytes can reach an entry. Scoring and segmenting are
-milliseconds and run uncached on every widget change.
+Caching: the expensive stages (read, map+clean, aggregate, the CLV fits, backtest, timeline) are cached by the
+SHA-256 of the file's bytes plus the frozen settings that affect them, in the server's one
+:class:`rfm_app.cache.StageCache`: bounded by the measured bytes of its entries and by a time-to-live since last
+use (issue 15), shared by every session (two analysts on the same file share the work). Results are kept as
+objects, not pickled copies; engine results are never mutated (a project convention), so sharing them is safe, and
+only a session holding the same bytes can reach an entry. The uploaded bytes are neither part of a key nor of an
+entry. Scoring and segmenting are milliseconds and run uncached on every widget change.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import inspect
+import logging
 import os
 import re
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 import pandas as pd
 import streamlit as st
 
+from rfm_app.cache import StageCache, arrow_on_the_system_allocator, from_environment
+from rfm_app.reaper import reap_disconnected_sessions
 from rfm_app.workspace import (
     ClvSettings,
     StoreConfig,
@@ -138,6 +145,44 @@ def init_state() -> None:
     ws = ss.get(WS_ID)
     if ws and st.query_params.get(QUERY_KEY) != ws:
         st.query_params[QUERY_KEY] = ws  # a page switch clears the URL's parameters: put the id back
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@st.cache_resource(show_spinner=False)
+def stage_cache() -> StageCache:
+    """The server's one cache of expensive stages, shared by every session (a new one after st.cache_resource.clear)."""
+    secrets: dict[str, Any] = {}
+    if st.secrets.load_if_toml_exists() and "cache" in st.secrets:  # st.secrets raises without a secrets.toml
+        secrets = dict(st.secrets["cache"])
+    try:
+        cache = from_environment(secrets)
+    except ValueError as exc:  # a mistyped setting must not take the app down: the operator reads the server log
+        logging.getLogger(__name__).warning("stage cache: %s; using the defaults", exc)
+        cache = StageCache()
+    arrow_on_the_system_allocator()  # so that malloc_trim gives back what pyarrow freed too
+    cache.add_sweep_hook(reap_disconnected_sessions)  # closed tabs' sessions and uploads (rfm_app/reaper.py)
+    cache.start_sweeper()
+    return cache
+
+
+class _Stage(Generic[P, R]):
+    """``fn`` cached in :func:`stage_cache`, keyed by its name and its arguments whose names do not start with
+    ``_`` (as with st.cache_resource, those determine the underscored ones, which are neither hashed nor kept)."""
+
+    def __init__(self, fn: Callable[P, R]) -> None:
+        self._fn = fn
+        self._signature = inspect.signature(fn)
+        functools.update_wrapper(self, fn)
+
+    def key(self, *args: Any, **kwargs: Any) -> Hashable:
+        bound = self._signature.bind(*args, **kwargs)
+        return (self._fn.__name__, *(v for k, v in bound.arguments.items() if not k.startswith("_")))
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return stage_cache().get_or_compute(self.key(*args, **kwargs), lambda: self._fn(*args, **kwargs))
 
 
 @st.cache_resource(show_spinner=False)
@@ -489,7 +534,7 @@ def sheets_of(digest: str, _data: bytes) -> tuple[str, ...]:
     return list_sheets(_data)
 
 
-@st.cache_resource(show_spinner=False, max_entries=6)
+@_Stage
 def _load_raw(digest: str, name: str, options: ReadOptions, _data: bytes) -> RawTable:
     return read_table(_data, name, options)
 
@@ -497,27 +542,31 @@ def _load_raw(digest: str, name: str, options: ReadOptions, _data: bytes) -> Raw
 def load_raw(digest: str, name: str, options: ReadOptions, data: bytes) -> RawTable:
     """The file as read (cached), under a progress bar when the read will compute and is expected to be slow."""
     key = (digest, name, options)
-    slow = key != st.session_state.get(_LAST_READ) and _expected_seconds(data, (True, False, False)) > _BAR_AFTER_S
+    cache = _readopt(stage_cache())
+    stage = _load_raw.key(digest, name, options, data)
+    evicted = cache.was_evicted(stage)
+    slow = stage not in cache and (evicted or _expected_seconds(data, (True, False, False)) > _BAR_AFTER_S)
+    _evicted_note(evicted)
     with _progress(f"Reading {name}…" if slow else None):
         raw = _load_raw(digest, name, options, data)
     st.session_state[_LAST_READ] = key
     return raw
 
 
-@st.cache_resource(show_spinner=False, max_entries=6)
+@_Stage
 def detection_of(digest: str, options: ReadOptions, _raw: RawTable) -> Detection:
     """Column detection for the Data page's dropdowns (the digest and read options determine ``_raw``)."""
     return detect_columns(_raw.frame)
 
 
-@st.cache_resource(show_spinner=False, max_entries=6)
+@_Stage
 def map_and_clean(digest: str, options: ReadOptions, mapping: tuple[tuple[str, str | None], ...],
                   policy: CleaningPolicy, _raw: RawTable) -> tuple[MappedTable, CleanResult]:
     mapped = apply_mapping(_raw, dict(mapping), policy.dayfirst)
     return mapped, clean(mapped, policy)
 
 
-@st.cache_resource(show_spinner=False, max_entries=6)
+@_Stage
 def customers_of(digest: str, options: ReadOptions, mapping: tuple[tuple[str, str | None], ...],
                  policy: CleaningPolicy, as_of: dt.date, _cleaned: CleanResult) -> pd.DataFrame:
     return aggregate(_cleaned.transactions, as_of)
@@ -526,39 +575,43 @@ def customers_of(digest: str, options: ReadOptions, mapping: tuple[tuple[str, st
 # In the CLV wrappers below, digest, policy and mapping are only the cache key: together they determine the
 # transactions passed as _transactions, which st.cache_resource does not hash. The fit (slow: seconds on a large
 # file) is cached apart from the prediction, so moving the horizon or the discount rate does not refit.
-@st.cache_resource(show_spinner=False, max_entries=8)
-def comparison_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], unit: str,
-                  calibration_end: dt.date | None, _transactions: pd.DataFrame) -> Any:
+@_Stage
+def comparison_of(digest: str, options: ReadOptions, policy: CleaningPolicy,
+                  mapping: tuple[tuple[str, str | None], ...], unit: str, calibration_end: dt.date | None,
+                  _transactions: pd.DataFrame) -> Any:
     from rfm_core.clv import compare_models
 
     return compare_models(_transactions, calibration_end, unit)  # type: ignore[arg-type]
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def clv_fit_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], unit: str,
-               model: str, calibration_end: dt.date | None, _transactions: pd.DataFrame) -> Any:
+@_Stage
+def clv_fit_of(digest: str, options: ReadOptions, policy: CleaningPolicy,
+               mapping: tuple[tuple[str, str | None], ...], unit: str, model: str, calibration_end: dt.date | None,
+               _transactions: pd.DataFrame) -> Any:
     from rfm_core import ModelFitError
     from rfm_core.clv import fit_clv
 
     try:
-        comparison = comparison_of(digest, policy, mapping, unit, calibration_end, _transactions)
+        comparison = comparison_of(digest, options, policy, mapping, unit, calibration_end, _transactions)
     except ModelFitError:
         comparison = None  # no holdout possible: fit_clv says so and chooses by likelihood
     return fit_clv(_transactions, unit=unit, model=model, comparison=comparison, fit_all=False)  # type: ignore[arg-type]
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def clv_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], unit: str, model: str,
-           calibration_end: dt.date | None, horizon: int, rate: float, _transactions: pd.DataFrame) -> Any:
+@_Stage
+def clv_of(digest: str, options: ReadOptions, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...],
+           unit: str, model: str, calibration_end: dt.date | None, horizon: int, rate: float,
+           _transactions: pd.DataFrame) -> Any:
     from rfm_core.clv import predict_clv
 
-    fit = clv_fit_of(digest, policy, mapping, unit, model, calibration_end, _transactions)
+    fit = clv_fit_of(digest, options, policy, mapping, unit, model, calibration_end, _transactions)
     return predict_clv(fit, horizon, rate)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def backtest_of(digest: str, policy: CleaningPolicy, mapping: tuple[tuple[str, str | None], ...], at: dt.date,
-                window: int, scoring: ScoringSettings, rules: RuleSet, model: str | None,
+@_Stage
+def backtest_of(digest: str, options: ReadOptions, policy: CleaningPolicy,
+                mapping: tuple[tuple[str, str | None], ...], at: dt.date, window: int, scoring: ScoringSettings,
+                rules: RuleSet, model: str | None,
                 _transactions: pd.DataFrame) -> Any:
     from rfm_core.backtest import backtest
 
@@ -583,7 +636,7 @@ def clv_for(prep: Prepared) -> Any:
     """The CLV result for the current data and CLV settings (raises ModelFitError with an explanation)."""
     unit, horizon, rate, model, holdout = clv_settings()
     mapping = tuple(sorted(st.session_state[MAPPING].items()))
-    return clv_of(prep.digest, st.session_state[CLEANING], mapping, unit, model, holdout, horizon, rate,
+    return clv_of(prep.digest, read_options(), st.session_state[CLEANING], mapping, unit, model, holdout, horizon, rate,
                   prep.cleaned.transactions)
 
 
@@ -628,17 +681,47 @@ def _progress(text: str | None) -> Iterator[Any]:
             bar.empty()
 
 
+_HELD = "_held_stages"  # ((cache key, value), ...) of this session's current result
+EVICTED_NOTE = ("Recomputing: the server dropped this file's cached results to save memory. This takes as long as "
+                "the first time the file was read.")
+
+
+def _readopt(cache: StageCache) -> StageCache:
+    """Hand this session's current result back to the cache where the cache dropped it (budget or TTL).
+
+    The session holds these objects anyway (its last good result), so putting them back costs no memory, while
+    recomputing them would cost seconds and a second copy. What the session does not hold (another setting's
+    result) is recomputed, with :data:`EVICTED_NOTE`.
+    """
+    for key, value in st.session_state.get(_HELD, ()):
+        if key not in cache:
+            cache.put(key, value)
+    return cache
+
+
+def _evicted_note(evicted: bool) -> None:
+    if evicted:
+        st.info(EVICTED_NOTE, icon=":material/hourglass_top:")
+
+
 def _prepare(src: Source) -> Prepared:
     options = read_options()
     mapping = tuple(sorted(st.session_state[MAPPING].items()))
     policy: CleaningPolicy = st.session_state[CLEANING]
     keys = ((src.digest, src.name, options), (mapping, policy), st.session_state[AS_OF])
     last = st.session_state.get(_LAST_PREPARED) or (None, None, None)
-    todo = (keys[0] != st.session_state.get(_LAST_READ), keys[:2] != last[:2], keys != last)
+    cache = _readopt(stage_cache())
+    data = src.data  # once: with a workspace, each access may fetch the bytes
+    read_key = _load_raw.key(src.digest, src.name, options, b"")  # the bytes are not part of the key
+    clean_key = map_and_clean.key(src.digest, options, mapping, policy, None)
+    # A step computes exactly when its key is not in the shared cache (another session may have done the work).
+    todo = (read_key not in cache, clean_key not in cache, clean_key not in cache or keys != last)
+    evicted = any(cache.was_evicted(k) for k, run in ((read_key, todo[0]), (clean_key, todo[1])) if run)
     first = f"Reading {src.name}…" if todo[0] else "Mapping and cleaning…" if todo[1] else "Computing per customer…"
+    _evicted_note(evicted)
     # The bar goes whatever happens: an RfmError raised below is shown by the caller and must not sit under a bar.
-    with _progress(first if _expected_seconds(src.data, todo) > _BAR_AFTER_S else None) as bar:
-        raw = _load_raw(src.digest, src.name, options, src.data)
+    with _progress(first if evicted or _expected_seconds(data, todo) > _BAR_AFTER_S else None) as bar:
+        raw = _load_raw(src.digest, src.name, options, data)
         st.session_state[_LAST_READ] = keys[0]
         if bar:
             bar.progress(0.4, text=f"Mapping and cleaning {len(raw.frame):,} rows…")
@@ -648,6 +731,9 @@ def _prepare(src: Source) -> Prepared:
             bar.progress(0.8, text="Computing recency, frequency and monetary value per customer…")
         customers = customers_of(src.digest, options, mapping, policy, as_of, cleaned)
     st.session_state[_LAST_PREPARED] = keys
+    # References to the objects this session now shows (no copies), so _readopt can hand them back to the cache.
+    st.session_state[_HELD] = ((read_key, raw), (clean_key, (mapped, cleaned)),
+                               (customers_of.key(src.digest, options, mapping, policy, as_of, None), customers))
     return Prepared(src.name, src.digest, raw, mapped, cleaned, as_of, customers)
 
 
@@ -817,7 +903,7 @@ def readable_table(frame: pd.DataFrame, cur: Any = None) -> tuple[pd.DataFrame, 
     return view, config
 
 
-@st.cache_resource(show_spinner=False, max_entries=6)
+@_Stage
 def segments_by_month_of(digest: str, options: ReadOptions, mapping: tuple[tuple[str, str | None], ...],
                          policy: CleaningPolicy, as_of: dt.date, scoring: ScoringSettings, rules: RuleSet,
                          _transactions: pd.DataFrame) -> pd.DataFrame:

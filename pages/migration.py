@@ -51,5 +51,5 @@ st.download_button(f"Download the {count(len(down))} customers who moved down (C
                    table_csv(down.rename(columns={"segment_now": SEGMENT})), "moved-down.csv", "text/csv",
                    key="dl_moved_down", on_click="ignore")
 st.caption("Each date sees the purchases on or before it. Up and down follow the segments' roles (best, loyal, ... "
-           "lost; see Settings), not their names; moves between segments of equal or no rank are sideways. Revenue "
-           "on a flow is what those customers spent between the two dates.")
+           "lost; see Segment rules), not their names; moves between segments of equal or no rank are sideways. "
+           "Revenue on a flow is what those customers spent between the two dates.")

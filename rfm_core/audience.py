@@ -28,6 +28,7 @@ import json
 import math
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -40,6 +41,7 @@ from .formatting import NO_CURRENCY, Currency, count, money, percent
 
 __all__ = [
     "CLV",
+    "DEFAULT_NAME",
     "FIELDS",
     "OPERATORS",
     "P_ALIVE",
@@ -49,9 +51,12 @@ __all__ = [
     "Field",
     "Operator",
     "audience_members",
+    "audience_name",
     "audience_size",
     "available_fields",
+    "build_audience",
     "evaluate",
+    "operators_for",
 ]
 
 FieldKind = Literal["number", "category"]
@@ -411,6 +416,11 @@ class AudienceSize:
     customer_share: float
     revenue_share: float
 
+    @property
+    def average_spend(self) -> float:
+        """Revenue per member (money, in the file's currency); 0 for an empty audience."""
+        return self.revenue / self.customers if self.customers else 0.0
+
 
 def audience_size(audience: Audience, customers: pd.DataFrame) -> AudienceSize:
     """Members, their revenue (sum of ``monetary``), and the shares of all customers and all revenue.
@@ -429,3 +439,61 @@ def audience_size(audience: Audience, customers: pd.DataFrame) -> AudienceSize:
 def audience_members(audience: Audience, customers: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``customers`` in the audience (a copy, original order and index)."""
     return customers.loc[evaluate(audience, customers)].copy()
+
+
+#: The name an audience gets when none is typed.
+DEFAULT_NAME = "Audience"
+
+
+def audience_name(text: object) -> str:
+    """The name typed, without surrounding spaces; :data:`DEFAULT_NAME` when nothing (or only spaces) is typed."""
+    return str(text or "").strip() or DEFAULT_NAME
+
+
+def operators_for(field: str) -> list[str]:
+    """The keys of the operators that apply to ``field``'s kind, in :data:`OPERATORS` order.
+
+    Raises
+    ------
+    ConfigError
+        ``field`` is not a key of :data:`FIELDS`.
+    """
+    if field not in FIELDS:
+        raise ConfigError(f"Unknown audience field {field!r}; choose one of {', '.join(FIELDS)}.")
+    return [k for k, o in OPERATORS.items() if FIELDS[field].kind in o.kinds]
+
+
+def build_audience(name: object, groups: Sequence[Sequence[tuple[str, str, Value | None]]]
+                   ) -> tuple[Audience, list[str]]:
+    """An audience from a form's rows, and what is wrong with the rows that cannot become a condition.
+
+    Parameters
+    ----------
+    name : object
+        The name typed (see :func:`audience_name`).
+    groups : sequence of sequences of (field, op, value)
+        One inner sequence per group (OR), one ``(field, op, value)`` per condition (AND); ``value`` None means
+        the form has no value yet (an empty multiselect).
+
+    Returns
+    -------
+    (Audience, list of str)
+        The audience of the conditions that are complete and valid (a group keeps its place even when all its
+        rows are left out), and one sentence per row left out, ``"Group <n>: ..."`` (n from 1), in form order.
+        A caller should not use the audience while the list is not empty: it would select more than the form says.
+    """
+    built: list[tuple[Condition, ...]] = []
+    problems: list[str] = []
+    for g, rows in enumerate(groups, start=1):
+        conditions: list[Condition] = []
+        for field, op, value in rows:
+            if value is None:
+                label = FIELDS[field].label if field in FIELDS else field
+                problems.append(f"Group {g}: choose a value for {label}.")
+                continue
+            try:
+                conditions.append(Condition(field, op, value))
+            except ConfigError as exc:
+                problems.append(f"Group {g}: {exc}")
+        built.append(tuple(conditions))
+    return Audience(audience_name(name), tuple(built)), problems

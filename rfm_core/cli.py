@@ -246,8 +246,19 @@ def _segment(args: argparse.Namespace) -> str:
         scoring=_scoring(args),
         as_of=args.as_of,
     )
+    from .engines.duckdb_engine import NotUtf8Error
+
     progress = _Progress(sys.stderr.isatty())
-    engine = resolve_engine(args.engine, str(args.input))
+    if args.engine == "auto" and "://" not in str(args.input):
+        from .engines import engine_choice
+        from .engines.files import expand_paths
+
+        choice = engine_choice(expand_paths(str(args.input)), dict(settings.mapping), settings.cleaning.dayfirst,
+                               pandas_only="--dropped" if args.dropped else None)
+        engine = choice.engine
+        print(choice.note(), file=sys.stderr)
+    else:
+        engine = resolve_engine(args.engine, str(args.input))
     if args.dropped and engine != "pandas":  # refused before the work, not after it
         raise ConfigError(f"--dropped is not available with --engine {engine} (it would copy every dropped "
                           "row out of the data set); the ledger still counts them by reason.")
@@ -255,8 +266,17 @@ def _segment(args: argparse.Namespace) -> str:
         warnings.simplefilter("always", RfmWarning)
         if args.engine == "auto":
             progress(f"Engine: {engine}")
-        result = analyze(str(args.input), settings, rules, engine=engine, spark_master=args.spark_master,
-                         progress=progress)
+        try:
+            result = analyze(str(args.input), settings, rules, engine=engine, spark_master=args.spark_master,
+                             progress=progress)
+        except NotUtf8Error:
+            if args.engine != "auto":
+                raise
+            from .engines import EngineChoice
+
+            print(EngineChoice("pandas", "DuckDB found bytes that are not UTF-8; pandas decodes them line by "
+                                         "line").note(), file=sys.stderr)
+            result = analyze(str(args.input), settings, rules, engine="pandas", progress=progress)
     reading = _reading_lines(result.mapping, result.guessed, result.warnings, result.notes)
     for line in reading:
         print(line, file=sys.stderr)

@@ -17,6 +17,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -93,6 +94,8 @@ def fetch_uci(cache_dir: Path | None = None, url: str = UCI_URL, sha256: str | N
                     raise InputFileError(f"The downloaded archive has no {WORKBOOK!r} (it has "
                                          f"{', '.join(zf.namelist()[:5])}). The repository may have changed.")
                 zf.extract(WORKBOOK, tmp)
+        except (zlib.error, EOFError) as exc:  # a flipped bit can break the deflate stream before the CRC is read
+            raise InputFileError(f"The downloaded archive is corrupt ({exc}). Try again.") from None
         except zipfile.BadZipFile:
             raise InputFileError("The download is not a zip archive; the repository may have changed. Try again "
                                  "later or download the workbook by hand.") from None

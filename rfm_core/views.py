@@ -7,11 +7,13 @@ Pure functions of engine results (no Streamlit); each page calls one of them and
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
+from .audience import Audience, Condition, audience_size
 from .clean import CleanResult, rows_used
 from .columns import (
     COUNTRY,
@@ -26,6 +28,8 @@ from .columns import (
     RFM_SCORE,
     SEGMENT,
 )
+from .errors import RfmError
+from .formatting import NO_CURRENCY, Currency, count
 from .mapping import MappedTable
 from .score import METRIC_COLUMNS, suggest_thresholds
 from .segment import LintReport
@@ -36,19 +40,27 @@ __all__ = [
     "WHOLE_FIELDS",
     "DataQuality",
     "audience_columns",
+    "audience_layout",
     "category_options",
     "clv_with_segments",
     "cohort_table",
     "condition_default",
+    "condition_input",
     "country_choices",
     "data_quality",
+    "date_span",
+    "field_number",
     "filter_customers",
     "find_customer",
+    "first_upper",
     "mapping_table",
     "purchase_history",
     "reading_notes",
+    "remove_condition",
     "rule_wins",
+    "saved_audiences_table",
     "starting_edges",
+    "with_clv",
 ]
 
 
@@ -142,11 +154,27 @@ def clv_with_segments(clv: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFram
     return clv.merge(customers[[CUSTOMER_ID, SEGMENT]], on=CUSTOMER_ID, how="left")
 
 
+def with_clv(customers: pd.DataFrame, clv_columns: pd.DataFrame) -> pd.DataFrame:
+    """The per-customer table with the lifetime-value columns (``customer_id, p_alive, clv_<h>m``) added: a left
+    join on ``customer_id``, so every customer stays, and one the model has no row for gets missing values (which
+    no audience condition matches)."""
+    return customers.merge(clv_columns, on=CUSTOMER_ID, how="left")
+
+
 def country_choices(frame: pd.DataFrame) -> list[str]:
     """The distinct countries of a mapped table, as text, sorted (empty when no country column is mapped)."""
     if COUNTRY not in frame.columns:
         return []
     return sorted({str(c) for c in frame[COUNTRY].dropna().unique()})
+
+
+def date_span(frame: pd.DataFrame) -> tuple[dt.date, dt.date] | None:
+    """The first and last day with an ``invoice_date`` in a mapped table (missing dates ignored), or None when no
+    line has a date: the bounds the Settings page's date window can take."""
+    dates = frame[INVOICE_DATE].dropna()
+    if dates.empty:
+        return None
+    return dates.min().date(), dates.max().date()
 
 
 def starting_edges(spec: MetricScoring, bins: int, customers: pd.DataFrame, metric: str) -> tuple[float, ...]:
@@ -227,3 +255,72 @@ def audience_columns(members: pd.DataFrame) -> list[str]:
     clv = [c for c in members.columns if str(c).startswith("clv_")]
     rest = [c for c in members.columns if c not in first and c != RFM_SCORE and not str(c).startswith("clv_")]
     return first + clv + rest
+
+
+def field_number(field: str, value: Any) -> int | float:
+    """``value`` as the number an input for ``field`` holds: an int for :data:`WHOLE_FIELDS` (days, orders,
+    scores; a saved 90.0 shows as 90), a float otherwise.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``value`` is not a number (as :func:`int` and :func:`float` do).
+    """
+    return int(value) if field in WHOLE_FIELDS else float(value)
+
+
+def condition_input(field: str) -> tuple[int | float, str]:
+    """``(step, printf format)`` of a numeric audience condition's input: whole fields step by 1 and show no
+    decimals; P(alive), a probability 0-1, steps by 0.05; money (spend, CLV) steps by 10; both show 2 decimals."""
+    if field in WHOLE_FIELDS:
+        return 1, "%d"
+    return (0.05 if field == "p_alive" else 10.0), "%.2f"
+
+
+def first_upper(text: str) -> str:
+    """``text`` with its first character upper-cased and the rest as it is (``"days since..."`` -> ``"Days
+    since..."``; unlike :meth:`str.capitalize`, ``"R score"`` stays ``"R score"`` and segment names keep their case)."""
+    return text[:1].upper() + text[1:]
+
+
+def audience_layout(audience: Audience, first_id: int) -> tuple[list[list[int]], dict[int, Condition]]:
+    """The condition form of ``audience``: condition ids per group, numbered from ``first_id`` in form order, and
+    the condition of each id. An audience without groups gets one empty group (a form always shows one)."""
+    groups: list[list[int]] = []
+    conditions: dict[int, Condition] = {}
+    nxt = first_id
+    for group in audience.groups or ((),):
+        ids = []
+        for condition in group:
+            conditions[nxt] = condition
+            ids.append(nxt)
+            nxt += 1
+        groups.append(ids)
+    return groups, conditions
+
+
+def remove_condition(groups: Sequence[Sequence[int]], group: int, cid: int) -> list[list[int]]:
+    """The condition form without condition ``cid`` of group ``group`` (0-based). A group left empty goes too,
+    unless it is the only one (an empty group matches every customer, and the form keeps one group to add to).
+    A copy: ``groups`` is not changed. Removing an id the group does not hold changes nothing."""
+    new = [list(g) for g in groups]
+    if cid in new[group]:
+        new[group].remove(cid)
+    if not new[group] and len(new) > 1:
+        new.pop(group)
+    return new
+
+
+def saved_audiences_table(saved: Mapping[str, Audience], customers: pd.DataFrame,
+                          currency: Currency = NO_CURRENCY) -> pd.DataFrame:
+    """``Audience, Who, Customers now``: one row per saved audience, in saved order: its name, its conditions in
+    words and how many of ``customers`` it holds today (thousands separators), or ``needs lifetime value`` when
+    it uses a column the table lacks (``p_alive`` or CLV without the lifetime-value columns)."""
+    rows = []
+    for name, audience in saved.items():
+        try:
+            n = count(audience_size(audience, customers).customers)
+        except RfmError:
+            n = "needs lifetime value"
+        rows.append({"Audience": name, "Who": audience.describe(currency), "Customers now": n})
+    return pd.DataFrame(rows, columns=["Audience", "Who", "Customers now"])

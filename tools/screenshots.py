@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.browser.helpers import open_page, settle  # noqa: E402  (after the path is set)
 
-PAGES = ["Data", "Settings", "Overview", "Charts", "Customers", "Lifetime value", "Segment backtest", "Migration",
-         "Segments over time", "Cohorts", "Actions", "Audiences", "Export"]
+PAGES = ["Data", "Settings", "Segment rules", "Overview", "Charts", "Customers", "Lifetime value", "Segment backtest",
+         "Migration", "Segments over time", "Cohorts", "Actions", "Audiences", "Export"]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 _CONTENT_HEIGHT = """() => {
   const main = document.querySelector('[data-testid=stMain]');

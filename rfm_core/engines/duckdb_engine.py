@@ -1,7 +1,8 @@
 """DuckDB: the aggregation as SQL, in memory for a loaded table or out of core straight from CSV/Parquet files.
 
 Out of core: the data is scanned from the files by DuckDB, intermediate results live in a temporary database
-file under a memory limit (``memory_limit``, default 1 GB), and only the per-customer table comes back to pandas.
+file under a memory limit (:func:`duckdb_resources`: taken from the machine, overridable), and only the
+per-customer table comes back to pandas.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 from ..aggregate import resolve_as_of
 from ..clean import IS_RETURN
 from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID
-from ..errors import RfmError
+from ..errors import InputFileError, RfmError
 from ..mapping import resolve_mapping
 from ..settings import CleaningPolicy
 from .files import decide_dayfirst, expand_paths, file_format
@@ -27,13 +28,45 @@ from .sqlplan import (
     FileResult,
     SqlPlan,
     apply_order_level_check,
+    counts_frame,
     customers_sql,
     finish_customers,
     ledger_frame,
     refuse_order_rules,
 )
 
-__all__ = ["DuckDBAggregator", "duckdb_customers_from_files"]
+__all__ = ["DuckDBAggregator", "NotUtf8Error", "duckdb_customers_from_files", "duckdb_resources"]
+
+
+class NotUtf8Error(InputFileError):
+    """A CSV with bytes that are not UTF-8: DuckDB stops; the pandas reader decodes such files line by line."""
+
+
+#: Environment variables that override :func:`duckdb_resources` (e.g. ``RFM_DUCKDB_MEMORY_LIMIT=4GB``).
+MEMORY_ENV, THREADS_ENV = "RFM_DUCKDB_MEMORY_LIMIT", "RFM_DUCKDB_THREADS"
+#: Share of the machine's physical memory DuckDB may hold before it spills to disk, and the least it gets.
+MEMORY_SHARE, MEMORY_FLOOR = 1 / 16, 256 * 2**20
+
+
+def duckdb_resources(memory_limit: str | None = None, threads: int | None = None) -> tuple[str, int]:
+    """DuckDB's ``memory_limit`` and ``threads`` for an out-of-core run: given, else from the environment
+    (:data:`MEMORY_ENV`, :data:`THREADS_ENV`), else from the machine.
+
+    The machine's default is 1/16 of physical memory (1.5 GB on 24 GB), but no more than a quarter of the memory
+    available now and no less than 256 MB, and one thread per core. Above the limit DuckDB spills to its
+    temporary directory, so the limit bounds the process size (the CLI's peak RSS stays near limit + 0.4 GB), not
+    what it can process; a small share keeps room for the other users of a shared machine. Raise it for speed
+    on a machine of your own.
+    """
+    import psutil
+
+    memory = memory_limit or os.environ.get(MEMORY_ENV)
+    if not memory:
+        vm = psutil.virtual_memory()
+        memory = f"{max(MEMORY_FLOOR, min(vm.total * MEMORY_SHARE, vm.available / 4)) / 2**20:.0f}MB"
+    env_threads = os.environ.get(THREADS_ENV, "")
+    count = threads or (int(env_threads) if env_threads.strip().isdigit() else 0) or os.cpu_count() or 2
+    return memory, count
 
 
 class DuckDBAggregator:
@@ -76,12 +109,13 @@ def duckdb_customers_from_files(
     policy: CleaningPolicy | None = None,
     as_of: dt.date | None = None,
     *,
-    memory_limit: str = "1GB",
+    memory_limit: str | None = None,
     threads: int | None = None,
 ) -> FileResult:
     """Clean and aggregate CSV or Parquet files (a path, folder or glob) without loading them into pandas.
 
-    Returns the same per-customer table and ledger as the pandas engine on the same rows.
+    Returns the same per-customer table and ledger as the pandas engine on the same rows. ``memory_limit``
+    (DuckDB's spelling, e.g. ``"2GB"``) and ``threads`` default to :func:`duckdb_resources`.
     """
     import duckdb
 
@@ -89,11 +123,19 @@ def duckdb_customers_from_files(
     paths = expand_paths(spec)
     fmt = file_format(paths)
     source = _source(paths, fmt)
+    memory_limit, threads = duckdb_resources(memory_limit, threads)
     with tempfile.TemporaryDirectory(prefix="rfm-duckdb-") as tmp:
         con = duckdb.connect(str(Path(tmp) / "work.duckdb"), config={
             "memory_limit": memory_limit, "temp_directory": str(Path(tmp) / "spill"),
-            "threads": threads or os.cpu_count() or 2, "preserve_insertion_order": False})
+            "threads": threads, "preserve_insertion_order": False})
         try:
+            con.execute("SET enable_progress_bar = false")  # the CLI's stderr keeps its own lines
+            if fmt == "csv":
+                # The plan reads its source several times (duplicate hashes, lines, invoice numbers): parse the text
+                # once into DuckDB's own compressed columns (spilled to the work file past the memory limit)
+                # rather than once per read.
+                con.execute(f"CREATE TABLE rfm_source AS SELECT * FROM {source}")
+                source = "rfm_source"
             described = con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
             columns = tuple(str(r[0]) for r in described)
             text_columns = frozenset(str(r[0]) for r in described if str(r[1]).upper() == "VARCHAR")
@@ -106,15 +148,21 @@ def duckdb_customers_from_files(
                 dayfirst = decide_dayfirst(sample["d"], policy.dayfirst)
             refuse_order_rules(columns, resolved, "duckdb")
             plan = SqlPlan(source, columns, text_columns, resolved, policy, Dialect(), dayfirst)
-            plan, notes = apply_order_level_check(plan, con.sql(plan.order_level_check()).fetchall()[0])
-            con.execute(f"CREATE TABLE reasoned AS {plan.reasoned()}")
-            counts = con.sql(plan.ledger("reasoned")).df()
+            notes: tuple[str, ...] = ()
+            if plan.needs_order_level_check():
+                plan, notes = apply_order_level_check(plan, con.sql(plan.order_level_check()).fetchall()[0])
+            con.execute(f"CREATE TABLE summary AS {plan.summary()}")
+            counts, unread = counts_frame(con.sql(plan.ledger_counts("summary")).fetchall()[0])
             input_rows = int(counts["n"].sum())
-            as_of = resolve_as_of(con.sql(plan.last_purchase("reasoned")).fetchall()[0][0], as_of)
-            customers = con.sql(plan.customers("reasoned", as_of)).df()
+            as_of = resolve_as_of(con.sql(plan.last_purchase("summary")).fetchall()[0][0], as_of)
+            customers = con.sql(plan.customers("summary", as_of)).df()
         except duckdb.Error as exc:
+            if "Invalid unicode" in str(exc):
+                raise NotUtf8Error(f"{spec} is not UTF-8 throughout, and DuckDB reads UTF-8 only. Run it with "
+                                   "--engine pandas or auto: pandas decodes such files line by line.") from None
             raise RfmError(f"DuckDB could not process the input: {str(exc).splitlines()[0]}") from None
         finally:
             con.close()
     return FileResult(finish_customers(customers), ledger_frame(counts, input_rows), as_of, input_rows, "duckdb",
-                      plan.mapping, (f"{len(paths)} {fmt} file(s) read by DuckDB out of core.", *notes))
+                      plan.mapping, (f"{len(paths)} {fmt} file(s) read by DuckDB out of core.", *notes),
+                      unreadable=unread)

@@ -31,6 +31,7 @@ from .sqlplan import (
     SparkDialect,
     SqlPlan,
     apply_order_level_check,
+    counts_frame,
     finish_customers,
     ledger_frame,
     refuse_order_rules,
@@ -186,17 +187,18 @@ def spark_customers_from_files(
                       and name == resolved[INVOICE_DATE])
     refuse_order_rules(columns, resolved, "spark")
     plan = SqlPlan("rfm_src", columns, text_columns, resolved, policy, dialect, dayfirst, nanos)
-    plan, notes = apply_order_level_check(plan, tuple(spark.sql(plan.order_level_check()).collect()[0]))
-    reasoned = spark.sql(plan.reasoned()).cache()
+    notes: tuple[str, ...] = ()
+    if plan.needs_order_level_check():
+        plan, notes = apply_order_level_check(plan, tuple(spark.sql(plan.order_level_check()).collect()[0]))
+    summary = spark.sql(plan.summary()).cache()  # one row per customer: small, read three times below
     try:
-        reasoned.createOrReplaceTempView("rfm_reasoned")
-        counts = spark.sql(plan.ledger("rfm_reasoned")).toPandas()
-        counts = counts.dropna().astype({"code": "int64", "n": "int64"})
+        summary.createOrReplaceTempView("rfm_summary")
+        counts, unread = counts_frame(tuple(spark.sql(plan.ledger_counts("rfm_summary")).collect()[0]))
         input_rows = int(counts["n"].sum())
-        as_of = resolve_as_of(spark.sql(plan.last_purchase("rfm_reasoned")).collect()[0][0], as_of)
-        customers = spark.sql(plan.customers("rfm_reasoned", as_of)).toPandas()
+        as_of = resolve_as_of(spark.sql(plan.last_purchase("rfm_summary")).collect()[0][0], as_of)
+        customers = spark.sql(plan.customers("rfm_summary", as_of)).toPandas()
     finally:
-        reasoned.unpersist()
+        summary.unpersist()
     return FileResult(finish_customers(customers), ledger_frame(counts, input_rows), as_of, input_rows, "spark",
                       plan.mapping, (f"{len(paths)} {fmt} file(s) read by Spark ({master}); Spark's own log: "
-                                     f"{spark_log_path()}.", *notes))
+                                     f"{spark_log_path()}.", *notes), unreadable=unread)

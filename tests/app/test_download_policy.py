@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT
 
 SOURCES = [*sorted((ROOT / "pages").glob("*.py")), ROOT / "streamlit_app.py"]
-PAGES_WITH_DOWNLOADS = ["data", "settings", "migration", "actions", "export", "audiences", "segments_over_time",
+PAGES_WITH_DOWNLOADS = ["data", "segment_rules", "migration", "actions", "export", "audiences", "segments_over_time",
                         "backtest"]
 
 

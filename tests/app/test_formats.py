@@ -19,8 +19,8 @@ from rfm_core.formatting import Currency
 from tests.app.test_pages import at, go, upload  # noqa: F401  (the fixture)
 from tests.conftest import ROOT
 
-PAGES = ["data", "settings", "overview", "charts", "actions", "customers", "export", "migration", "cohorts", "clv",
-         "backtest", "audiences", "segments_over_time"]
+PAGES = ["data", "settings", "segment_rules", "overview", "charts", "actions", "customers", "export", "migration",
+         "cohorts", "clv", "backtest", "audiences", "segments_over_time"]
 # A number as Python prints a float (1179488.021), or a long number without thousands separators (723926).
 RAW_NUMBER = re.compile(r"\d\.\d{3,}|(?<![\d,.])\d{4,}(?![\d,])")
 # Our printf formats: optional prefix, %d / %,d / %.Nf / %,.Nf with N <= 2 (3 for an error per customer), suffix.
@@ -120,7 +120,7 @@ def test_actions_show_each_segments_test_and_control_groups(at: AppTest) -> None
 
 
 def test_rule_table_has_the_playbook_columns(at: AppTest) -> None:  # noqa: F811
-    go(at, "settings")
+    go(at, "segment_rules")
     base = at.session_state["rules_base"]  # the table the rule editor edits
     assert list(base.columns[-5:]) == ["goal", "channel", "offer", "timing", "control_share"]
     assert base.set_index("name").loc["Lost", "control_share"] == 0.2

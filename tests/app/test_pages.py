@@ -15,7 +15,7 @@ from rfm_core import analyze
 from tests.conftest import HAND_CSV, ROOT, SAMPLE
 
 APP = str(ROOT / "streamlit_app.py")
-PAGES = ["data", "settings", "overview", "charts", "actions", "customers", "export"]
+PAGES = ["data", "settings", "segment_rules", "overview", "charts", "actions", "customers", "export"]
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ def test_threshold_change_changes_segments(at: AppTest) -> None:
 
 
 def test_add_and_delete_rules(at: AppTest) -> None:
-    go(at, "settings")
+    go(at, "segment_rules")
     assert len(at.selectbox(key="rule_pick").options) == 11
     at.button(key="rule_add").click().run()
     assert len(at.selectbox(key="rule_pick").options) == 12
@@ -146,7 +146,7 @@ def test_add_and_delete_rules(at: AppTest) -> None:
     # the new catch-all rule sits on top and wins every cell
     counts = segment_counts(at)
     assert counts["New segment 1"] == sum(counts.values())
-    go(at, "settings")
+    go(at, "segment_rules")
     at.selectbox(key="rule_pick").set_value("New segment 1").run()
     at.button(key="rule_delete").click().run()
     assert len(at.selectbox(key="rule_pick").options) == 11
@@ -157,7 +157,7 @@ def test_add_and_delete_rules(at: AppTest) -> None:
 
 
 def test_move_rules_up_and_down(at: AppTest) -> None:
-    go(at, "settings")
+    go(at, "segment_rules")
     at.selectbox(key="rule_pick").set_value("Loyal Customers").run()
     at.button(key="rule_up").click().run()
     assert not at.exception

@@ -37,12 +37,19 @@ def test_recency_bins_at_4_keep_lost_and_explain_what_cannot_occur(at: AppTest) 
     assert counts["About to Sleep"] == 0 and counts["Need Attention"] == 0
     overview_text = " ".join(w.value for w in at.warning)  # Overview says the same words
     assert "At 4 recency bins no score reads as R = 3" in overview_text
+    # Segment rules reads the bins chosen on Settings: 4 x 5 x 5 = 100 cells, the grid's columns R1..R4, and the
+    # same sentence about R = 3.
+    go(at, "segment_rules")
+    assert any(h.value == "Coverage of the 100 score cells" for h in at.subheader)
+    assert "At 4 recency bins no score reads as R = 3" in " ".join(w.value for w in at.warning)
+    grid = next(df.value for df in at.dataframe if any(str(c).startswith("R1 ") for c in df.value.columns))
+    assert [str(c).split(" ")[0] for c in grid.columns] == ["R1", "R2", "R3", "R4"] and len(grid) == 5
 
 
 def test_renaming_champions_keeps_its_insight(at: AppTest) -> None:
     go(at, "overview")
     assert any("Champions (your best customers)" in m.value for m in at.markdown)
-    go(at, "settings")
+    go(at, "segment_rules")
     before = at.session_state[common.RULES]
     at.session_state["rules_editor_0"] = {"edited_rows": {0: {"name": "VIP"}}, "added_rows": [], "deleted_rows": []}
     at.run()

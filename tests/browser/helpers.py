@@ -111,8 +111,9 @@ def upload_file(page: Page, path: object, timeout: float = 180_000) -> None:
 def bins_slider(page: Page, metric: str = "Recency") -> Locator:
     """The Settings page's Bins slider of one metric, found inside that metric's column.
 
-    Not ``get_by_role("slider").first``: the page also has the coverage grid's "M score" slider, and while a run
-    replaces elements the DOM order is not the visual order (a test once moved the M score slider instead).
+    Not ``get_by_role("slider").first``: the page has one Bins slider per metric (and had the coverage grid's "M
+    score" slider before the grid moved to Segment rules), and while a run replaces elements the DOM order is not
+    the visual order (a test once moved the M score slider instead).
     """
     column = page.get_by_test_id("stColumn").filter(has=page.get_by_role("heading", name=metric, exact=True))
     return column.get_by_test_id("stSlider").get_by_role("slider")

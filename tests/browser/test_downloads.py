@@ -35,7 +35,7 @@ from tests.browser.helpers import open_page, settle
 
 CUSTOMER_COLUMNS = {CUSTOMER_ID, RECENCY_DAYS, FREQUENCY, MONETARY, R_SCORE, F_SCORE, M_SCORE, SEGMENT}
 WORKBOOK_SHEETS = ["Summary", "Customers", "Rules", "Ledger", "About"]
-PAGES_WITH_DOWNLOADS = ["Data", "Settings", "Migration", "Actions", "Export"]
+PAGES_WITH_DOWNLOADS = ["Data", "Segment rules", "Migration", "Actions", "Export"]
 
 
 @dataclass(frozen=True)
@@ -269,7 +269,7 @@ def test_every_download_in_quick_succession_both_orders(page: Page, app_url: str
             assert sum(per_segment) == ref.customers
         assert page.get_by_test_id("stException").count() == 0
     # The buttons the pages are known to have (the Actions page: one per non-empty segment).
-    assert counts["Data"] == 2 and counts["Settings"] == 1 and counts["Migration"] == 1 and counts["Export"] == 9
+    assert counts["Data"] == 2 and counts["Segment rules"] == 1 and counts["Migration"] == 1 and counts["Export"] == 9
     assert counts["Actions"] >= 3
 
 

@@ -15,8 +15,8 @@ from rfm_core.sample import generate
 from rfm_core.settings import AnalysisSettings
 from tests.browser.helpers import bins_slider, metric, open_page, settle, upload_file
 
-PAGES = ["Data", "Settings", "Overview", "Charts", "Customers", "Lifetime value", "Segment backtest", "Migration",
-         "Cohorts", "Actions",
+PAGES = ["Data", "Settings", "Segment rules", "Overview", "Charts", "Customers", "Lifetime value", "Segment backtest",
+         "Migration", "Cohorts", "Actions",
          "Export"]
 
 

@@ -286,3 +286,21 @@ def test_order_of_rows_does_not_matter() -> None:
     shuffled = CUSTOMERS.sample(frac=1, random_state=3)
     assert (sorted(shuffled["customer_id"][evaluate(LAPSED_REPEAT, shuffled)])
             == CUSTOMERS["customer_id"][evaluate(LAPSED_REPEAT, CUSTOMERS)].tolist())
+
+
+@settings(max_examples=80, deadline=None)
+@given(audiences, st.data())
+def test_build_audience_from_form_rows(audience: Audience, data: st.DataObject) -> None:
+    """The form's rows of any audience build that audience back with no problems; blanking some values (an empty
+    multiselect) leaves exactly those rows out, each named once with its group number, and keeps every group."""
+    from rfm_core.audience import build_audience
+
+    rows = [[(c.field, c.op, c.value) for c in g] for g in audience.groups]
+    assert build_audience(audience.name, rows) == (audience, [])
+    blank = [[data.draw(st.booleans()) for _ in g] for g in audience.groups]
+    pairs = [list(zip(g, bg, strict=True)) for g, bg in zip(audience.groups, blank, strict=True)]
+    form = [[(c.field, c.op, None if b else c.value) for c, b in group] for group in pairs]
+    built, problems = build_audience(audience.name, form)
+    assert built == Audience(audience.name, tuple(tuple(c for c, b in group if not b) for group in pairs))
+    assert problems == [f"Group {i}: choose a value for {FIELDS[c.field].label}."
+                        for i, group in enumerate(pairs, start=1) for c, b in group if b]

@@ -108,9 +108,63 @@ def test_cli_engine_duckdb_and_auto(tmp_path: Path, parquet_dataset: tuple[str, 
 
 
 def test_choose_engine() -> None:
-    assert choose_engine([str(SAMPLE)]) == "pandas"
-    assert choose_engine([str(SAMPLE)], available_bytes=10_000_000) == "duckdb"
+    assert choose_engine([str(SAMPLE)]) == "pandas"  # a small CSV stays with pandas whatever the memory
+    assert choose_engine([str(SAMPLE)], available_bytes=10_000_000) == "pandas"
     assert choose_engine(["a.parquet", "b.parquet"]) == "duckdb"
+
+
+@pytest.mark.parametrize(("change", "engine", "why"), [
+    (None, "duckdb", "plain CSV"),
+    ("semicolon", "pandas", "';'-delimited"),
+    ("decimal-comma", "pandas", "';'-delimited"),
+    ("dayfirst", "pandas", "its dates are"),
+    ("title-lines", "pandas", "header is on line 3"),
+    ("cp1252-late", "pandas", "not UTF-8"),
+    ("comma-late", "pandas", "only the pandas reader reads"),
+])
+def test_auto_takes_duckdb_only_for_plain_csv_and_gives_what_pandas_gives(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str | None, engine: str, why: str) -> None:
+    """``--engine auto`` on a CSV over the size threshold: DuckDB for a plain file, pandas for a file that needs the
+    pandas reader (decided on the sample, or while DuckDB runs); the customers and ledger are pandas' either way."""
+    import rfm_core.engines as engines
+    from rfm_core.engines import engine_choice, run_auto
+
+    monkeypatch.setattr(engines, "AUTO_CSV_BYTES", 1)  # the sample's size stands for 100 MB
+    monkeypatch.setattr(engines, "SAMPLE_BYTES", 16_384)  # so that "later lines" lie beyond the sample
+    frame = generate(customers=120, seed=5)
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+    path = tmp_path / "big.csv"
+    if change == "semicolon":
+        frame.to_csv(path, index=False, sep=";")
+    elif change == "decimal-comma":
+        frame.to_csv(path, index=False, sep=";", decimal=",")
+    elif change == "dayfirst":
+        frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"]).dt.strftime("%d/%m/%Y %H:%M")
+        frame.to_csv(path, index=False)
+    elif change == "title-lines":
+        path.write_text("Sales export\nShop: Example\n" + frame.to_csv(index=False), encoding="utf-8")
+    elif change == "cp1252-late":  # the sampled start is plain UTF-8; one line far below is Windows-1252
+        text = frame.to_csv(index=False).encode("utf-8")
+        path.write_bytes(text + b"X1,A1,Caf\xe9 cr\xe8me,1,2011-12-09 10:00:00,1.5,99999,France\n")
+    elif change == "comma-late":  # quoted decimal commas only after the sampled start
+        head = frame.to_csv(index=False)
+        tail = frame.iloc[:300].copy()
+        tail["InvoiceNo"] = "Z" + tail["InvoiceNo"].astype(str)
+        tail["UnitPrice"] = tail["UnitPrice"].map(lambda v: f"{v:.2f}".replace(".", ","))
+        path.write_text(head + tail.to_csv(index=False, header=False), encoding="utf-8")
+    else:
+        frame.to_csv(path, index=False)
+    choice = engine_choice([str(path)])
+    result, choice = run_auto(str(path), choice)
+    assert choice.engine == engine, choice
+    assert why in choice.reason
+    ref = analyze(path, warn=False)
+    if engine == "duckdb":
+        assert result is not None
+        assert_engines_equal(ref.customers, result.customers)
+        assert_ledgers_equal(ref.cleaned.ledger, result.ledger)
+    else:
+        assert result is None
 
 
 # ------------------------------------------------------------------------------------------------------ spark
@@ -289,3 +343,62 @@ def test_a_spark_read_error_is_one_line(spark: Any) -> None:
     message = str(caught.value)
     assert "\n" not in message and "Spark failed while reading" in message
     assert "nonexistent-rfm-folder" in message and str(spark_log_path()) in message
+
+
+_DUPLICATES_CSV = """InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+1001,S1,Mug,2,2011-01-05 10:00:00,3.0,1,United Kingdom
+1001,S1,Mug,2,2011-01-05 10:00:00,3.0,1,United Kingdom
+1001,S1,Mug,2,2011-01-05 10:00:00,3.0,1,United Kingdom
+1001,S1,Mug (red),2,2011-01-05 10:00:00,3.0,1,United Kingdom
+1002,S2,Cup,1,2011-02-01 09:00:00,5.0,2,United Kingdom
+1003,S3,Pen,1,2011-02-02 09:00:00,1.0,,United Kingdom
+1003,S3,Pen,1,2011-02-02 09:00:00,1.0,,United Kingdom
+1004,S4,,1,2011-02-03 09:00:00,2.0,2,
+1004,S4,,1,2011-02-03 09:00:00,2.0,2,
+"""
+
+
+@pytest.mark.parametrize("drop_duplicates", [True, False])
+def test_duplicates_by_row_hash_match_the_hand_count(tmp_path: Path, drop_duplicates: bool) -> None:
+    """Exact duplicates are lines equal in every original column, the unmapped description included, and with
+    empty cells in the same places. By hand: three copies of the mug line (two are duplicates), the red mug differs
+    only in its description (used), two copies of a line without a customer (both filed under that earlier reason),
+    two copies of a line with empty description and country (one duplicate). Customer 1: one order, 2 x 3.0 twice
+    = 12.0 (24.0 when duplicates are kept); customer 2: two orders, 5.0 + 2.0 = 7.0 (9.0 kept)."""
+    path = tmp_path / "dups.csv"
+    path.write_text(_DUPLICATES_CSV, encoding="utf-8")
+    policy = CleaningPolicy(drop_duplicates=drop_duplicates)
+    want = ({"used": 4, "no customer id": 2, "exact duplicate line": 3} if drop_duplicates
+            else {"used": 7, "no customer id": 2})
+    money = {"1": 12.0, "2": 7.0} if drop_duplicates else {"1": 24.0, "2": 9.0}
+    ref = analyze(path, AnalysisSettings(cleaning=policy), warn=False)
+    got = duckdb_customers_from_files(str(path), policy=policy)
+    for result_ledger, customers in ((ref.cleaned.ledger, ref.customers), (got.ledger, got.customers)):
+        assert result_ledger.set_index("reason")["rows"].to_dict() == want
+        assert dict(zip(customers["customer_id"], customers["monetary"], strict=True)) == pytest.approx(money)
+        assert customers.set_index("customer_id")["frequency"].to_dict() == {"1": 1, "2": 2}
+
+
+def test_duckdb_resources_come_from_the_machine_unless_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """1/16 of physical memory (capped at a quarter of what is free, at least 256 MB) and one thread per core;
+    the environment and the arguments override them."""
+    import os
+    from types import SimpleNamespace
+
+    import psutil
+
+    from rfm_core.engines.duckdb_engine import MEMORY_ENV, THREADS_ENV, duckdb_resources
+
+    monkeypatch.delenv(MEMORY_ENV, raising=False)
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    gib = 2**30
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(total=24 * gib, available=20 * gib))
+    assert duckdb_resources() == ("1536MB", os.cpu_count() or 2)  # 24 GiB / 16
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(total=24 * gib, available=2 * gib))
+    assert duckdb_resources()[0] == "512MB"  # a quarter of the 2 GiB free
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(total=2 * gib, available=gib // 2))
+    assert duckdb_resources()[0] == "256MB"  # the floor
+    monkeypatch.setenv(MEMORY_ENV, "3GB")
+    monkeypatch.setenv(THREADS_ENV, "1")
+    assert duckdb_resources() == ("3GB", 1)
+    assert duckdb_resources("700MB", 3) == ("700MB", 3)

@@ -40,7 +40,16 @@ def _corrupt(data: bytes) -> bytes:
     return bytes(raw)
 
 
+def _broken_deflate(data: bytes) -> bytes:
+    """Set the member's first deflate block to the reserved type: zlib fails before any CRC-32 is computed."""
+    raw = bytearray(data)
+    start = raw.index(WORKBOOK.encode()) + len(WORKBOOK)  # the local header's name; no extra field (writestr)
+    raw[start] = 0xFF  # BTYPE 11: "invalid block type"
+    return bytes(raw)
+
+
 ROUTES: dict[str, tuple[int, bytes, int | None]] = {
+    "/broken-deflate.zip": (200, _broken_deflate(GOOD), None),
     "/good.zip": (200, GOOD, None),
     "/truncated.zip": (200, GOOD[: len(GOOD) // 2], len(GOOD)),
     "/corrupt.zip": (200, _corrupt(GOOD), None),
@@ -92,8 +101,8 @@ def test_pinned_checksum(server: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("route", "message"), [
     ("/truncated.zip", "stopped after"), ("/corrupt.zip", "corrupt|not a zip"), ("/notzip.zip", "not a zip"),
-    ("/missing.zip", "404"),
-], ids=["truncated", "corrupt", "not-a-zip", "http-404"])
+    ("/missing.zip", "404"), ("/broken-deflate.zip", "corrupt"),
+], ids=["truncated", "corrupt", "not-a-zip", "http-404", "broken-deflate"])
 def test_bad_downloads_are_refused_and_not_kept(server: str, tmp_path: Path, route: str, message: str) -> None:
     with pytest.raises(InputFileError, match=message):
         fetch_uci(tmp_path, f"{server}{route}", timeout=10)

@@ -302,3 +302,117 @@ def test_rule_edits_at_every_position(n: int, data: st.DataObject) -> None:
     added = add_rule(rules)
     assert delete_rule(added, added.rules[0].name) == rules
     assert (moved.fallback_description, added.fallback_action) == ("No rule matched.", "Look again.")
+
+
+# ------------------------------------------------------------------------------------------ audiences form and table
+def test_build_audience_keeps_complete_rows_and_names_the_rest() -> None:
+    from rfm_core.audience import Audience, Condition, build_audience
+
+    # Group 1: one good row, one row without a value; group 2: between with its low end above its high end.
+    rows = [[("frequency", "gte", 2), ("country", "in", None)], [("recency_days", "between", (9.0, 3.0))]]
+    audience, problems = build_audience("  Lapsed  ", rows)
+    assert audience == Audience("Lapsed", ((Condition("frequency", "gte", 2.0),), ()))
+    assert problems[0] == "Group 1: choose a value for country."
+    assert problems[1].startswith("Group 2: ") and "low end" in problems[1] and len(problems) == 2
+    # All rows complete: no problems, the groups in form order, a blank name becomes "Audience".
+    audience, problems = build_audience(" ", [[("segment", "in", ("Lost",))], [("monetary", "gt", 100)]])
+    assert problems == [] and audience.name == "Audience"
+    assert audience.groups == ((Condition("segment", "in", ("Lost",)),), (Condition("monetary", "gt", 100.0),))
+    assert build_audience(None, []) == (Audience("Audience", ()), [])
+
+
+def test_audience_name_and_operators_for_each_kind() -> None:
+    from rfm_core.audience import audience_name, operators_for
+
+    assert [audience_name(t) for t in (None, "", "   ", " VIP ")] == ["Audience", "Audience", "Audience", "VIP"]
+    # Number fields: the six comparisons and between; text fields: is, is not, is one of, is none of.
+    assert operators_for("recency_days") == ["gte", "gt", "lte", "lt", "eq", "ne", "between"]
+    assert operators_for("p_alive") == ["gte", "gt", "lte", "lt", "eq", "ne", "between"]
+    assert operators_for("segment") == ["eq", "ne", "in", "not_in"]
+    with pytest.raises(ConfigError, match="Unknown audience field"):
+        operators_for("postcode")
+
+
+def test_average_spend_by_hand() -> None:
+    from rfm_core.audience import Audience, Condition, audience_size
+
+    customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "frequency": [1, 3, 5], "monetary": [10.0, 20.0, 70.0]})
+    size = audience_size(Audience("x", ((Condition("frequency", "gte", 3),),)), customers)
+    assert (size.customers, size.revenue, size.average_spend) == (2, 90.0, 45.0)  # (20 + 70) / 2
+    assert audience_size(Audience("x", ((Condition("frequency", "gt", 9),),)), customers).average_spend == 0.0
+
+
+def test_condition_inputs_numbers_and_first_upper() -> None:
+    from rfm_core.views import condition_input, field_number, first_upper
+
+    assert condition_input("frequency") == (1, "%d") and condition_input("r_score") == (1, "%d")
+    assert condition_input("p_alive") == (0.05, "%.2f") and condition_input("monetary") == (10.0, "%.2f")
+    assert field_number("recency_days", 90.0) == 90 and isinstance(field_number("recency_days", 90.0), int)
+    assert field_number("monetary", 5) == 5.0 and isinstance(field_number("monetary", 5), float)
+    assert first_upper("days since the last order") == "Days since the last order"
+    assert first_upper("R score") == "R score" and first_upper("") == ""
+    assert first_upper("iPhone buyers") == "IPhone buyers"
+
+
+def test_audience_layout_and_removing_conditions() -> None:
+    from rfm_core.audience import Audience, Condition
+    from rfm_core.views import audience_layout, remove_condition
+
+    f2, r90 = Condition("frequency", "gte", 2), Condition("recency_days", "gt", 90)
+    lost = Condition("segment", "eq", "Lost")
+    groups, conditions = audience_layout(Audience("x", ((f2, r90), (lost,))), 7)
+    assert groups == [[7, 8], [9]] and conditions == {7: f2, 8: r90, 9: lost}
+    assert audience_layout(Audience("x", ()), 3) == ([[]], {})  # the form always has a group to add to
+    before = [[7, 8], [9]]
+    assert remove_condition(before, 0, 8) == [[7], [9]]
+    assert remove_condition(before, 1, 9) == [[7, 8]]  # a group left empty goes
+    assert remove_condition([[4]], 0, 4) == [[]]  # ... unless it is the only one
+    assert remove_condition(before, 0, 9) == [[7, 8], [9]]  # an id the group does not hold: nothing changes
+    assert before == [[7, 8], [9]]  # not changed in place
+
+
+def test_saved_audiences_table_by_hand() -> None:
+    from rfm_core.audience import Audience, Condition
+    from rfm_core.views import saved_audiences_table
+
+    customers = pd.DataFrame({"customer_id": [str(i) for i in range(1500)], "frequency": [1] * 300 + [4] * 1200,
+                              "monetary": [1.0] * 1500})
+    saved = {"Repeat": Audience("Repeat", ((Condition("frequency", "gte", 2),),)),
+             "Alive": Audience("Alive", ((Condition("p_alive", "gt", 0.5),),))}
+    table = saved_audiences_table(saved, customers)
+    assert table.columns.tolist() == ["Audience", "Who", "Customers now"]
+    assert table["Audience"].tolist() == ["Repeat", "Alive"]
+    assert table["Customers now"].tolist() == ["1,200", "needs lifetime value"]  # 1,500 - 300 with one order
+    assert table["Who"].tolist() == ["2 or more orders", saved["Alive"].describe()]
+    assert saved_audiences_table({}, customers).columns.tolist() == ["Audience", "Who", "Customers now"]
+
+
+def test_with_clv_and_date_span_by_hand() -> None:
+    from rfm_core.views import date_span, with_clv
+
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "monetary": [1.0, 2.0]})
+    clv = pd.DataFrame({"customer_id": ["b", "z"], "p_alive": [0.8, 0.1], "clv_12m": [5.0, 6.0]})
+    joined = with_clv(customers, clv)
+    assert joined["customer_id"].tolist() == ["a", "b"]  # every customer once, none added
+    assert np.isnan(joined["p_alive"].iloc[0]) and joined["clv_12m"].iloc[1] == 5.0
+    frame = pd.DataFrame({"invoice_date": pd.to_datetime(["2024-03-05 10:00", None, "2023-12-31 23:59"])})
+    assert date_span(frame) == (dt.date(2023, 12, 31), dt.date(2024, 3, 5))
+    assert date_span(pd.DataFrame({"invoice_date": pd.to_datetime([None, None])})) is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=4), st.data())
+def test_remove_condition_at_every_position(sizes: list[int], data: st.DataObject) -> None:
+    """For any form (group sizes drawn, ids numbered in order): removing one id of group g keeps every other id in
+    its order, drops group g when it is emptied unless it is the only group, and keeps the other groups as they
+    were; removing from an empty group drops that group (again unless it is the only one)."""
+    from rfm_core.views import remove_condition
+
+    ids = iter(range(100))
+    groups = [[next(ids) for _ in range(n)] for n in sizes]
+    g = data.draw(st.integers(0, len(groups) - 1))
+    cid = data.draw(st.sampled_from(groups[g])) if groups[g] else 99
+    left = [x for x in groups[g] if x != cid]
+    kept = [left] if left or len(groups) == 1 else []
+    expected = [*groups[:g], *kept, *groups[g + 1:]]
+    assert remove_condition(groups, g, cid) == expected
