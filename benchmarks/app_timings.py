@@ -10,13 +10,16 @@ fresh browser context:
 1. upload of the workbook to the first full result: from the file input's ``change`` event to the first frame
    in which the Data page shows the file's row count, the script has finished and nothing is stale;
 2. the first render of every other page after the upload: from the click on its link to the first frame in
-   which the script has finished, nothing is stale and every Plotly chart has drawn its SVG;
+   which the script has finished, nothing is stale, no element is still loading its frontend code (a skeleton: the
+   first Plotly chart of a browser visit waits for Plotly's bundle) and every Plotly chart has drawn its SVG;
 3. a settings change: ArrowRight/ArrowLeft on the recency bins slider of the Settings page, from ``keydown`` to
    the first frame of the finished rerun.
 
 Between repetitions the CLI runs once on the same file, so its median sits beside the upload's under the same
-load. Last, a file that fails inside the preparation (no customer column, large enough to get a progress bar) is
-uploaded to check that the bar was shown and is gone after the error.
+load. ``--compare DIR ...`` serves other checkouts of the app too (e.g. ``git archive main | tar -x -C /tmp/main``),
+one repetition of each in turn, so a before/after comparison runs interleaved under the same machine load. Last, a
+file that fails inside the preparation (no customer column, large enough to get a progress bar) is uploaded to check
+that the bar was shown and is gone after the error.
 
 The clock: ``performance.now()`` in the page; a capturing listener takes the start from the user event, a
 ``MutationObserver`` sees Streamlit's script state go to ``running`` and back to ``notRunning``, and the end is
@@ -54,8 +57,11 @@ CLOCK_JS = r"""
   const app = () => document.querySelector('[data-testid="stApp"]');
   const state = () => (app() ? app().getAttribute('data-test-script-state') : null);
   const stale = () => document.querySelector('[data-testid="stElementContainer"][data-stale="true"]') !== null;
-  const plotsDrawn = () => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-      .every((c) => c.querySelector('.main-svg') !== null);
+  // An element whose frontend code is still loading (Plotly's bundle on the first chart of a visit) shows a
+  // skeleton and no stPlotlyChart yet: without this check a page's first charts would count as drawn before they exist.
+  const plotsDrawn = () => document.querySelector('[data-testid="stSkeleton"]') === null
+      && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+        .every((c) => c.querySelector('.main-svg') !== null);
   const start = () => { if (b.armed && b.t0 === null) b.t0 = performance.now(); };
   for (const type of ['change', 'click', 'keydown']) document.addEventListener(type, start, true);
   const check = (records) => {
@@ -91,15 +97,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server() -> Iterator[str]:
-    """A fresh `streamlit run` of the app (TESTING.md's recipe); yields its URL."""
+def server(root: Path = ROOT) -> Iterator[str]:
+    """A fresh `streamlit run` of the app in the checkout ``root`` (TESTING.md's recipe); yields its URL."""
     port = _free_port()
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            cwd=root, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.time() + 90
@@ -135,6 +141,14 @@ def _timed(page: Any, label: str, action: Any, until: str | None = None, timeout
 
     page.evaluate("(u) => window.__bench.arm(u)", until)
     action()
+    retried = False
+    try:  # now and then Streamlit drops a click on a page link (no run starts): the clock restarts on a second one
+        page.wait_for_function("window.__bench.sawRun || window.__bench.t1 !== null", timeout=15_000, polling=50)
+    except PlaywrightTimeout:
+        print(f"{label}: no run 15 s after the action; doing it again, timed from the second time", file=sys.stderr)
+        page.evaluate("(u) => window.__bench.arm(u)", until)
+        action()
+        retried = True
     try:
         page.wait_for_function("window.__bench.t1 !== null", timeout=timeout, polling=50)
     except PlaywrightTimeout:
@@ -149,7 +163,7 @@ def _timed(page: Any, label: str, action: Any, until: str | None = None, timeout
     if page.get_by_test_id("stException").count():
         raise RuntimeError("the app showed an exception")
     return {"seconds": (got["t1"] - got["t0"]) / 1000, "after_script": (got["t1"] - got["ts"]) / 1000,
-            "progress": bool(got["p"])}
+            "progress": bool(got["p"]), "retried": retried}
 
 
 def _has_metric(label: str, value: str) -> str:
@@ -177,9 +191,10 @@ def _show_all_pages(page: Any) -> None:
         page.wait_for_timeout(200)
 
 
-def one_repetition(browser: Any, xlsx: Path, rows: str, settings_changes: int) -> dict[str, Any]:
+def one_repetition(browser: Any, xlsx: Path, rows: str, settings_changes: int,
+                   root: Path = ROOT) -> dict[str, Any]:
     out: dict[str, Any] = {"pages": {}, "after_script": {}}
-    with server() as url:
+    with server(root) as url:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         context.add_init_script(CLOCK_JS)
         page = context.new_page()
@@ -242,18 +257,32 @@ def error_check(browser: Any, bad: Path) -> dict[str, Any]:
 
 
 def measure(xlsx: Path, bad: Path | None, rows: str, repeats: int, settings_changes: int) -> dict[str, Any]:
+    """Every timing of the module docstring for this checkout."""
+    return compare([ROOT], xlsx, bad, rows, repeats, settings_changes)[str(ROOT)]
+
+
+def compare(roots: list[Path], xlsx: Path, bad: Path | None, rows: str, repeats: int,
+            settings_changes: int) -> dict[str, dict[str, Any]]:
+    """:func:`measure` for each checkout in ``roots``, interleaved: repetition i of every root before i + 1."""
     from playwright.sync_api import sync_playwright
 
-    reps, cli = [], []
+    reps: dict[Path, list[dict[str, Any]]] = {root: [] for root in roots}
+    cli: list[float] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         version = browser.version
         for i in range(repeats):
-            print(f"app timings: repetition {i + 1} of {repeats}", file=sys.stderr, flush=True)
-            reps.append(one_repetition(browser, xlsx, rows, settings_changes))
+            for root in roots:
+                print(f"app timings: repetition {i + 1} of {repeats}, {root}", file=sys.stderr, flush=True)
+                reps[root].append(one_repetition(browser, xlsx, rows, settings_changes, root))
             cli.append(_cli_seconds(xlsx))
         err = error_check(browser, bad) if bad is not None else None
         browser.close()
+    return {str(root): _summary(reps[root], cli, err, version, xlsx, repeats) for root in roots}
+
+
+def _summary(reps: list[dict[str, Any]], cli: list[float], err: dict[str, Any] | None, version: str, xlsx: Path,
+             repeats: int) -> dict[str, Any]:
     pages = {name: [r["pages"][name] for r in reps] for name in reps[0]["pages"]}
     changes = [c for r in reps for c in r["settings_change"]]
     return {
@@ -277,11 +306,17 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--settings-changes", type=int, default=6, help="slider steps per repetition")
     ap.add_argument("--json", type=Path, help="write the results here (default: stdout)")
+    ap.add_argument("--compare", type=Path, nargs="+", default=[],
+                    help="other checkouts of the app to time too, interleaved with this one (results by folder)")
     args = ap.parse_args()
     if not Path(CHROMIUM).exists():
         sys.exit(f"error: {CHROMIUM} is missing (apt-get install -y chromium)")
-    res = measure(args.xlsx.resolve(), args.bad.resolve() if args.bad else None, args.rows, args.repeats,
-                  args.settings_changes)
+    bad = args.bad.resolve() if args.bad else None
+    if args.compare:
+        res: dict[str, Any] = compare([ROOT, *(p.resolve() for p in args.compare)], args.xlsx.resolve(), bad,
+                                      args.rows, args.repeats, args.settings_changes)
+    else:
+        res = measure(args.xlsx.resolve(), bad, args.rows, args.repeats, args.settings_changes)
     text = json.dumps(res, indent=1)
     if args.json:
         args.json.write_text(text)

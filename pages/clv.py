@@ -7,7 +7,7 @@ import streamlit as st
 
 from pages import common
 from rfm_core import ModelFitError, charts
-from rfm_core.clv import MODEL_CHOICES, MODEL_LABELS, calibration_choices, clv_by_segment
+from rfm_core.clv import MODEL_CHOICES, MODEL_LABELS, clv_by_segment
 from rfm_core.formatting import count, decimal
 from rfm_core.settings import MIN_HORIZON_MONTHS, ClvSettings, help_for
 from rfm_core.views import clv_with_segments
@@ -21,10 +21,9 @@ st.caption("A purchase model (BG/NBD, MBG/NBD or Pareto/NBD, the one that predic
 unit, horizon, rate, model, holdout = common.clv_settings()
 units = {"D": "days", "W": "weeks", "M": "months"}
 models = {"auto": "Automatic (best on the holdout)", **MODEL_LABELS}
-tx = prep.cleaned.transactions
 choices = None
 try:
-    choices = calibration_choices(tx)
+    choices = common.calibration_choices_for(prep)
 except ModelFitError as exc:
     st.info(f"No holdout check for this data: {exc}")
 c1, c2, c3, c4, c5 = st.columns(5)

@@ -930,3 +930,58 @@ def clv_columns(prep: Prepared) -> pd.DataFrame:
     h = result.horizon_months
     cols = [c for c in ("p_alive", f"clv_{h}m") if c in result.table.columns]
     return result.table[["customer_id", *cols]]
+
+
+# ---- Page speed (issue 13): what a page computes from the analysis, cached per file and settings -------------------
+# The key of each helper below is the file's digest, the read, mapping and cleaning settings and the analysis date
+# (which determine the transactions and customers passed as the unhashed _ arguments), plus whatever else the
+# result depends on. A second visit to a page, or a return to earlier settings, then costs no recomputation.
+
+
+def _analysis_key(prep: Prepared) -> tuple[Any, ...]:
+    ss = st.session_state
+    return prep.digest, read_options(), tuple(sorted(ss[MAPPING].items())), ss[CLEANING], prep.as_of
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def chart_figures_of(key: tuple[Any, ...], scoring: ScoringSettings, rules: RuleSet, cur: Any,
+                     _seg: Segmentation, _transactions: pd.DataFrame) -> dict[str, Any]:
+    from rfm_core.charts import page_figures
+
+    return page_figures(_seg, _transactions, cur)
+
+
+def chart_figures(prep: Prepared, seg: Segmentation) -> dict[str, Any]:
+    """The Charts page's figures (:func:`rfm_core.charts.page_figures`) for the current data, settings and currency.
+
+    Streamlit copies a figure to send it and never changes it, so one cached figure serves every session."""
+    ss = st.session_state
+    return chart_figures_of(_analysis_key(prep), ss[SCORING], ss[RULES], currency(), seg, prep.cleaned.transactions)
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def top_products_of(key: tuple[Any, ...], scoring: ScoringSettings, rules: RuleSet,
+                    _transactions: pd.DataFrame, _customers: pd.DataFrame) -> pd.DataFrame:
+    from rfm_core.columns import CUSTOMER_ID, SEGMENT
+    from rfm_core.insights import top_products
+
+    return top_products(_transactions, _customers.set_index(_customers[CUSTOMER_ID].astype(str))[SEGMENT])
+
+
+def top_products_for(prep: Prepared, seg: Segmentation) -> pd.DataFrame:
+    """Top products per segment for the Actions page (:func:`rfm_core.insights.top_products`)."""
+    ss = st.session_state
+    return top_products_of(_analysis_key(prep), ss[SCORING], ss[RULES], prep.cleaned.transactions, seg.customers)
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def calibration_choices_of(key: tuple[Any, ...], _transactions: pd.DataFrame) -> Any:
+    from rfm_core.clv import calibration_choices
+
+    return calibration_choices(_transactions)
+
+
+def calibration_choices_for(prep: Prepared) -> Any:
+    """The holdout dates the Lifetime value page offers (raises ModelFitError when no holdout is possible; an
+    exception is not cached, so that case recomputes: it is the fast one)."""
+    return calibration_choices_of(_analysis_key(prep), prep.cleaned.transactions)

@@ -47,6 +47,7 @@ __all__ = [
     "model_comparison_chart",
     "monthly_activity",
     "p_alive_histogram",
+    "page_figures",
     "recency_monetary_scatter",
     "report_figures",
     "rf_heatmap",
@@ -73,10 +74,24 @@ def segment_colors(names: list[str] | tuple[str, ...]) -> dict[str, str]:
     return colors
 
 
+#: Every figure's Plotly template. Set when the figure is made (:func:`_figure`, ``template=`` in plotly express):
+#: a new figure otherwise gets Plotly's default template (a deep copy and validation of the whole template, 10-25 ms)
+#: only for :func:`_layout` to replace it at the same cost again.
+TEMPLATE = "plotly_white"
+
+
+def _figure(data: Any = None) -> go.Figure:
+    """A new figure with :data:`TEMPLATE` applied once."""
+    import plotly.graph_objects as go
+
+    return go.Figure(data, layout={"template": TEMPLATE})
+
+
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    """The common look: title at the left, height (px), small margins, no legend title. The figure was made with
+    :data:`TEMPLATE` (:func:`_figure`, or ``template=TEMPLATE`` for plotly express)."""
     fig.update_layout(title={"text": title, "x": 0, "xanchor": "left", "automargin": True}, height=height,
-                      margin={"l": 10, "r": 10, "t": 60, "b": 10}, template="plotly_white", legend_title_text="",
-                      separators=".,")
+                      margin={"l": 10, "r": 10, "t": 60, "b": 10}, legend_title_text="", separators=".,")
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
     return fig
@@ -104,7 +119,7 @@ def segment_treemap(summary: pd.DataFrame, colors: dict[str, str], currency: Cur
 
     data = summary[summary["customers"] > 0]
     fig = px.treemap(data, path=[SEGMENT], values="customers", color=SEGMENT, color_discrete_map=colors,
-                     custom_data=["revenue", "revenue_share", "customer_share"])
+                     custom_data=["revenue", "revenue_share", "customer_share"], template=TEMPLATE)
     fig.update_traces(texttemplate="%{label}<br>%{value:,} customers<br>%{customdata[2]:.1%}",
                       hovertemplate="%{label}<br>%{value:,} customers<br>revenue "
                                     + _money("customdata[0]", currency) + " (%{customdata[1]:.1%})<extra></extra>")
@@ -119,7 +134,7 @@ def segment_share_bars(summary: pd.DataFrame) -> go.Figure:
     import plotly.graph_objects as go
 
     data = summary[summary["customers"] > 0]
-    fig = go.Figure([
+    fig = _figure([
         go.Bar(name="Share of customers", y=data[SEGMENT], x=data["customer_share"], orientation="h",
                marker_color="#92c5de", hovertemplate="%{y}: %{x:.1%} of customers<extra></extra>"),
         go.Bar(name="Share of revenue", y=data[SEGMENT], x=data["revenue_share"], orientation="h",
@@ -144,7 +159,7 @@ def rf_heatmap(customers: pd.DataFrame, r_bins: int, f_bins: int, currency: Curr
                                    observed=False)
     grid = grid.reindex(index=range(1, f_bins + 1), columns=range(1, r_bins + 1))
     counts = counts.reindex(index=range(1, f_bins + 1), columns=range(1, r_bins + 1)).fillna(0)
-    fig = go.Figure(go.Heatmap(
+    fig = _figure(go.Heatmap(
         z=grid.to_numpy(), x=[f"R{c}" for c in grid.columns], y=[f"F{i}" for i in grid.index],
         customdata=counts.to_numpy(), colorscale="Blues",
         colorbar={"title": "Mean spend", **_money_axis(currency)},
@@ -167,7 +182,7 @@ def metric_distribution(customers: pd.DataFrame, info: MetricBins, currency: Cur
     values = customers[col].to_numpy(dtype="float64")
     clip = float(np.quantile(values, 0.99)) if len(values) else 0.0
     shown = values[values <= clip] if info.metric != "recency" else values
-    fig = go.Figure(go.Histogram(x=shown, nbinsx=60, marker_color="#4393c3",
+    fig = _figure(go.Histogram(x=shown, nbinsx=60, marker_color="#4393c3",
                                  hovertemplate="%{x}: %{y:,} customers<extra></extra>"))
     for edge in sorted(set(info.edges)):
         if edge <= (clip if info.metric != "recency" else np.inf):
@@ -188,7 +203,8 @@ def recency_monetary_scatter(customers: pd.DataFrame, colors: dict[str, str], ma
     """
     import plotly.express as px
 
-    data = customers
+    # Only the plotted columns: plotly express reads every column of the frame it is given.
+    data = customers[[CUSTOMER_ID, RECENCY_DAYS, FREQUENCY, MONETARY, SEGMENT]]
     title = "Recency vs monetary by segment"
     if len(data) > max_points:
         data = data.sample(max_points, random_state=seed)
@@ -196,7 +212,7 @@ def recency_monetary_scatter(customers: pd.DataFrame, colors: dict[str, str], ma
     data = data.assign(monetary_plot=data[MONETARY].clip(lower=0.01))
     fig = px.scatter(data, x=RECENCY_DAYS, y="monetary_plot", color=SEGMENT, color_discrete_map=colors,
                      log_y=True, opacity=0.6, custom_data=[CUSTOMER_ID, FREQUENCY, MONETARY],
-                     category_orders={SEGMENT: list(colors)})
+                     category_orders={SEGMENT: list(colors)}, template=TEMPLATE)
     fig.update_traces(hovertemplate="customer %{customdata[0]}<br>recency %{x:,} days<br>%{customdata[1]:,} orders"
                                     "<br>spend " + _money("customdata[2]", currency, 2) + "<extra></extra>")
     before, after = currency.affixes()
@@ -215,7 +231,7 @@ def lorenz_curve(customers: pd.DataFrame) -> go.Figure:
     share_c = np.arange(1, len(m) + 1) / max(len(m), 1)
     share_r = np.cumsum(m) / m.sum() if m.sum() else np.zeros_like(m)
     step = max(1, len(m) // 2000)
-    fig = go.Figure([
+    fig = _figure([
         go.Scatter(x=np.r_[0, share_c[::step], 1], y=np.r_[0, share_r[::step], 1], mode="lines",
                    name="customers, best first", line={"color": "#2166ac"},
                    hovertemplate="top %{x:.0%} of customers: %{y:.0%} of revenue<extra></extra>"),
@@ -259,7 +275,7 @@ def monthly_activity(transactions: pd.DataFrame, currency: Currency = NO_CURRENC
     partial = [bool(n) for n in notes]
     # Months as category labels: one tick per month and no padding month before or after the data.
     months = [f"{m:%b %Y}" for m in data["month"]]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig = make_subplots(specs=[[{"secondary_y": True}]], figure=_figure())
     fig.add_trace(go.Bar(x=months, y=data["revenue"], name="revenue",
                          marker={"color": ["#d1e5f0" if p else "#92c5de" for p in partial],
                                  "pattern": {"shape": ["/" if p else "" for p in partial]}},
@@ -297,7 +313,7 @@ def country_breakdown(customers: pd.DataFrame, top: int = 12,
                                                           "revenue": [rest["revenue"].sum()],
                                                           "customers": [rest["customers"].sum()]})])
     fig = px.bar(data, x="revenue", y=COUNTRY, orientation="h", text="customers", custom_data=["customers"],
-                 color_discrete_sequence=["#2166ac"])
+                 color_discrete_sequence=["#2166ac"], template=TEMPLATE)
     fig.update_traces(texttemplate="%{text:,} customers", textposition="outside", cliponaxis=False,
                       hovertemplate="%{y}: " + _money("x", currency) + ", %{customdata[0]:,} customers<extra></extra>")
     # Room right of the longest bar for its "n customers" label.
@@ -321,11 +337,59 @@ def report_figures(segmentation: Any, transactions: pd.DataFrame | None = None,
     return figs
 
 
+#: At most this many customers in the Charts page's recency-monetary scatter (a seeded random sample above it, the
+#: title says so). Measured in headless Chromium on the real Online Retail, the scatter of all 4,327 customers took
+#: ~380 ms to draw, as long as the other nine charts together; 1,000 points took ~130 ms. The HTML report keeps 5,000.
+PAGE_SCATTER_POINTS = 2000
+
+#: The Charts page's figures, in the page's order (:func:`page_figures`).
+PAGE_FIGURES = ("treemap", "shares", "heatmap", "lorenz", "scatter", "dist_recency", "dist_frequency",
+                "dist_monetary", "monthly", "country")
+
+
+def page_figures(segmentation: Any, transactions: pd.DataFrame,
+                 currency: Currency = NO_CURRENCY) -> dict[str, go.Figure | None]:
+    """Every figure of the app's Charts page, built in one call so the app can cache them as one result.
+
+    Parameters
+    ----------
+    segmentation : Segmentation
+        Customers, summary, bins and rules of the current analysis (:func:`rfm_core.segment_customers`).
+    transactions : DataFrame
+        The used lines (``invoice_date, amount, customer_id``), for the monthly chart.
+    currency : Currency
+        How money is written in hovers and on axes.
+
+    Returns
+    -------
+    dict
+        :data:`PAGE_FIGURES` name to figure, in that order; ``country`` is ``None`` without a country column (see
+        :func:`country_breakdown`). The same figures as the single builders give, the scatter with at most
+        :data:`PAGE_SCATTER_POINTS` customers.
+    """
+    seg = segmentation
+    colors = segment_colors(seg.rules.names)
+    bins = seg.scored.bins
+    customers = seg.customers
+    figs: dict[str, go.Figure | None] = {
+        "treemap": segment_treemap(seg.summary, colors, currency),
+        "shares": segment_share_bars(seg.summary),
+        "heatmap": rf_heatmap(customers, bins["recency"].bins, bins["frequency"].bins, currency),
+        "lorenz": lorenz_curve(customers),
+        "scatter": recency_monetary_scatter(customers, colors, PAGE_SCATTER_POINTS, currency=currency),
+    }
+    for metric in ("recency", "frequency", "monetary"):
+        figs[f"dist_{metric}"] = metric_distribution(customers, bins[metric], currency)
+    figs["monthly"] = monthly_activity(transactions, currency)
+    figs["country"] = country_breakdown(customers, currency=currency)
+    return figs
+
+
 def holdout_chart(by_frequency: pd.DataFrame, error: float) -> go.Figure:
     """Predicted vs actual purchase days in the holdout, per calibration frequency."""
     import plotly.graph_objects as go
 
-    fig = go.Figure([
+    fig = _figure([
         go.Bar(name="actual", x=by_frequency["frequency"], y=by_frequency["actual"], marker_color="#2166ac",
                customdata=by_frequency["customers"],
                hovertemplate="frequency %{x}: %{y:.2f} actual (%{customdata:,} customers)<extra></extra>"),
@@ -345,7 +409,7 @@ def p_alive_histogram(table: pd.DataFrame) -> go.Figure:
     """
     import plotly.graph_objects as go
 
-    fig = go.Figure(go.Histogram(x=table["p_alive"], nbinsx=40, marker_color="#4393c3",
+    fig = _figure(go.Histogram(x=table["p_alive"], nbinsx=40, marker_color="#4393c3",
                                  hovertemplate="P(alive) %{x}: %{y:,} customers<extra></extra>"))
     fig.update_layout(xaxis_title="probability the customer is still active", yaxis_title="customers",
                       xaxis_tickformat=".0%")
@@ -370,7 +434,7 @@ def model_comparison_chart(by_frequency: pd.DataFrame, labels: dict[str, str], b
         bars.append(go.Bar(name=label, x=by_frequency["frequency"], y=by_frequency[f"predicted_{name}"],
                            marker_color=shades[i % len(shades)],
                            hovertemplate=f"frequency %{{x}}: %{{y:.2f}} predicted by {label}<extra></extra>"))
-    fig = go.Figure(bars)
+    fig = _figure(bars)
     fig.update_layout(barmode="group", xaxis_title="repeat purchase days in the calibration period",
                       yaxis_title="mean purchase days in the holdout")
     return _layout(fig, "Holdout: actual vs each model's prediction")
@@ -384,7 +448,7 @@ def backtest_chart(table: pd.DataFrame, colors: dict[str, str], currency: Curren
     import plotly.graph_objects as go
 
     segments, overall = table.iloc[:-1], table.iloc[-1]
-    fig = go.Figure(go.Bar(
+    fig = _figure(go.Bar(
         x=segments[SEGMENT], y=segments["repeat_rate"],
         marker_color=[colors.get(str(s), "#878787") for s in segments[SEGMENT]],
         customdata=np.column_stack([segments["customers"], segments["repeat_lift"], segments["revenue_per_customer"],
@@ -405,7 +469,7 @@ def value_by_segment(frame: pd.DataFrame, value: str, colors: dict[str, str], ti
     import plotly.express as px
 
     data = frame.groupby(SEGMENT, observed=True)[value].sum().reset_index().sort_values(value, ascending=False)
-    fig = px.bar(data, x=SEGMENT, y=value, color=SEGMENT, color_discrete_map=colors)
+    fig = px.bar(data, x=SEGMENT, y=value, color=SEGMENT, color_discrete_map=colors, template=TEMPLATE)
     fig.update_traces(hovertemplate="%{x}: " + _money("y", currency) + "<extra></extra>")
     fig.update_layout(showlegend=False, xaxis={"title": "", "tickangle": -30}, yaxis_title=label(value),
                       yaxis=_money_axis(currency))
@@ -425,7 +489,7 @@ def migration_sankey(flows: pd.DataFrame, colors: dict[str, str], earlier: str, 
     dst = [len(left) + right.index(s) for s in flows["segment_now"]]
     # Each link in its source segment's colour, translucent, so a flow can be followed across the chart.
     link_colors = [_rgba(colors.get(s, _OTHER), 0.45) for s in flows["segment_then"]]
-    fig = go.Figure(go.Sankey(
+    fig = _figure(go.Sankey(
         node={"label": labels, "color": node_colors, "pad": 14, "thickness": 16, "line": {"width": 0}},
         textfont={"size": 12, "color": "#222"},
         link={"source": src, "target": dst, "value": flows["customers"].tolist(), "color": link_colors,
@@ -456,7 +520,7 @@ def cohort_heatmap(retention: pd.DataFrame, sizes: pd.Series) -> go.Figure:
     values = retention.to_numpy(dtype=float)
     later = values[:, 1:] if values.shape[1] > 1 else values
     top = float(np.nanmax(later)) if np.isfinite(later).any() else 1.0
-    fig = go.Figure(go.Heatmap(z=values, x=[str(c) for c in retention.columns], y=y,
+    fig = _figure(go.Heatmap(z=values, x=[str(c) for c in retention.columns], y=y,
                                colorscale="Blues", zmin=0, zmax=top or 1.0,
                                texttemplate="%{z:.0%}", textfont={"size": 10},
                                colorbar={"title": "active", "tickformat": ".0%"},
@@ -475,7 +539,7 @@ def cohort_revenue(revenue: pd.DataFrame, currency: Currency = NO_CURRENCY) -> g
     # One colour per cohort along a sequential scale (earliest dark, latest light): plotly's default cycle repeats
     # after 10, so a year of cohorts would share colours.
     shades = sample_colorscale("Viridis", [i / max(len(revenue) - 1, 1) * 0.9 for i in range(len(revenue))])
-    fig = go.Figure()
+    fig = _figure()
     for (cohort, row), shade in zip(revenue.iterrows(), shades, strict=True):
         fig.add_trace(go.Scatter(x=[int(c) for c in row.index], y=row.to_numpy(), mode="lines", name=str(cohort),
                                  line={"color": shade},
@@ -499,7 +563,7 @@ def segments_over_time(timeline: pd.DataFrame, colors: dict[str, str], *, share:
                                                                  months["covered_from"], months["covered_to"],
                                                                  strict=True)}
     value = "customer_share" if share else "customers"
-    fig = go.Figure()
+    fig = _figure()
     for name in timeline[SEGMENT].cat.categories if hasattr(timeline[SEGMENT], "cat") else timeline[
             SEGMENT].unique():
         part = timeline[timeline[SEGMENT] == name]

@@ -132,3 +132,68 @@ def test_one_colour_per_segment_everywhere(result) -> None:  # type: ignore[no-u
     assert all(shown[name] == colors[name] for name in shown)
     scatter = charts.recency_monetary_scatter(seg.customers, colors, max_points=300)
     assert all(t.marker.color == colors[t.name] for t in scatter.data)
+
+
+def _figure_json(fig) -> dict:  # type: ignore[no-untyped-def]
+    import json
+
+    import plotly.io as pio
+
+    return json.loads(pio.to_json(fig, validate=False))
+
+
+def test_page_figures_are_the_single_builders_figures(result) -> None:  # type: ignore[no-untyped-def]
+    """The Charts page's one cached call gives exactly the figures of the single builders (checked by their JSON,
+    so every number, colour and label), in the page's order."""
+    seg, tx = result.segmentation, result.cleaned.transactions
+    colors = charts.segment_colors(seg.rules.names)
+    bins = seg.scored.bins
+    figs = charts.page_figures(seg, tx)
+    assert tuple(figs) == charts.PAGE_FIGURES
+    expected = {
+        "treemap": charts.segment_treemap(seg.summary, colors),
+        "shares": charts.segment_share_bars(seg.summary),
+        "heatmap": charts.rf_heatmap(seg.customers, bins["recency"].bins, bins["frequency"].bins),
+        "lorenz": charts.lorenz_curve(seg.customers),
+        "scatter": charts.recency_monetary_scatter(seg.customers, colors),  # 1,498 customers: all drawn
+        "monthly": charts.monthly_activity(tx),
+        "country": charts.country_breakdown(seg.customers),
+    } | {f"dist_{m}": charts.metric_distribution(seg.customers, bins[m]) for m in ("recency", "frequency", "monetary")}
+    for name, fig in expected.items():
+        assert _figure_json(figs[name]) == _figure_json(fig), name
+    assert sum(len(t.x) for t in figs["scatter"].data) == len(seg.customers) == 1498
+
+
+def test_page_scatter_is_a_sample_of_at_most_page_scatter_points() -> None:
+    """3,000 customers, one purchase each: the page's scatter draws 2,000 of them, says so, and every point is one of
+    the customers with its own recency (days from the purchase to the analysis date, the day after the last one)."""
+    n = 3000
+    day0 = dt.date(2024, 1, 1)
+    lines = ["InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice,Country"]
+    lines += [f"{i},{i},{day0 + dt.timedelta(days=i % 300)} 10:00:00,1,{1 + i % 7}.00,France" for i in range(n)]
+    res = analyze("\n".join(lines).encode(), name="many.csv", warn=False)
+    scatter = charts.page_figures(res.segmentation, res.cleaned.transactions)["scatter"]
+    assert charts.PAGE_SCATTER_POINTS == 2000
+    assert sum(len(t.x) for t in scatter.data) == 2000
+    assert "random sample of 2,000 of 3,000" in scatter.layout.title.text
+    last = day0 + dt.timedelta(days=299)
+    for trace in scatter.data:
+        for recency, (cid, _freq, _money) in zip(trace.x, trace.customdata, strict=True):
+            bought = day0 + dt.timedelta(days=int(cid) % 300)
+            assert recency == (last - bought).days + 1
+
+
+def test_every_figure_is_drawn_with_the_plotly_white_template(result) -> None:  # type: ignore[no-untyped-def]
+    """The template is set when a figure is made (not replaced afterwards): every builder still ends on
+    plotly_white, compared with Plotly's own template object."""
+    import plotly.io as pio
+
+    seg, tx = result.segmentation, result.cleaned.transactions
+    colors = charts.segment_colors(seg.rules.names)
+    figs = [f for f in charts.page_figures(seg, tx).values() if f is not None]
+    figs.append(charts.value_by_segment(seg.customers, "monetary", colors, "value"))
+    figs.append(charts.p_alive_histogram(pd.DataFrame({"p_alive": [0.1, 0.5, 0.9]})))
+    white = pio.templates["plotly_white"]
+    assert len(figs) == 12
+    for fig in figs:
+        assert fig.layout.template == white

@@ -1,0 +1,82 @@
+"""Pages answer at once on a second visit: what a page computes from the analysis is cached per file and settings
+(issue 13, "every page's first render after upload under 2 s"). Counted calls, not timings."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from pages import common
+from rfm_core import charts
+from rfm_core.settings import MetricScoring, ScoringSettings
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def at() -> AppTest:
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    app.run()
+    assert not app.exception
+    return app
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[int]:
+    calls: list[int] = []
+    real: Callable[..., Any] = getattr(module, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def go(at: AppTest, page: str) -> None:
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+
+
+def test_charts_are_built_once_per_file_and_settings(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    built = _counting(monkeypatch, charts, "page_figures")
+    go(at, "charts")
+    assert len(at.get("plotly_chart")) == 10
+    go(at, "overview")
+    go(at, "charts")
+    assert len(built) == 1  # the second visit reuses the figures
+    at.session_state[common.SCORING] = ScoringSettings(recency=MetricScoring(3))
+    go(at, "charts")
+    assert len(built) == 2  # other scores: other figures
+    at.session_state[common.SCORING] = ScoringSettings()
+    go(at, "charts")
+    assert len(built) == 2  # back to the first settings: the first figures again
+
+
+def test_top_products_are_ranked_once_per_file_and_settings(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    # rfm_core.insights is also the name of a function the package exports: take the module itself.
+    ranked = _counting(monkeypatch, importlib.import_module("rfm_core.insights"), "top_products")
+    go(at, "actions")
+    go(at, "overview")
+    go(at, "actions")
+    assert len(ranked) == 1
+    at.session_state[common.SCORING] = ScoringSettings(recency=MetricScoring(3))
+    go(at, "actions")
+    assert len(ranked) == 2
+
+
+def test_segment_downloads_are_made_when_clicked(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Actions page offers a CSV per segment without writing any of them in the run."""
+    from rfm_core import export
+
+    written = _counting(monkeypatch, export, "segments_csv")
+    go(at, "actions")
+    buttons = [b for b in at.get("download_button") if "customers (CSV)" in b.proto.label]
+    assert len(buttons) >= 5
+    assert written == []
