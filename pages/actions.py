@@ -18,8 +18,8 @@ prep, seg = common.require_data()
 customers = seg.customers
 st.subheader("Playbooks and hold-out groups")
 st.caption("Per segment, the campaign to run and a suggested hold-out: a random share gets nothing, so comparing the "
-           "contacted (test) and held-out (control) groups measures the campaign. Edit them in Settings → Segment "
-           "rules; they are saved with the rules.")
+           "contacted (test) and held-out (control) groups measures the campaign. Edit them on the Segment "
+           "rules page; they are saved with the rules.")
 view, config = common.readable_table(playbook_table(seg.summary, seg.rules)[
     [SEGMENT, "customers", "control_share", "test", "control", "goal", "channel"]])
 st.dataframe(view, hide_index=True, key="playbook_table", column_config=config, height=36 * (len(view) + 1) + 4)
