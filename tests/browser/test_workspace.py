@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from rfm_core.sample import generate
-from tests.browser.helpers import open_page, settle, upload_file
+from tests.browser.helpers import bins_slider, open_page, settle, upload_file
 
 WS_DIR = Path(os.environ["RFM_WORKSPACE_DIR"])
 DB = WS_DIR / "workspaces.sqlite3"
@@ -50,7 +50,7 @@ def _current_file(page: Page) -> str:
 
 
 def _recency_slider(page: Page) -> str:
-    return page.get_by_role("slider").first.get_attribute("aria-valuetext") or ""
+    return bins_slider(page).get_attribute("aria-valuetext") or ""
 
 
 def test_reload_keeps_the_file_and_a_changed_slider(page: Page, app_url: str, browser: Browser,
@@ -68,7 +68,7 @@ def test_reload_keeps_the_file_and_a_changed_slider(page: Page, app_url: str, br
 
     open_page(page, app_url, "Settings")
     assert _workspace_id(page) == ws  # a page switch clears the URL's parameters; the app puts the id back
-    page.get_by_role("slider").first.focus()
+    bins_slider(page).focus()
     page.keyboard.press("ArrowLeft")
     settle(page)
     assert _recency_slider(page) == "4"
