@@ -883,17 +883,34 @@ def readable_table(frame: pd.DataFrame, cur: Any = None) -> tuple[pd.DataFrame, 
     become 0 and missing text blank, so an empty segment reads 0 rather than None. Machine names stay the
     DataFrame's columns (downloads keep them); only the displayed labels change.
     """
-    from rfm_core.formatting import kind_of
+    from rfm_core.formatting import kind_of, label, percent
 
     view = frame.copy()
     config: dict[str, Any] = {}
     for col in view.columns:
         name = str(col)
         kind = kind_of(name)
-        if kind in ("percent", "probability"):
-            view[col] = pd.to_numeric(view[col], errors="coerce") * 100
-        elif kind == "count":
-            view[col] = pd.to_numeric(view[col], errors="coerce").fillna(0)
+        numbers = (pd.to_numeric(view[col], errors="coerce") if kind in ("percent", "probability", "count")
+                   else None)
+        if numbers is not None and int(numbers.notna().sum()) < int(view[col].notna().sum()):
+            # Text among the numbers ("7+", a pooled frequency row): coercing would show it as 0.
+            view[col] = view[col].astype(object).where(view[col].notna(), "").astype(str)
+            config[name] = st.column_config.TextColumn(label(name))
+            continue
+        if kind == "count" and numbers is not None and len(numbers) and numbers.isna().all():
+            # A count nobody could compute (customers likely gone when churn is not estimable): blank, not 0.
+            view[col] = ""
+            config[name] = st.column_config.TextColumn(label(name))
+            continue
+        if kind in ("percent", "probability") and numbers is not None and numbers.isna().any():
+            # Missing shares (not estimable) read blank, not "None": shown as text, formatted here.
+            view[col] = numbers.map(percent)
+            config[name] = st.column_config.TextColumn(label(name))
+            continue
+        if kind in ("percent", "probability") and numbers is not None:
+            view[col] = numbers * 100
+        elif kind == "count" and numbers is not None:
+            view[col] = numbers.fillna(0)
         elif kind == "date" and not pd.api.types.is_datetime64_any_dtype(view[col]):
             view[col] = pd.to_datetime(view[col])
         elif kind == "text" and not (pd.api.types.is_numeric_dtype(view[col])

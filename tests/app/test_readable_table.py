@@ -1,0 +1,35 @@
+"""readable_table: what the app's tables show for text among counts and for values that could not be computed."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pages.common import readable_table
+from rfm_core.formatting import NO_CURRENCY
+
+
+def test_a_pooled_frequency_row_keeps_its_label() -> None:
+    # The holdout table's last row pools frequencies 7 and above as "7+"; coercing it to a count showed 0.
+    frame = pd.DataFrame({"frequency": ["0", "1", "7+"], "customers": [10, 5, 66]})
+    view, _ = readable_table(frame, NO_CURRENCY)
+    assert view["frequency"].tolist() == ["0", "1", "7+"]
+    assert view["customers"].tolist() == [10, 5, 66]
+
+
+def test_missing_probabilities_read_blank_and_known_ones_as_percentages() -> None:
+    frame = pd.DataFrame({"segment": ["A", "B"], "mean_p_alive": [None, 0.5]})
+    view, _ = readable_table(frame, NO_CURRENCY)
+    assert view["mean_p_alive"].tolist() == ["", "50.0%"]
+
+
+def test_a_count_nobody_could_compute_is_blank_but_an_empty_segment_is_0() -> None:
+    frame = pd.DataFrame({"segment": ["A", "B"], "likely_gone": [None, None], "customers": [3, None]})
+    view, _ = readable_table(frame, NO_CURRENCY)
+    assert view["likely_gone"].tolist() == ["", ""]  # churn not estimable: not "0 customers likely gone"
+    assert view["customers"].tolist() == [3, 0]
+
+
+def test_shares_are_scaled_for_the_percent_format() -> None:
+    view, _ = readable_table(pd.DataFrame({"customer_share": [0.1473, 0.0]}), NO_CURRENCY)
+    assert view["customer_share"].tolist() == [pytest.approx(14.73), 0.0]
