@@ -292,13 +292,15 @@ def _segment(args: argparse.Namespace) -> str:
 
 def _reading_lines(mapping: dict[str, str], guessed: bool, warnings_: Sequence[str],
                    notes: Sequence[str] = ()) -> list[str]:
-    """The ``mapped:`` line (when any column was detected rather than given by --map), a ``read:`` line when the
-    file was recognised as a shop platform's export (a guess the user must be able to see), and ``warning:`` lines
+    """The ``mapped:`` line (when any column was detected rather than given by --map), ``read:`` lines when the
+    file was recognised as a shop platform's export or some lines were decoded as cp1252 (guesses the user must be
+    able to see), and ``warning:`` lines
     for reading decisions the data could not prove."""
     from .mapping import describe_mapping
 
     lines = [f"mapped: {describe_mapping(mapping)}"] if guessed else []
-    lines += [f"read: {n}" for n in notes if n.startswith("Recognised as ")]
+    # Guesses that change what every number means: the platform a file was read as, and lines decoded as cp1252.
+    lines += [f"read: {n}" for n in notes if n.startswith("Recognised as ") or "were read as cp1252" in n]
     return lines + [f"warning: {w}" for w in warnings_]
 
 

@@ -123,6 +123,15 @@ def test_case14_mixed_encodings_line_by_line() -> None:
     assert result.mapped.reading["lines_decoded_as_cp1252"] == 1
 
 
+def test_case14_the_command_line_says_how_many_lines_fell_back(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["segment", str(CASES / "14-mixed-encodings" / "input.csv"), "--out", str(tmp_path / "s.csv")])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 0
+    assert "read: 1 line(s) are not valid UTF-8 and were read as cp1252 (Windows-1252); the other lines as UTF-8." \
+        in err
+
+
 def test_case15a_offsets_keep_the_local_clock() -> None:
     result = analyze(CASES / "15-time-zones" / "input_offsets.csv", warn=False)
     assert result.as_of == dt.date(2024, 7, 2)
