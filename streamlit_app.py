@@ -9,8 +9,6 @@ from pages import common
 # An emoji favicon is drawn by the browser; a Material icon name would be fetched from fonts.gstatic.com.
 st.set_page_config(page_title="RFM Segments", page_icon="📊", layout="wide")
 common.init_state()
-for note in common.workspace_notes():  # an expired link, a size limit reached: said once, above the page
-    st.warning(note, icon=":material/inventory_2:")
 
 nav = st.navigation({
     "Prepare": [
@@ -36,6 +34,13 @@ nav = st.navigation({
         st.Page("pages/export.py", title="Export", icon=":material/download:"),
     ],
 })
+
+if st.session_state.pop(common.FORGOTTEN, False):
+    # After "Forget this workspace" start on Data with the sample: the page the button was pressed on would keep
+    # showing its widgets' old values (the browser keeps them) beside results that no longer use them.
+    st.switch_page("pages/data.py")
+for note in common.workspace_notes():  # an expired link, a size limit reached: said once, above the page
+    st.warning(note, icon=":material/inventory_2:")
 
 status = st.sidebar.container()
 workspace_box = st.sidebar.container()

@@ -457,6 +457,10 @@ def save_workspace() -> None:
         _note_once(f"Your latest change could not be kept for a reload: {exc}")
 
 
+#: Set by :func:`forget_workspace` for the entry script: the next run opens the Data page.
+FORGOTTEN = "_workspace_forgotten"
+
+
 def forget_workspace() -> None:
     """Delete this session's workspace now (file bytes included) and start afresh with the sample."""
     ss = st.session_state
@@ -477,6 +481,7 @@ def forget_workspace() -> None:
         ss[UPLOAD_ID] = taken
     init_state()
     ss[INTRO_OPEN] = False  # the analyst has seen the app; a fresh start need not explain it again
+    ss[FORGOTTEN] = True  # the entry script then opens the Data page (see streamlit_app.py)
     _note_once("The workspace was forgotten: its file and settings are deleted from the server. You are back on "
                "the bundled sample.")
 

@@ -130,6 +130,26 @@ def test_forget_removes_the_stored_bytes_from_disk(page: Page, app_url: str, tmp
     assert "bundled sample" in _current_file(page)
 
 
+def test_forget_on_settings_leaves_no_stale_slider(page: Page, app_url: str, tmp_path: Path) -> None:
+    """Forget pressed on Settings after a slider move: the app opens Data, and Settings then shows the default
+    slider beside the default scores (the browser once kept showing the moved slider beside 5-bin results)."""
+    page.goto(app_url)
+    settle(page)
+    upload_file(page, _shop_file(tmp_path, "forget_on_settings.csv", seed=144))
+    open_page(page, app_url, "Settings")
+    bins_slider(page).focus()
+    page.keyboard.press("ArrowLeft")
+    settle(page)
+    assert _recency_slider(page) == "4"
+    page.get_by_role("button", name="Forget this workspace").click()
+    settle(page)
+    expect(page.get_by_role("heading", name="Data", level=1)).to_be_visible()
+    assert "bundled sample" in _current_file(page)
+    open_page(page, app_url, "Settings")
+    assert _recency_slider(page) == "5"
+    expect(page.get_by_text("Recency: 5 of 5").first).to_be_visible()
+
+
 def test_an_expired_workspace_is_gone(page: Page, app_url: str, tmp_path: Path) -> None:
     shop = _shop_file(tmp_path, "expiring_shop.csv", seed=143)
     blob = WS_DIR / "blobs" / hashlib.sha256(shop.read_bytes()).hexdigest()
