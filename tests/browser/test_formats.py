@@ -29,6 +29,14 @@ def test_chosen_currency_in_metrics_tables_and_hovers(page: Page, app_url: str) 
     # those formats on every page (the grid's accessible copy holds the raw values, so it cannot be read here).
     # A chart's hover template carries the symbol (plotly keeps the figure on its div).
     open_page(page, app_url, "Charts")
+    # The script run ends before the browser has drawn the charts (plotly.js loads after it): wait until every
+    # chart element on the page has drawn its figure, then read the hover templates.
+    page.wait_for_function("""() => {
+        const charts = document.querySelectorAll('[data-testid=stPlotlyChart]');
+        const drawn = document.querySelectorAll('.js-plotly-plot');
+        return charts.length > 0 && drawn.length === charts.length
+            && Array.from(drawn).every(d => (d.data || []).length > 0);
+    }""", timeout=60_000)
     templates = page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
         .flatMap(d => (d.data || []).map(t => t.hovertemplate || ''))""")
     assert any("£%{" in str(t) for t in templates), templates
