@@ -7,11 +7,11 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from rfm_core import CleaningPolicy, analyze
 from rfm_core.settings import AnalysisSettings
+from tests.app.conftest import fresh_app
 from tests.conftest import HAND_CSV, ROOT, SAMPLE
 
 APP = str(ROOT / "streamlit_app.py")
@@ -24,12 +24,7 @@ def sample() -> pd.DataFrame:
 
 @pytest.fixture
 def at() -> AppTest:
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    app = AppTest.from_file(APP, default_timeout=90)
-    app.run()
-    assert not app.exception
-    return app
+    return fresh_app(timeout=90)
 
 
 def go(at: AppTest, page: str) -> AppTest:

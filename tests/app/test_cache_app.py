@@ -33,16 +33,8 @@ def cache(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> StageCache:
 
 
 @pytest.fixture
-def bars(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    shown: list[str] = []
-    real = st.progress
-
-    def progress(value: float, text: str | None = None) -> object:
-        shown.append(text or "")
-        return real(value, text=text)
-
-    monkeypatch.setattr(st, "progress", progress)
-    return shown
+def bars(progress_calls: list[str]) -> list[str]:
+    return progress_calls
 
 
 def run(at: AppTest) -> AppTest:

@@ -6,7 +6,7 @@ import datetime as dt
 
 from streamlit.testing.v1 import AppTest
 
-from tests.app.test_pages import at, go, mapping_box, upload  # noqa: F401  (the fixture)
+from tests.app.test_pages import go, mapping_box, upload
 
 ORDERS = (b"order_id,email,created_at_date,revenue\n1,ann@shop.com,2024-01-02,10.00\n"
           b"2,bob@shop.com,2024-01-03,5.50\n3,Ann@Shop.com,2024-01-05,7.25\n")
@@ -16,7 +16,7 @@ def metrics(app: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in app.metric}
 
 
-def test_amount_only_export_after_the_sample_needs_no_mapping(at: AppTest) -> None:  # noqa: F811
+def test_amount_only_export_after_the_sample_needs_no_mapping(at: AppTest) -> None:
     assert mapping_box(at, "amount").value == "(not in file)"  # the sample has quantity x price
     upload(at, "orders.csv", ORDERS)
     assert not at.exception and not at.error
@@ -30,7 +30,7 @@ def test_amount_only_export_after_the_sample_needs_no_mapping(at: AppTest) -> No
                for c in captions)
 
 
-def test_a_choice_made_for_one_file_does_not_carry_over(at: AppTest) -> None:  # noqa: F811
+def test_a_choice_made_for_one_file_does_not_carry_over(at: AppTest) -> None:
     first = (b"InvoiceNo,CustomerID,Email,InvoiceDate,Quantity,UnitPrice\n1,A,x@example.com,2011-01-01,1,2\n"
              b"2,B,x@example.com,2011-01-02,1,2\n")
     upload(at, "first.csv", first)
@@ -42,13 +42,13 @@ def test_a_choice_made_for_one_file_does_not_carry_over(at: AppTest) -> None:  #
     assert metrics(at)["Customers"] == "2"
 
 
-def test_reading_warnings_are_shown(at: AppTest) -> None:  # noqa: F811
+def test_reading_warnings_are_shown(at: AppTest) -> None:
     upload(at, "dmy.csv", b"CustomerID,InvoiceNo,InvoiceDate,Amount\nA,1,01/02/2024,10\nB,2,03/04/2024,5\n")
     assert not at.exception
     assert any("fit both day-first and month-first" in w.value for w in at.warning)
 
 
-def test_today_setting_reaches_the_ledger(at: AppTest) -> None:  # noqa: F811
+def test_today_setting_reaches_the_ledger(at: AppTest) -> None:
     upload(at, "t.csv", b"CustomerID,InvoiceNo,InvoiceDate,Amount\nA,1,2024-01-01,10\nB,2,2024-01-05,5\n")
     assert metrics(at)["Customers"] == "2"
     go(at, "settings")

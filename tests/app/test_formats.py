@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rfm_core.formatting import Currency
-from tests.app.test_pages import at, go, upload  # noqa: F401  (the fixture)
+from tests.app.test_pages import go, upload
 from tests.conftest import ROOT
 
 PAGES = ["data", "settings", "segment_rules", "overview", "charts", "actions", "customers", "export", "migration",
@@ -27,7 +27,7 @@ RAW_NUMBER = re.compile(r"\d\.\d{3,}|(?<![\d,.])\d{4,}(?![\d,])")
 OUR_FORMAT = re.compile(r"^[^%]*(%%)?[^%]*%,?(d|\.[0-3]f)[^%]*(%%)?[^%]*$")
 
 
-def _problems(at: AppTest, page: str) -> list[str]:  # noqa: F811
+def _problems(at: AppTest, page: str) -> list[str]:
     found: list[str] = []
     for metric in at.metric:
         if RAW_NUMBER.search(metric.value) or re.search(r"\b(None|nan)\b", metric.value):
@@ -55,7 +55,7 @@ def _problems(at: AppTest, page: str) -> list[str]:  # noqa: F811
     return found
 
 
-def test_every_page_shows_formatted_numbers_and_labels_in_words(at: AppTest) -> None:  # noqa: F811
+def test_every_page_shows_formatted_numbers_and_labels_in_words(at: AppTest) -> None:
     found: list[str] = []
     for page in PAGES:
         go(at, page)
@@ -64,7 +64,7 @@ def test_every_page_shows_formatted_numbers_and_labels_in_words(at: AppTest) -> 
     assert not found, "\n".join(found)
 
 
-def test_the_chosen_currency_reaches_metrics_and_tables(at: AppTest) -> None:  # noqa: F811
+def test_the_chosen_currency_reaches_metrics_and_tables(at: AppTest) -> None:
     go(at, "settings")
     at.selectbox(key="currency_code").select("GBP").run()
     go(at, "overview")
@@ -85,7 +85,7 @@ def test_the_chosen_currency_reaches_metrics_and_tables(at: AppTest) -> None:  #
     assert any(m.value.endswith(" £") for m in at.metric if m.label == "Revenue")
 
 
-def test_a_platform_exports_currency_is_detected_and_noted(at: AppTest) -> None:  # noqa: F811
+def test_a_platform_exports_currency_is_detected_and_noted(at: AppTest) -> None:
     data = (ROOT / "tests" / "platforms" / "shopify_orders_export.csv").read_bytes()
     upload(at, "orders_export.csv", data)
     assert not at.exception and not at.error
@@ -100,7 +100,7 @@ def test_a_platform_exports_currency_is_detected_and_noted(at: AppTest) -> None:
     assert {m.label: m.value for m in at.metric}["Revenue"].startswith("$")
 
 
-def test_actions_show_each_segments_test_and_control_groups(at: AppTest) -> None:  # noqa: F811
+def test_actions_show_each_segments_test_and_control_groups(at: AppTest) -> None:
     from rfm_core import analyze
     from rfm_core.playbooks import DEFAULT_PLAYBOOKS
     from tests.conftest import SAMPLE
@@ -119,14 +119,14 @@ def test_actions_show_each_segments_test_and_control_groups(at: AppTest) -> None
         assert row["control_share"] == pytest.approx(share * 100)  # shown as % by "%.1f%%"
 
 
-def test_rule_table_has_the_playbook_columns(at: AppTest) -> None:  # noqa: F811
+def test_rule_table_has_the_playbook_columns(at: AppTest) -> None:
     go(at, "segment_rules")
     base = at.session_state["rules_base"]  # the table the rule editor edits
     assert list(base.columns[-5:]) == ["goal", "channel", "offer", "timing", "control_share"]
     assert base.set_index("name").loc["Lost", "control_share"] == 0.2
 
 
-def test_currency_is_part_of_the_saved_settings(at: AppTest) -> None:  # noqa: F811
+def test_currency_is_part_of_the_saved_settings(at: AppTest) -> None:
     go(at, "settings")
     at.selectbox(key="currency_code").select("EUR").run()
     at.radio(key="currency_placement").set_value("after").run()

@@ -8,23 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from pages import common
 from rfm_core import charts
 from rfm_core.settings import MetricScoring, ScoringSettings
-from tests.conftest import ROOT
-
-
-@pytest.fixture
-def at() -> AppTest:
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
-    app.run()
-    assert not app.exception
-    return app
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[int]:

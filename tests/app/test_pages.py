@@ -8,7 +8,6 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from rfm_core import analyze
@@ -16,16 +15,6 @@ from tests.conftest import HAND_CSV, ROOT, SAMPLE
 
 APP = str(ROOT / "streamlit_app.py")
 PAGES = ["data", "settings", "segment_rules", "overview", "charts", "actions", "customers", "export"]
-
-
-@pytest.fixture
-def at() -> AppTest:
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    assert not app.exception
-    return app
 
 
 def table(at: AppTest, *columns: str) -> pd.DataFrame:
@@ -273,20 +262,6 @@ def test_export_with_clv_columns(at: AppTest) -> None:
     go(at, "export")
     at.checkbox(key="export_clv").check().run()
     assert not at.exception and not at.warning
-
-
-@pytest.fixture
-def progress_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The text of every progress bar the app creates (st.progress wrapped, then called for real)."""
-    shown: list[str] = []
-    real = st.progress
-
-    def progress(value: float, text: str | None = None) -> object:
-        shown.append(text or "")
-        return real(value, text=text)
-
-    monkeypatch.setattr(st, "progress", progress)
-    return shown
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-from tests.app.test_pages import at, mapping_box, segment_counts, upload  # noqa: F401  (the fixture)
+from tests.app.test_pages import mapping_box, segment_counts, upload
 from tests.conftest import ROOT
 
 
-def test_shopify_export_is_recognised_and_its_mapping_shown(at: AppTest) -> None:  # noqa: F811
+def test_shopify_export_is_recognised_and_its_mapping_shown(at: AppTest) -> None:
     data = (ROOT / "tests" / "platforms" / "shopify_orders_export.csv").read_bytes()
     upload(at, "orders_export.csv", data)
     assert not at.exception and not at.error

@@ -3,23 +3,10 @@ segment cannot occur; Migration's later column is what Overview shows."""
 
 from __future__ import annotations
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages import common
-from tests.app.test_pages import APP, go, segment_counts, table
-
-
-@pytest.fixture
-def at() -> AppTest:
-    import streamlit as st
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.run()
-    assert not app.exception
-    return app
+from tests.app.test_pages import go, segment_counts, table
 
 
 def test_recency_bins_at_4_keep_lost_and_explain_what_cannot_occur(at: AppTest) -> None:
