@@ -197,7 +197,9 @@ def _streamlit() -> dict[str, Any]:
         mgr = rt._session_mgr
         out["sessions_active"] = len(mgr.list_active_sessions())
         out["sessions_all"] = len(mgr.list_sessions())
-        out["storage"] = len(mgr._session_storage._cache)
+        # Iterated, not len(): cachetools' len() expires entries, which would drop the disconnected sessions
+        # silently (never shut down) before the reaper sees them: an earlier version of this report did so.
+        out["storage"] = sum(1 for _ in mgr._session_storage._cache)
         ufm = rt._uploaded_file_mgr
         files = getattr(ufm, "file_storage", {})
         out["uploads"] = sum(len(v) for v in files.values()) if isinstance(files, dict) else str(type(files))
