@@ -283,6 +283,16 @@ class SqlPlan:
         own order, the order named after the ``C``, else the customer's latest earlier purchase line of the same
         stock code (ties: the greater invoice number); matching keys on (customer, invoice, stock code, time),
         which is all a line's target depends on.
+
+        Parameters
+        ----------
+        coded0_table : str, optional
+            A relation holding :meth:`reasoned` ``(coded0_only=True)``'s rows (DuckDB writes it as a table, stored
+            compressed, because the rest of the plan reads it three times); without it the query computes them
+            itself (Spark, and DuckDB's in-memory uses).
+        coded0_only : bool
+            Return only the query for those rows: one per distinct line, the columns :data:`CODED0_COLUMNS`
+            (typed values, ``cancel``/``ret`` flags, the early reason ``pre`` or NULL, ``in_scope``).
         """
         d, p, m = self.dialect, self.policy, self.mapping
         limit = f"{MAX_ABS_NUMBER:.0e}"
@@ -392,8 +402,8 @@ class SqlPlan:
         return AMOUNT in self.mapping
 
     def summary(self, coded0_table: str | None = None) -> str:
-        """One pass over :meth:`reasoned`: one row per customer id (NULL included) with every ledger count and the
-        per-customer aggregates, so nothing the size of the data set is kept after it.
+        """One pass over :meth:`reasoned` (``coded0_table`` passed on to it): one row per customer id (NULL included)
+        with every ledger count and the per-customer aggregates, so nothing the size of the data set is kept after it.
 
         Columns: ``cid``; ``n<k>`` the rows filed under reason code ``k`` (identical copies of a line count under
         an early reason, the first of :data:`EARLY`, all alike; under a later reason only the first copy does);
