@@ -378,10 +378,15 @@ def _clv(args: argparse.Namespace) -> str:
         cmp = clv.comparison
         print(f"holdout {cmp.calibration_end} .. {cmp.holdout_end}: repeat purchase days predicted vs actual, mean "
               "absolute error per customer", file=sys.stderr)
+        tied = cmp.tied
         for row in cmp.table.to_dict("records"):
             text = (f"{row['predicted']:,.0f} vs {row['actual']:,.0f} ({row['total_error']:+.1%}), error "
                     f"{row['mae']:.3f}" if not row["note"] else f"not fitted: {row['note']}")
-            print(f"  {row['label']:<11} {text}{'  <- best' if row['best'] else ''}", file=sys.stderr)
+            mark = ("  <- best (tie, chosen)" if row["model"] in tied else "  <- best") if row["best"] else (
+                "  <- tie" if row["model"] in tied else "")
+            print(f"  {row['label']:<11} {text}{mark}", file=sys.stderr)
+        if cmp.tie_note():
+            print(f"note: {cmp.tie_note()}", file=sys.stderr)
         print(cmp.by_frequency.to_string(index=False, float_format=lambda v: f"{v:.3f}"), file=sys.stderr)
         if args.holdout_out:
             _write(args.holdout_out, table_csv(cmp.by_frequency))
