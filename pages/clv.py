@@ -119,6 +119,7 @@ st.dataframe(view.drop(columns=["model"]), hide_index=True, key="clv_comparison"
 st.plotly_chart(charts.model_comparison_chart(cmp.by_frequency, MODEL_LABELS, cmp.best), key="chart_holdout")
 st.caption(f"Holdout {cmp.calibration_end} to {cmp.holdout_end}. Each model is fitted on the purchases up to the "
            "first date and predicts each customer's purchase days after it; the best has the lowest mean absolute "
-           "error per customer (a tie at the precision shown: the smaller total error, then the order listed). A model without seasonality under-predicts a holdout that holds the peak season.")
+           "error per customer (a tie at the precision shown: the smaller total error, then the order listed). A model "
+           "without seasonality under-predicts a holdout that holds the peak season.")
 view, config = common.readable_table(pd.DataFrame(cmp.by_frequency))
 st.dataframe(view, hide_index=True, key="holdout_table", column_config=config)
