@@ -894,6 +894,7 @@ def readable_table(frame: pd.DataFrame, cur: Any = None) -> tuple[pd.DataFrame, 
     """
     from rfm_core.formatting import kind_of, label, percent
 
+    cur = cur or currency()
     view = frame.copy()
     config: dict[str, Any] = {}
     for col in view.columns:
@@ -926,7 +927,35 @@ def readable_table(frame: pd.DataFrame, cur: Any = None) -> tuple[pd.DataFrame, 
                                      and not pd.api.types.is_bool_dtype(view[col])):
             view[col] = view[col].astype(object).where(view[col].notna(), "").astype(str)
         config[name] = column_for(name, cur, view[col].dtype)
+    for col in view.columns:  # after every branch above: each column gets the width its header and values need
+        name = str(col)
+        if isinstance(config.get(name), dict):
+            config[name]["width"] = column_width(label(name), _widest_text(name, frame[col], cur))
     return view, config
+
+
+#: Pixels per character of the table font (Source Sans at 14 px: "Customers" is ~62 px, so ~7 px a character) and
+#: the cell's padding (8 px a side, and a little to spare). Read off screenshots at 1400 px (docs/screenshots).
+_PX_PER_CHAR, _PX_PADDING, _PX_MIN, _PX_MAX = 7, 20, 50, 420
+
+
+def column_width(header: str, widest: int) -> int:
+    """Pixels for a column whose header is ``header`` and whose widest value has ``widest`` characters, so neither
+    is cut ("Cu…", "Loyal Cu…"); at most :data:`_PX_MAX` (longer text wraps to "…" and shows in full on hover)."""
+    chars = max(len(header) + 1, widest)  # +1: headers are semi-bold
+    return int(min(max(chars * _PX_PER_CHAR + _PX_PADDING, _PX_MIN), _PX_MAX))
+
+
+def _widest_text(column: str, values: pd.Series, cur: Any) -> int:
+    """Characters of the widest value of ``values`` as shown (numbers: the extremes formatted by their kind)."""
+    from rfm_core.formatting import format_value
+
+    present = values.dropna()
+    if not len(present):
+        return 0
+    if pd.api.types.is_numeric_dtype(present.dtype) and not pd.api.types.is_bool_dtype(present.dtype):
+        return max(len(format_value(column, v, cur)) for v in (present.max(), present.min()))
+    return int(present.astype(str).str.len().max())
 
 
 @_Stage

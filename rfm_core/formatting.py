@@ -480,7 +480,8 @@ def score_bins_table(bins: MetricBins, currency: Currency = NO_CURRENCY) -> pd.D
     Returns
     -------
     DataFrame
-        One row per score 1..n: ``score`` (int), ``range`` (the values in words), ``from`` and ``to`` (text:
+        One row per score 1..n: ``score`` (int), ``range`` (the values in words, as
+        :meth:`~rfm_core.score.MetricBins.range_label` words them, in the formats below), ``from`` and ``to`` (text:
         recency in whole days and frequency in whole orders with thousands separators, monetary as money with two
         decimals; blank for a score no customer has) and ``customers`` (int). Days and orders are whole numbers by
         construction (:mod:`rfm_core.aggregate`), so showing them with decimals ("3.00") only adds noise.
@@ -492,9 +493,23 @@ def score_bins_table(bins: MetricBins, currency: Currency = NO_CURRENCY) -> pd.D
             return money(value, currency)
         return decimal(value, 0)
 
+    groups = bins._groups()  # the non-empty scores, smallest values first (the range words depend on the ends)
+
+    def words(score: int) -> str:
+        lo, hi = bins.lows[score - 1], bins.highs[score - 1]
+        if lo is None or hi is None:
+            return "(empty)"
+        if lo == hi:
+            return shown(lo)
+        if score == groups[-1]:
+            return f"{shown(lo)}+"
+        if score == groups[0]:
+            return f"≤ {shown(hi)}"
+        return f"{shown(lo)}–{shown(hi)}"
+
     return pd.DataFrame({
         "score": list(range(1, bins.bins + 1)),
-        "range": [bins.range_label(s) for s in range(1, bins.bins + 1)],
+        "range": [words(s) for s in range(1, bins.bins + 1)],
         "from": [shown(v) for v in bins.lows],
         "to": [shown(v) for v in bins.highs],
         "customers": [int(c) for c in bins.sizes],

@@ -65,7 +65,7 @@ def test_a_live_session_gets_its_dropped_result_back_without_recomputing(cache: 
     assert cache.stats().entries == 3  # read, map + clean, aggregate
 
 
-def test_a_dropped_result_the_session_does_not_hold_is_recomputed_with_a_note_and_a_bar(
+def test_a_result_dropped_after_the_ttl_is_recomputed_under_a_bar_without_the_memory_note(
         cache: StageCache, clock: FakeClock, bars: list[str]) -> None:
     at = run(AppTest.from_file(APP, default_timeout=60))
     at.file_uploader(key="upload").upload("hand.csv", HAND_CSV.encode(), "text/csv")

@@ -64,8 +64,12 @@ def test_score_table_shows_days_and_orders_whole_and_money_with_two_decimals() -
     assert list(recency["from"]) == ["300", "31", "", "1"]
     assert list(recency["to"]) == ["1,200", "299", "", "30"]
     assert list(recency["customers"]) == [5, 7, 0, 9] and list(recency["score"]) == [1, 2, 3, 4]
+    # In words: the smallest values' score "≤ 30", the largest's "300+", between "31–299"; the empty score says so.
+    assert list(recency["range"]) == ["300+", "31–299", "(empty)", "≤ 30"]
     frequency = score_bins_table(_bins("frequency", (1.0, 3.0), (2.0, 3.0), (10, 4)))
     assert list(frequency["from"]) == ["1", "3"] and list(frequency["to"]) == ["2", "3"]
     assert not any("." in v for v in [*frequency["from"], *frequency["to"]])  # never "3.00"
     monetary = score_bins_table(_bins("monetary", (0.5, 100.25), (100.0, 2345.678), (3, 3)), Currency("GBP"))
     assert list(monetary["from"]) == ["£0.50", "£100.25"] and list(monetary["to"]) == ["£100.00", "£2,345.68"]
+    assert list(monetary["range"]) == ["≤ £100.00", "£100.25+"]
+    assert list(frequency["range"]) == ["≤ 2", "3"]
