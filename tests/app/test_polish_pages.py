@@ -52,3 +52,34 @@ def test_actions_offers_each_segment_list_also_with_readable_headers(at: AppTest
     readable = [lb for lb in labels if lb.endswith(" customers, readable headers (CSV)")]
     assert machine and len(readable) == len(machine)
     assert [lb.replace(", readable headers", "") for lb in readable] == machine
+
+
+def test_column_width_fits_the_header_or_the_widest_value() -> None:
+    from pages.common import column_width
+
+    # 7 px a character plus 20 px of padding; the header counts one character more (semi-bold).
+    assert column_width("Customers", 3) == (9 + 1) * 7 + 20 == 90
+    assert column_width("Segment", len("Potential Loyalists")) == 19 * 7 + 20 == 153
+    assert column_width("", 0) == 50 and column_width("x", 500) == 420  # the floor and the cap
+
+
+def test_every_readable_table_on_actions_and_lifetime_value_sizes_its_columns(at: AppTest) -> None:
+    import json
+
+    for page in ("actions", "clv", "settings", "data"):
+        go(at, page)
+        sized = 0
+        for frame in at.dataframe:
+            config = json.loads(frame.proto.columns or "{}")
+            for name, column in config.items():
+                if not isinstance(column, dict) or "width" not in column:
+                    continue
+                sized += 1
+                label = column.get("label") or name
+                # The header fits: at least its characters at 7 px (Source Sans at 14 px) plus the cell padding.
+                assert column["width"] >= len(label) * 7 + 16, (page, label, column["width"])
+                values = frame.value.get(name)
+                if values is not None and len(values) and pd.api.types.is_string_dtype(values):
+                    widest = int(values.astype(str).str.len().max())  # text: the longest value fits (up to the cap)
+                    assert column["width"] >= min(widest * 7 + 16, 420), (page, name, widest)
+        assert sized >= 3, page
