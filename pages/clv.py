@@ -116,7 +116,9 @@ st.dataframe(view.drop(columns=["model"]), hide_index=True, key="clv_comparison"
                             "total_error": st.column_config.NumberColumn("Total error", format="%.1f%%"),
                             "mae": st.column_config.NumberColumn("Error per customer", format=f"%.{MAE_DECIMALS}f"),
                             "log_likelihood": st.column_config.NumberColumn("Log-likelihood", format="%,.1f")})
-st.plotly_chart(charts.model_comparison_chart(cmp.by_frequency, MODEL_LABELS, cmp.best), key="chart_holdout")
+# On a tie no bar is labelled "(best)": the note above says which models tie and which one is used.
+st.plotly_chart(charts.model_comparison_chart(cmp.by_frequency, MODEL_LABELS, None if tied else cmp.best),
+                key="chart_holdout")
 st.caption(f"Holdout {cmp.calibration_end} to {cmp.holdout_end}. Each model is fitted on the purchases up to the "
            "first date and predicts each customer's purchase days after it; the best has the lowest mean absolute "
            "error per customer (a tie at the precision shown: the smaller total error, then the order listed). A model "

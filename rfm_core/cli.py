@@ -399,10 +399,12 @@ def _clv(args: argparse.Namespace) -> str:
         cmp = clv.comparison
         print(f"holdout {cmp.calibration_end} .. {cmp.holdout_end}: repeat purchase days predicted vs actual, mean "
               "absolute error per customer", file=sys.stderr)
+        from .clv.holdout import MAE_DECIMALS
+
         tied = cmp.tied
         for row in cmp.table.to_dict("records"):
             text = (f"{row['predicted']:,.0f} vs {row['actual']:,.0f} ({row['total_error']:+.1%}), error "
-                    f"{row['mae']:.3f}" if not row["note"] else f"not fitted: {row['note']}")
+                    f"{row['mae']:.{MAE_DECIMALS}f}" if not row["note"] else f"not fitted: {row['note']}")
             mark = ("  <- best (tie, chosen)" if row["model"] in tied else "  <- best") if row["best"] else (
                 "  <- tie" if row["model"] in tied else "")
             print(f"  {row['label']:<11} {text}{mark}", file=sys.stderr)

@@ -103,11 +103,15 @@ class ModelComparison:
             return None
         labels = [self.checks[n].model.label for n in tied]
         names = ", ".join(labels[:-1]) + f" and {labels[-1]}"
-        # Total errors are shown as percentages with one decimal: compare them at that precision too.
-        errors = [round(abs(self.checks[n].total_error), 3) for n in tied]
-        why = ("the smallest total error in the holdout (" + ", ".join(f"{e:.1%}" for e in errors) + ")"
-               if all(errors[0] < e for e in errors[1:])
-               else "the order BG/NBD, MBG/NBD, Pareto/NBD (their total errors tie too)")
+        # The rule of _best, step by step: the error per customer (to 12 decimals), then |total error|, then order.
+        maes = [round(self.checks[n].mae, 12) for n in tied]
+        errors = [abs(self.checks[n].total_error) for n in tied]
+        if all(maes[0] < m for m in maes[1:]):
+            why = f"its error per customer, lower only beyond the {MAE_DECIMALS} decimals shown"
+        elif all(maes[0] == m for m in maes[1:]) and all(errors[0] < e for e in errors[1:]):
+            why = "the smallest total error in the holdout (" + ", ".join(f"{e:.1%}" for e in errors) + ")"
+        else:
+            why = "the order BG/NBD, MBG/NBD, Pareto/NBD (their total errors tie too)"
         return (f"{names} tie on the holdout (error per customer {self.checks[tied[0]].mae:.{MAE_DECIMALS}f} "
                 f"purchase days each); {labels[0]} is used, chosen by {why}.")
 
