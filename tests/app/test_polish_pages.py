@@ -4,6 +4,7 @@ per-segment downloads with readable headers on Actions."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pandas as pd
 from streamlit.testing.v1 import AppTest
@@ -83,3 +84,17 @@ def test_every_readable_table_on_actions_and_lifetime_value_sizes_its_columns(at
                     widest = int(values.astype(str).str.len().max())  # text: the longest value fits (up to the cap)
                     assert column["width"] >= min(widest * 7 + 16, 420), (page, name, widest)
         assert sized >= 3, page
+
+
+def test_lifetime_value_says_a_tie_is_a_tie(at: AppTest, monkeypatch: Any) -> None:
+    """The sample's errors per customer (0.772-0.783) shown with no decimals all read 1: the page must call that a
+    tie, name the models and mark no single "best"."""
+    import rfm_core.clv.holdout as holdout
+
+    monkeypatch.setattr(holdout, "MAE_DECIMALS", 0)
+    go(at, "clv")
+    comparison = next(df.value for df in at.dataframe if {"label", "mae", "best"} <= set(df.value.columns))
+    assert sorted(comparison["best"]) == ["best (tie)", "tie", "tie"]
+    notes = [i.value for i in at.info if " tie on the holdout " in i.value]
+    assert len(notes) == 1 and all(m in notes[0] for m in ("BG/NBD", "MBG/NBD", "Pareto/NBD"))
+    assert any("tied for the best of 3 models" in c.value for c in at.caption)
