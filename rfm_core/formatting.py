@@ -191,10 +191,19 @@ def headline_money(value: object, currency: Currency = NO_CURRENCY) -> str:
 
 
 def percent(share: object, decimals: int = 1) -> str:
-    """A share (0.1473) as a percentage with one decimal (``14.7%``); blank when missing."""
+    """A share (0.1473) as a percentage with one decimal (``14.7%``); blank when missing.
+
+    A share that is not zero but rounds to it shows as ``<0.1%``, and one that is not whole but rounds to 100 as
+    ``>99.9%``: "0.0%" beside 19 dropped rows reads as "none"."""
     if _missing(share):
         return ""
-    text = f"{float(share) * 100:,.{decimals}f}"  # type: ignore[arg-type]
+    value = float(share) * 100  # type: ignore[arg-type]
+    step = 10.0 ** -decimals
+    if 0 < value < step / 2:
+        return f"<{step:.{decimals}f}%"
+    if 100 - step / 2 <= value < 100:
+        return f">{100 - step:.{decimals}f}%"
+    text = f"{value:,.{decimals}f}"
     if text.lstrip("-").strip("0.,") == "":
         text = text.lstrip("-")
     return f"{text}%"
