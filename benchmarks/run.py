@@ -607,6 +607,8 @@ def write_report(out: Path, files: dict[str, str], res: dict[str, Any], checks: 
                   "The last column is the part of the median after the (first) script run ended: the browser's "
                   "drawing, Plotly's above all.", "",
                   "| what | median | runs | after the script run |", "|---|---|---|---|",
+                  f"| opening the app → Data page on the sample (Plotly's bundle loads here) | "
+                  f"{fmt_s(app['open_median'])} | {', '.join(fmt_s(x) for x in app['open'])} | |",
                   f"| upload {app['file']} → first full result (Data page) | {fmt_s(app['upload_median'])} | "
                   f"{', '.join(fmt_s(x) for x in app['upload'])} | {fmt_s(app['after_script_median']['upload'])} |",
                   f"| CLI on the same file, between the repetitions | {fmt_s(app['cli_median'])} | "

@@ -982,6 +982,20 @@ def chart_figures(prep: Prepared, seg: Segmentation) -> dict[str, Any]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
+def lines_per_month_figure_of(key: tuple[Any, ...], _transactions: pd.DataFrame) -> Any:
+    from rfm_core.charts import lines_per_month_chart
+    from rfm_core.views import lines_per_month
+
+    return lines_per_month_chart(lines_per_month(_transactions))
+
+
+def lines_per_month_figure(prep: Prepared) -> Any:
+    """The Data page's used lines per month (:func:`rfm_core.views.lines_per_month`) for the current file and
+    cleaning; it does not depend on scoring, rules or currency."""
+    return lines_per_month_figure_of(_analysis_key(prep), prep.cleaned.transactions)
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
 def top_products_of(key: tuple[Any, ...], scoring: ScoringSettings, rules: RuleSet,
                     _transactions: pd.DataFrame, _customers: pd.DataFrame) -> pd.DataFrame:
     from rfm_core.columns import CUSTOMER_ID, SEGMENT

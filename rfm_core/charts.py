@@ -41,6 +41,7 @@ __all__ = [
     "cohort_revenue",
     "country_breakdown",
     "holdout_chart",
+    "lines_per_month_chart",
     "lorenz_curve",
     "metric_distribution",
     "migration_sankey",
@@ -294,6 +295,30 @@ def monthly_activity(transactions: pd.DataFrame, currency: Currency = NO_CURRENC
     _layout(fig, "Monthly revenue and active customers")
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0})
     return fig
+
+
+def lines_per_month_chart(table: pd.DataFrame) -> go.Figure:
+    """Used lines per month as bars, partial months hatched and labelled "partial" (the look of
+    :func:`monthly_activity`), for the Data page: what period the file covers and where it thins out.
+
+    ``table`` is :func:`rfm_core.views.lines_per_month` (``month, lines, partial, note``).
+    """
+    import plotly.graph_objects as go
+
+    months = [f"{m:%b %Y}" for m in table["month"]]
+    partial = [bool(p) for p in table["partial"]]
+    fig = _figure(go.Bar(x=months, y=table["lines"], name="lines",
+                         marker={"color": ["#d1e5f0" if p else "#92c5de" for p in partial],
+                                 "pattern": {"shape": ["/" if p else "" for p in partial]}},
+                         customdata=np.array(list(table["note"]), dtype=object),
+                         hovertemplate="%{x}: %{y:,} lines used %{customdata}<extra></extra>"))
+    for month, p in zip(months, partial, strict=True):
+        if p:
+            fig.add_annotation(x=month, y=1, yref="paper", text="partial", showarrow=False, yanchor="bottom",
+                               font={"size": 11, "color": "#4d4d4d"})
+    fig.update_yaxes(title_text="lines used", tickformat=",d")
+    fig.update_xaxes(type="category", tickangle=-45)
+    return _layout(fig, "Lines used per month", 320)
 
 
 def country_breakdown(customers: pd.DataFrame, top: int = 12,
