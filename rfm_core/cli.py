@@ -277,7 +277,7 @@ def _segment(args: argparse.Namespace) -> str:
             print(EngineChoice("pandas", "DuckDB found bytes that are not UTF-8; pandas decodes them line by "
                                          "line").note(), file=sys.stderr)
             result = analyze(str(args.input), settings, rules, engine="pandas", progress=progress)
-    reading = _reading_lines(result.mapping, result.guessed, result.warnings, result.notes)
+    reading = _reading_lines(result.mapping, result.guessed, result.warnings, result.guesses)
     for line in reading:
         print(line, file=sys.stderr)
     for w in caught:
@@ -291,16 +291,14 @@ def _segment(args: argparse.Namespace) -> str:
 
 
 def _reading_lines(mapping: dict[str, str], guessed: bool, warnings_: Sequence[str],
-                   notes: Sequence[str] = ()) -> list[str]:
-    """The ``mapped:`` line (when any column was detected rather than given by --map), ``read:`` lines when the
-    file was recognised as a shop platform's export or some lines were decoded as cp1252 (guesses the user must be
-    able to see), and ``warning:`` lines
-    for reading decisions the data could not prove."""
+                   guesses: Sequence[str] = ()) -> list[str]:
+    """The ``mapped:`` line (when any column was detected rather than given by --map), a ``read:`` line per guess
+    the reader made from the data (platform, encoding, date format and order, decimal mark, time zones: marked by
+    :func:`rfm_core.mapping.apply_mapping`), and ``warning:`` lines for reading decisions the data could not prove."""
     from .mapping import describe_mapping
 
     lines = [f"mapped: {describe_mapping(mapping)}"] if guessed else []
-    # Guesses that change what every number means: the platform a file was read as, and lines decoded as cp1252.
-    lines += [f"read: {n}" for n in notes if n.startswith("Recognised as ") or "were read as cp1252" in n]
+    lines += [f"read: {n}" for n in guesses]
     return lines + [f"warning: {w}" for w in warnings_]
 
 
@@ -398,7 +396,7 @@ def _clv(args: argparse.Namespace) -> str:
     if args.params_out:
         _write(args.params_out, json.dumps(clv.params_json(), indent=2).encode())
         messages.append(f"wrote {args.params_out}")
-    for reading_line in _reading_lines(result.mapping, result.guessed, result.warnings, result.notes):
+    for reading_line in _reading_lines(result.mapping, result.guessed, result.warnings, result.guesses):
         print(reading_line, file=sys.stderr)  # after the steps that can fail: an error stays one line
     fits = "; ".join(f"{MODEL_LABELS[n]} " + " ".join(f"{k}={v:.4g}" for k, v in m.params().items())
                      for n, m in clv.models.items())

@@ -110,6 +110,9 @@ class AnalysisResult:
     guessed: bool = False
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    #: The notes that state a guess the reader made (:attr:`rfm_core.mapping.MappedTable.guesses`); empty for the
+    #: file engines, which read headers only.
+    guesses: tuple[str, ...] = ()
     #: The table as read (pandas engine only; None for duckdb/spark, whose rows stay in the files).
     raw: RawTable | None = None
     #: Canonical columns and validation problems (pandas engine only).
@@ -322,7 +325,7 @@ def _analyze_pandas(source: Source | RawTable, settings: AnalysisSettings, rules
     seg = segment_customers(customers, settings.scoring, rules, warn=warn)
     return AnalysisResult("pandas", raw.name, raw.sha256, cleaned.input_rows, cleaned.ledger, as_of, customers, seg,
                           settings, dict(mapped.mapping), mapped.reading, mapped.guessed, mapped.warnings,
-                          mapped.notes, raw, mapped, cleaned)
+                          mapped.notes, mapped.guesses, raw, mapped, cleaned)
 
 
 def _analyze_files(spec: str, settings: AnalysisSettings, rules: RuleSet, engine: str, spark_master: str,
