@@ -998,20 +998,36 @@ def _analysis_key(prep: Prepared) -> tuple[Any, ...]:
     return prep.digest, read_options(), tuple(sorted(ss[MAPPING].items())), ss[CLEANING], prep.as_of
 
 
-@st.cache_resource(show_spinner=False, max_entries=6)
+@st.cache_resource(show_spinner=False, max_entries=24)  # 6 analyses x the page's 4 groups of figures
 def chart_figures_of(key: tuple[Any, ...], scoring: ScoringSettings, rules: RuleSet, cur: Any,
-                     _seg: Segmentation, _transactions: pd.DataFrame) -> dict[str, Any]:
+                     names: tuple[str, ...], _seg: Segmentation, _transactions: pd.DataFrame) -> dict[str, Any]:
     from rfm_core.charts import page_figures
 
-    return page_figures(_seg, _transactions, cur)
+    return page_figures(_seg, _transactions, cur, names)
 
 
-def chart_figures(prep: Prepared, seg: Segmentation) -> dict[str, Any]:
-    """The Charts page's figures (:func:`rfm_core.charts.page_figures`) for the current data, settings and currency.
+def chart_figures(prep: Prepared, seg: Segmentation, names: tuple[str, ...]) -> dict[str, Any]:
+    """Those of the Charts page's figures (:func:`rfm_core.charts.page_figures`) named in ``names``, for the current
+    data, settings and currency.
 
     Streamlit copies a figure to send it and never changes it, so one cached figure serves every session."""
     ss = st.session_state
-    return chart_figures_of(_analysis_key(prep), ss[SCORING], ss[RULES], currency(), seg, prep.cleaned.transactions)
+    return chart_figures_of(_analysis_key(prep), ss[SCORING], ss[RULES], currency(), names, seg,
+                            prep.cleaned.transactions)
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def lines_per_month_figure_of(key: tuple[Any, ...], _transactions: pd.DataFrame) -> Any:
+    from rfm_core.charts import lines_per_month_chart
+    from rfm_core.views import lines_per_month
+
+    return lines_per_month_chart(lines_per_month(_transactions))
+
+
+def lines_per_month_figure(prep: Prepared) -> Any:
+    """The Data page's used lines per month (:func:`rfm_core.views.lines_per_month`) for the current file and
+    cleaning; it does not depend on scoring, rules or currency."""
+    return lines_per_month_figure_of(_analysis_key(prep), prep.cleaned.transactions)
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)

@@ -164,6 +164,19 @@ def test_page_figures_are_the_single_builders_figures(result) -> None:  # type: 
     assert sum(len(t.x) for t in figs["scatter"].data) == len(seg.customers) == 1498
 
 
+def test_page_figures_by_name_are_the_same_figures(result) -> None:  # type: ignore[no-untyped-def]
+    """The page builds a tab's figures only when it is open: any subset, in any order asked, is the same figures
+    (by their JSON) in the page's order; an unknown name is an error, not a silently missing chart."""
+    seg, tx = result.segmentation, result.cleaned.transactions
+    every = charts.page_figures(seg, tx)
+    some = charts.page_figures(seg, tx, names=("country", "dist_recency", "treemap"))
+    assert tuple(some) == ("treemap", "dist_recency", "country")
+    for name, fig in some.items():
+        assert _figure_json(fig) == _figure_json(every[name]), name
+    with pytest.raises(ValueError, match="no Charts page figure named"):
+        charts.page_figures(seg, tx, names=("treemap", "pie"))
+
+
 def test_page_scatter_is_a_sample_of_at_most_page_scatter_points() -> None:
     """3,000 customers, one purchase each: the page's scatter draws 2,000 of them, says so, and every point is one of
     the customers with its own recency (days from the purchase to the analysis date, the day after the last one)."""
