@@ -29,7 +29,7 @@ from .columns import (
     RECENCY_DAYS,
     SEGMENT,
 )
-from .formatting import NO_CURRENCY, Currency, label
+from .formatting import NO_CURRENCY, Currency, label, ordinal
 from .score import METRIC_COLUMNS, MetricBins
 
 if TYPE_CHECKING:
@@ -270,10 +270,10 @@ def monthly_activity(transactions: pd.DataFrame, currency: Currency = NO_CURRENC
     if len(data) and len(dates):
         first, last = dates.min(), dates.max()
         if first.day > 1:
-            notes[0] = f"partial month: data from the {first.day}th"
+            notes[0] = f"partial month: data from the {ordinal(first.day)}"
         if last.day < last.days_in_month:
-            notes[-1] = (f"partial month: data from the {first.day}th to the {last.day}th" if len(data) == 1
-                         and notes[0] else f"partial month: data to the {last.day}th")
+            notes[-1] = (f"partial month: data from the {ordinal(first.day)} to the {ordinal(last.day)}"
+                         if len(data) == 1 and notes[0] else f"partial month: data to the {ordinal(last.day)}")
     partial = [bool(n) for n in notes]
     # Months as category labels: one tick per month and no padding month before or after the data.
     months = [f"{m:%b %Y}" for m in data["month"]]

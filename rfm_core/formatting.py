@@ -528,3 +528,9 @@ def score_bins_table(bins: MetricBins, currency: Currency = NO_CURRENCY) -> pd.D
 def bins_unit(metric: str) -> str:
     """The unit of a scored metric's values (``days``, ``orders``, ``spend``)."""
     return _BIN_UNITS.get(metric, "")
+
+
+def ordinal(day: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 22nd, 23rd, 31st."""
+    suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"

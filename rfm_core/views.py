@@ -29,7 +29,7 @@ from .columns import (
     SEGMENT,
 )
 from .errors import RfmError
-from .formatting import NO_CURRENCY, Currency, count
+from .formatting import NO_CURRENCY, Currency, count, ordinal
 from .mapping import MappedTable
 from .score import METRIC_COLUMNS, suggest_thresholds
 from .segment import LintReport
@@ -113,12 +113,6 @@ def data_quality(cleaned: CleanResult, customers: pd.DataFrame) -> DataQuality:
         last_day=None if dates is None else dates.max().date())
 
 
-def _ordinal(day: int) -> str:
-    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 22nd, 23rd, 31st."""
-    suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
-    return f"{day}{suffix}"
-
-
 def lines_per_month(transactions: pd.DataFrame) -> pd.DataFrame:
     """Used lines per calendar month, for the Data page's chart of what the file covers.
 
@@ -149,10 +143,10 @@ def lines_per_month(transactions: pd.DataFrame) -> pd.DataFrame:
     first, last = dates.min(), dates.max()
     notes = [""] * len(months)
     if first.day > 1:
-        notes[0] = f"partial month: data from the {_ordinal(first.day)}"
+        notes[0] = f"partial month: data from the {ordinal(first.day)}"
     if last.day < last.days_in_month:
-        notes[-1] = (f"partial month: data from the {_ordinal(first.day)} to the {_ordinal(last.day)}"
-                     if len(months) == 1 and notes[0] else f"partial month: data to the {_ordinal(last.day)}")
+        notes[-1] = (f"partial month: data from the {ordinal(first.day)} to the {ordinal(last.day)}"
+                     if len(months) == 1 and notes[0] else f"partial month: data to the {ordinal(last.day)}")
     return pd.DataFrame({"month": months, "lines": counts.to_numpy().astype("int64"),
                          "partial": [bool(n) for n in notes], "note": notes})
 

@@ -94,6 +94,15 @@ def _tx(dates: list[str], amounts: list[float]) -> pd.DataFrame:
                          "invoice_date": pd.to_datetime(dates), "amount": amounts})
 
 
+def test_monthly_chart_says_ordinals_in_words() -> None:
+    """Online Retail ends on 9 Dec; a file from the 2nd to the 22nd said "2th" and "22th"."""
+    fig = charts.monthly_activity(_tx(["2024-01-02", "2024-02-10", "2024-03-22"], [1.0, 2.0, 3.0]))
+    notes = list(fig.data[0].customdata)
+    assert notes[0] == "partial month: data from the 2nd" and notes[-1] == "partial month: data to the 22nd"
+    one = charts.monthly_activity(_tx(["2024-05-01", "2024-05-03"], [1.0, 2.0])).data[0].customdata
+    assert list(one) == ["partial month: data to the 3rd"]
+
+
 def test_monthly_chart_marks_partial_first_and_last_months() -> None:
     from rfm_core.formatting import Currency
 
