@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rfm_core import CleaningPolicy, RfmError, analyze, segment_customers
 from rfm_core.engines import choose_engine
@@ -402,3 +404,39 @@ def test_duckdb_resources_come_from_the_machine_unless_given(monkeypatch: pytest
     monkeypatch.setenv(THREADS_ENV, "1")
     assert duckdb_resources() == ("3GB", 1)
     assert duckdb_resources("700MB", 3) == ("700MB", 3)
+
+
+_DATES = ("2010-12-01 ", "12/1/2010 ", "2010-12-01T", "1.12.2010 ", "")
+_TIMES = ("8:26", "08:26:00", "08:26:00.123", "08:26:00,5", "")
+_ZONES = ("", "Z", "z", "UTC", "utc", "GMT", "Gmt", "+13:00", "-04:00", "-0400", "+05", "+0530", "-11", "CET", "+1")
+
+
+@given(st.lists(st.one_of(
+    st.builds(lambda lead, d, t, sp, z, trail: f"{lead}{d}{t}{sp}{z}{trail}", st.sampled_from(["", " "]),
+              st.sampled_from(_DATES), st.sampled_from(_TIMES), st.sampled_from(["", " ", "  "]),
+              st.sampled_from(_ZONES), st.sampled_from(["", " "])),
+    st.text(alphabet="0123456789:-+ .,/TZUCGMztucgm", max_size=24)), min_size=1, max_size=40))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_the_sql_time_zone_offset_is_the_pandas_readers(values: list[str]) -> None:
+    """The plan's offset (minutes east of UTC after a time; the cheap LIKE guard in front of the regular
+    expression included) equals the pandas reader's own rule, :data:`rfm_core.mapping._OFFSET_RE2` read by
+    :func:`rfm_core.mapping._offset_minutes`, on timestamps with and without every kind of zone and on noise."""
+    import re
+
+    import duckdb
+
+    from rfm_core.engines.sqlplan import Dialect, SqlPlan
+    from rfm_core.mapping import _OFFSET_RE2, _offset_minutes
+
+    plan = SqlPlan("t", ("d",), frozenset({"d"}), {"invoice_date": "d"}, CleaningPolicy(), Dialect())
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t (i INTEGER, d VARCHAR)")
+        con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
+        got = dict(con.sql(f"SELECT i, {plan._offset()} FROM t").fetchall())
+    finally:
+        con.close()
+    for i, value in enumerate(values):
+        found = re.search(_OFFSET_RE2, value)
+        want = _offset_minutes(found["zone"]) if found else None
+        assert got[i] == want, (value, got[i], want)
