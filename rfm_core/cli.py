@@ -254,8 +254,6 @@ def _segment(args: argparse.Namespace) -> str:
         as_of=args.as_of,
         currency=Currency(args.currency, "after" if args.currency_after else "before"),
     )
-    from .engines.duckdb_engine import NotUtf8Error
-
     progress = _Progress(sys.stderr.isatty())
     if args.engine == "auto" and "://" not in str(args.input):
         from .engines import engine_choice
@@ -274,17 +272,9 @@ def _segment(args: argparse.Namespace) -> str:
         warnings.simplefilter("always", RfmWarning)
         if args.engine == "auto":
             progress(f"Engine: {engine}")
-        try:
-            result = analyze(str(args.input), settings, rules, engine=engine, spark_master=args.spark_master,
-                             progress=progress)
-        except NotUtf8Error:
-            if args.engine != "auto":
-                raise
-            from .engines import EngineChoice
-
-            print(EngineChoice("pandas", "DuckDB found bytes that are not UTF-8; pandas decodes them line by "
-                                         "line").note(), file=sys.stderr)
-            result = analyze(str(args.input), settings, rules, engine="pandas", progress=progress)
+        # auto: a file DuckDB turns out not to read as pandas would is analysed by pandas (a `read:` line says so)
+        result = analyze(str(args.input), settings, rules, engine=engine, spark_master=args.spark_master,
+                         progress=progress, fallback_to_pandas=args.engine == "auto")
     reading = _reading_lines(result.mapping, result.guessed, result.warnings, result.guesses)
     for line in reading:
         print(line, file=sys.stderr)

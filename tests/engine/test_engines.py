@@ -169,6 +169,43 @@ def test_auto_takes_duckdb_only_for_plain_csv_and_gives_what_pandas_gives(
         assert result is None
 
 
+@pytest.mark.parametrize("entry", ["cli", "analyze"])
+def test_auto_hands_a_late_decimal_comma_file_to_pandas_end_to_end(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], entry: str) -> None:
+    """The command line and ``analyze(engine="auto")`` themselves fall back, not only :func:`run_auto`: 300 lines
+    past the sampled start write their unit price with a decimal comma (all 300: every price has two decimals);
+    DuckDB would file them as unreadable, pandas reads them. The answer is the pandas engine's, and it is said."""
+    import rfm_core.engines as engines
+    from rfm_core.cli import main
+
+    monkeypatch.setattr(engines, "AUTO_CSV_BYTES", 1)
+    monkeypatch.setattr(engines, "SAMPLE_BYTES", 16_384)
+    frame = generate(customers=120, seed=5)
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+    tail = frame.iloc[:300].copy()
+    tail["InvoiceNo"] = "Z" + tail["InvoiceNo"].astype(str)
+    tail["UnitPrice"] = tail["UnitPrice"].map(lambda v: f"{v:.2f}".replace(".", ","))
+    path = tmp_path / "big.csv"
+    path.write_text(frame.to_csv(index=False) + tail.to_csv(index=False, header=False), encoding="utf-8")
+    ref = analyze(path, engine="pandas", warn=False)
+    said = ("Read with pandas, not DuckDB: 300 line(s) hold a date or number in a format only the pandas reader "
+            "reads.")
+    if entry == "cli":
+        out = tmp_path / "seg.csv"
+        assert main(["segment", str(path), "--engine", "auto", "--out", str(out)]) == 0
+        err = capsys.readouterr().err.splitlines()
+        assert err[0].startswith("engine: duckdb (auto: ")
+        assert f"read: {said}" in err
+        by_pandas = tmp_path / "seg-pandas.csv"
+        assert main(["segment", str(path), "--engine", "pandas", "--out", str(by_pandas)]) == 0
+        assert out.read_bytes() == by_pandas.read_bytes()
+    else:
+        result = analyze(str(path), engine="auto", warn=False)
+        assert result.engine == "pandas" and result.notes[0] == said and result.guesses[0] == said
+        assert_engines_equal(ref.customers, result.customers)
+        assert_ledgers_equal(ref.cleaned.ledger, result.ledger)
+
+
 # ------------------------------------------------------------------------------------------------------ spark
 
 def _have_pyspark() -> bool:
