@@ -7,9 +7,12 @@ Run by ``benchmarks/run.py`` (skip with ``--no-browser``), or alone::
 What is measured, each repetition on a freshly started server (so nothing is cached from the last one) and a
 fresh browser context:
 
+0. the app's opening: from the start of the navigation to the first complete frame of the Data page on the bundled
+   sample (as in 2.: every Plotly chart drawn, so Plotly's bundle is counted where the first chart loads it);
 1. upload of the workbook to the first full result: from the file input's ``change`` event to the first frame
    in which the Data page shows the file's row count, the script has finished and nothing is stale;
-2. the first render of every other page after the upload: from the click on its link to the first frame in
+2. the first render of every other page after the upload (and of each closed tab of the Charts page, opened in
+   turn: its charts are built and drawn only then): from the click on its link to the first frame in
    which the script has finished, nothing is stale, no element is still loading its frontend code (a skeleton: the
    first Plotly chart of a browser visit waits for Plotly's bundle) and every Plotly chart has drawn its SVG;
 3. a settings change: ArrowRight/ArrowLeft on the recency bins slider of the Settings page, from ``keydown`` to
@@ -52,8 +55,9 @@ FIRST_FIT = "Lifetime value"  # the page whose first visit fits the models (the 
 # Installed before any page script: the clock, armed by Python before each interaction.
 CLOCK_JS = r"""
 (() => {
-  const b = window.__bench = {armed: false, t0: null, t1: null, tScript: null, sawRun: false, sawProgress: false,
-                              until: null, done: false};
+  // Armed from the start of the navigation (performance.now() 0) to time the app's opening; arm() re-arms it.
+  const b = window.__bench = {armed: true, t0: 0, t1: null, tScript: null, sawRun: false, sawProgress: false,
+                              until: () => document.querySelector('h1') !== null, done: false};
   const app = () => document.querySelector('[data-testid="stApp"]');
   const state = () => (app() ? app().getAttribute('data-test-script-state') : null);
   const stale = () => document.querySelector('[data-testid="stElementContainer"][data-stale="true"]') !== null;
@@ -199,6 +203,9 @@ def one_repetition(browser: Any, xlsx: Path, rows: str, settings_changes: int,
         context.add_init_script(CLOCK_JS)
         page = context.new_page()
         page.goto(url)
+        page.wait_for_function("window.__bench.t1 !== null", timeout=180_000, polling=50)
+        out["open"] = page.evaluate("window.__bench.t1") / 1000
+        page.evaluate("window.__bench.armed = false")
         _settle(page)
         done = f"document.body.innerText.includes({json.dumps('Current file: ' + xlsx.name)}) && " + _has_metric(
             "Rows read", rows)
@@ -214,6 +221,13 @@ def one_repetition(browser: Any, xlsx: Path, rows: str, settings_changes: int,
             title = "document.querySelector('h1') !== null"
             got = _timed(page, f"page {name}", link.click, title)
             out["pages"][name], out["after_script"][name] = got["seconds"], got["after_script"]
+            if name == "Charts":  # its closed tabs build and draw their charts when opened (a rerun): time each
+                tabs = page.get_by_test_id("stMain").get_by_role("tab")
+                for label in [t.strip() for t in tabs.all_inner_texts()][1:]:
+                    tab = page.get_by_test_id("stMain").get_by_role("tab", name=label, exact=True)
+                    got = _timed(page, f"{name} tab {label}", tab.click)
+                    out["pages"][f"{name}: tab {label}"] = got["seconds"]
+                    out["after_script"][f"{name}: tab {label}"] = got["after_script"]
         link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=FIRST_FIT, exact=True)
         got = _timed(page, f"{FIRST_FIT} again", link.click)
         out["pages"][f"{FIRST_FIT} (second visit)"] = got["seconds"]
@@ -287,6 +301,7 @@ def _summary(reps: list[dict[str, Any]], cli: list[float], err: dict[str, Any] |
     changes = [c for r in reps for c in r["settings_change"]]
     return {
         "chromium": version, "file": xlsx.name, "repeats": repeats,
+        "open": [r["open"] for r in reps], "open_median": statistics.median(r["open"] for r in reps),
         "upload": [r["upload"] for r in reps], "upload_median": statistics.median(r["upload"] for r in reps),
         "upload_progress": [r["upload_progress"] for r in reps],
         "cli": cli, "cli_median": statistics.median(cli),

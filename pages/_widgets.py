@@ -315,4 +315,6 @@ def mapping_editor(src: common.Source, raw: RawTable) -> None:
         if new_overrides != overrides:
             st.session_state[common.MAPPING] = new_overrides
         st.caption("Preview of the first rows as read:")
-        st.dataframe(raw.frame.head(5), hide_index=True)
+        head = raw.frame.head(5)
+        # Blank cells read blank, not "None"/"nan": the preview is text, as the file holds it.
+        st.dataframe(head.astype(object).where(head.notna(), "").astype(str), hide_index=True, key="preview_table")

@@ -9,7 +9,7 @@ import streamlit as st
 
 from pages import common
 from rfm_core.columns import SEGMENT
-from rfm_core.export import safe_filename, segments_csv
+from rfm_core.export import readable_csv, safe_filename, segments_csv, segments_table
 from rfm_core.formatting import count, decimal, percent
 from rfm_core.playbooks import playbook_table, split_holdout
 
@@ -24,6 +24,12 @@ view, config = common.readable_table(playbook_table(seg.summary, seg.rules)[
     [SEGMENT, "customers", "control_share", "test", "control", "goal", "channel"]])
 st.dataframe(view, hide_index=True, key="playbook_table", column_config=config, height=36 * (len(view) + 1) + 4)
 products = common.top_products_for(prep, seg)  # cached per file and settings
+money_in = common.currency()
+
+
+def _readable_segment(name: str) -> bytes:
+    return readable_csv(segments_table(customers, [name]), money_in)
+
 
 for i, rec in enumerate(seg.summary.to_dict("records")):
     row = SimpleNamespace(**{str(k): v for k, v in rec.items()})
@@ -58,8 +64,13 @@ for i, rec in enumerate(seg.summary.to_dict("records")):
             view, config = common.readable_table(mine[mine["ranking"] == "customers"][["product", "customers",
                                                                                        "revenue"]])
             p2.dataframe(view, hide_index=True, column_config=config)
-        st.download_button(f"Download {count(row.customers)} {name} customers (CSV)",
+        d1, d2 = st.columns(2)
+        d1.download_button(f"Download {count(row.customers)} {name} customers (CSV)",
                            # Made when clicked, not on every run (11 segments' CSVs took ~150 ms a run).
                            partial(segments_csv, customers, [name]), f"{safe_filename(name)}-customers.csv",
-                           "text/csv",
-                           key=f"dl_segment_{i}", on_click="ignore")
+                           "text/csv", key=f"dl_segment_{i}", on_click="ignore",
+                           help="Machine column names and unrounded values, for CRM and mailing imports.")
+        d2.download_button(f"Download {count(row.customers)} {name} customers, readable headers (CSV)",
+                           partial(_readable_segment, name), f"{safe_filename(name)}-customers-readable.csv",
+                           "text/csv", key=f"dl_segment_readable_{i}", on_click="ignore",
+                           help="Headers in words and numbers as shown here (money 2 decimals, percentages 1).")

@@ -8,6 +8,7 @@ import streamlit as st
 from pages import common
 from rfm_core import ModelFitError, charts
 from rfm_core.clv import MODEL_CHOICES, MODEL_LABELS, clv_by_segment
+from rfm_core.clv.holdout import MAE_DECIMALS
 from rfm_core.formatting import count, decimal
 from rfm_core.settings import MIN_HORIZON_MONTHS, ClvSettings, help_for
 from rfm_core.views import clv_with_segments
@@ -19,6 +20,7 @@ st.caption("A purchase model (BG/NBD, MBG/NBD or Pareto/NBD, the one that predic
            "per purchase. DOCUMENTATION.md §14 has the definitions.")
 
 unit, horizon, rate, model, holdout = common.clv_settings()
+ss_holdout = holdout  # None: the default holdout, which moves with the data
 units = {"D": "days", "W": "weeks", "M": "months"}
 models = {"auto": "Automatic (best on the holdout)", **MODEL_LABELS}
 choices = None
@@ -40,6 +42,8 @@ if choices is not None:
     value = ClvSettings(calibration_end=holdout).calibration_end_within(earliest, latest, default_end)
     holdout = c5.date_input("Holdout starts after", value=value, min_value=earliest, max_value=latest,
                             key="clv_calibration", help=help_for(ClvSettings, "calibration_end"))
+    if holdout == default_end and ss_holdout is None:
+        holdout = None  # the default date is not a choice: keeping it would store a workspace for a mere visit
 chosen = ClvSettings(unit, horizon, rate, model, holdout)  # checks the ranges (ConfigError)
 ss = st.session_state
 ss[common.CLV_UNIT], ss[common.CLV_HORIZON], ss[common.CLV_RATE] = chosen.unit, chosen.horizon_months, rate
@@ -98,18 +102,26 @@ cmp = result.comparison
 if cmp is None:
     st.info("No holdout comparison: the history is too short to hold part of it out.")
     st.stop()
-view = cmp.table.assign(best=cmp.table["best"].map({True: "best", False: ""}),
+tied = cmp.tied
+view = cmp.table.assign(best=[("best (tie)" if name in tied else "best") if best else ("tie" if name in tied else "")
+                              for name, best in zip(cmp.table["model"], cmp.table["best"], strict=True)],
                         total_error=cmp.table["total_error"] * 100)  # a printf format cannot scale a fraction
+tie_note = cmp.tie_note()
+if tie_note:
+    st.info(tie_note, icon=":material/balance:")
 st.dataframe(view.drop(columns=["model"]), hide_index=True, key="clv_comparison",
              column_config={"label": "Model", "best": "Best", "note": "Note",
                             "actual": st.column_config.NumberColumn("Actual", format="%,.0f"),
                             "predicted": st.column_config.NumberColumn("Predicted", format="%,.0f"),
                             "total_error": st.column_config.NumberColumn("Total error", format="%.1f%%"),
-                            "mae": st.column_config.NumberColumn("Error per customer", format="%.3f"),
+                            "mae": st.column_config.NumberColumn("Error per customer", format=f"%.{MAE_DECIMALS}f"),
                             "log_likelihood": st.column_config.NumberColumn("Log-likelihood", format="%,.1f")})
-st.plotly_chart(charts.model_comparison_chart(cmp.by_frequency, MODEL_LABELS, cmp.best), key="chart_holdout")
+# On a tie no bar is labelled "(best)": the note above says which models tie and which one is used.
+st.plotly_chart(charts.model_comparison_chart(cmp.by_frequency, MODEL_LABELS, None if tied else cmp.best),
+                key="chart_holdout")
 st.caption(f"Holdout {cmp.calibration_end} to {cmp.holdout_end}. Each model is fitted on the purchases up to the "
            "first date and predicts each customer's purchase days after it; the best has the lowest mean absolute "
-           "error per customer. A model without seasonality under-predicts a holdout that holds the peak season.")
+           "error per customer (a tie at the precision shown: the smaller total error, then the order listed). A model "
+           "without seasonality under-predicts a holdout that holds the peak season.")
 view, config = common.readable_table(pd.DataFrame(cmp.by_frequency))
 st.dataframe(view, hide_index=True, key="holdout_table", column_config=config)

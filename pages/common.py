@@ -545,7 +545,7 @@ def load_raw(digest: str, name: str, options: ReadOptions, data: bytes) -> RawTa
     stage = _load_raw.key(digest, name, options, data)
     evicted = cache.was_evicted(stage)
     slow = stage not in cache and (evicted or _expected_seconds(data, (True, False, False)) > _BAR_AFTER_S)
-    _evicted_note(evicted)
+    _evicted_note(cache.eviction_reason(stage) == "budget")
     with _progress(f"Reading {name}…" if slow else None):
         raw = _load_raw(digest, name, options, data)
     st.session_state[_LAST_READ] = key
@@ -690,7 +690,7 @@ def _readopt(cache: StageCache) -> StageCache:
 
     The session holds these objects anyway (its last good result), so putting them back costs no memory, while
     recomputing them would cost seconds and a second copy. What the session does not hold (another setting's
-    result) is recomputed, with :data:`EVICTED_NOTE`.
+    result) is recomputed, with :data:`EVICTED_NOTE` when it was dropped for memory.
     """
     for key, value in st.session_state.get(_HELD, ()):
         if key not in cache:
@@ -698,8 +698,11 @@ def _readopt(cache: StageCache) -> StageCache:
     return cache
 
 
-def _evicted_note(evicted: bool) -> None:
-    if evicted:
+def _evicted_note(for_memory: bool) -> None:
+    """The note, only when the server dropped a result for memory (its byte budget). A result let go because nobody
+    used it for the cache's time-to-live is recomputed under the progress bar without a note: saying "to save
+    memory" there would be untrue, and the analyst merely came back."""
+    if for_memory:
         st.info(EVICTED_NOTE, icon=":material/hourglass_top:")
 
 
@@ -715,9 +718,10 @@ def _prepare(src: Source) -> Prepared:
     clean_key = map_and_clean.key(src.digest, options, mapping, policy, None)
     # A step computes exactly when its key is not in the shared cache (another session may have done the work).
     todo = (read_key not in cache, clean_key not in cache, clean_key not in cache or keys != last)
-    evicted = any(cache.was_evicted(k) for k, run in ((read_key, todo[0]), (clean_key, todo[1])) if run)
+    recompute = [k for k, run in ((read_key, todo[0]), (clean_key, todo[1])) if run]
+    evicted = any(cache.was_evicted(k) for k in recompute)
     first = f"Reading {src.name}…" if todo[0] else "Mapping and cleaning…" if todo[1] else "Computing per customer…"
-    _evicted_note(evicted)
+    _evicted_note(any(cache.eviction_reason(k) == "budget" for k in recompute))
     # The bar goes whatever happens: an RfmError raised below is shown by the caller and must not sit under a bar.
     with _progress(first if evicted or _expected_seconds(data, todo) > _BAR_AFTER_S else None) as bar:
         raw = _load_raw(src.digest, src.name, options, data)
@@ -884,6 +888,7 @@ def readable_table(frame: pd.DataFrame, cur: Any = None) -> tuple[pd.DataFrame, 
     """
     from rfm_core.formatting import kind_of, label, percent
 
+    cur = cur or currency()
     view = frame.copy()
     config: dict[str, Any] = {}
     for col in view.columns:
@@ -916,7 +921,35 @@ def readable_table(frame: pd.DataFrame, cur: Any = None) -> tuple[pd.DataFrame, 
                                      and not pd.api.types.is_bool_dtype(view[col])):
             view[col] = view[col].astype(object).where(view[col].notna(), "").astype(str)
         config[name] = column_for(name, cur, view[col].dtype)
+    for col in view.columns:  # after every branch above: each column gets the width its header and values need
+        name = str(col)
+        if isinstance(config.get(name), dict):
+            config[name]["width"] = column_width(label(name), _widest_text(name, frame[col], cur))
     return view, config
+
+
+#: Pixels per character of the table font (Source Sans at 14 px: "Customers" is ~62 px, so ~7 px a character) and
+#: the cell's padding (8 px a side, and a little to spare). Read off screenshots at 1400 px (docs/screenshots).
+_PX_PER_CHAR, _PX_PADDING, _PX_MIN, _PX_MAX = 7, 20, 50, 420
+
+
+def column_width(header: str, widest: int) -> int:
+    """Pixels for a column whose header is ``header`` and whose widest value has ``widest`` characters, so neither
+    is cut ("Cu…", "Loyal Cu…"); at most :data:`_PX_MAX` (longer text wraps to "…" and shows in full on hover)."""
+    chars = max(len(header) + 1, widest)  # +1: headers are semi-bold
+    return int(min(max(chars * _PX_PER_CHAR + _PX_PADDING, _PX_MIN), _PX_MAX))
+
+
+def _widest_text(column: str, values: pd.Series, cur: Any) -> int:
+    """Characters of the widest value of ``values`` as shown (numbers: the extremes formatted by their kind)."""
+    from rfm_core.formatting import format_value
+
+    present = values.dropna()
+    if not len(present):
+        return 0
+    if pd.api.types.is_numeric_dtype(present.dtype) and not pd.api.types.is_bool_dtype(present.dtype):
+        return max(len(format_value(column, v, cur)) for v in (present.max(), present.min()))
+    return int(present.astype(str).str.len().max())
 
 
 @_Stage
@@ -959,20 +992,36 @@ def _analysis_key(prep: Prepared) -> tuple[Any, ...]:
     return prep.digest, read_options(), tuple(sorted(ss[MAPPING].items())), ss[CLEANING], prep.as_of
 
 
-@st.cache_resource(show_spinner=False, max_entries=6)
+@st.cache_resource(show_spinner=False, max_entries=24)  # 6 analyses x the page's 4 groups of figures
 def chart_figures_of(key: tuple[Any, ...], scoring: ScoringSettings, rules: RuleSet, cur: Any,
-                     _seg: Segmentation, _transactions: pd.DataFrame) -> dict[str, Any]:
+                     names: tuple[str, ...], _seg: Segmentation, _transactions: pd.DataFrame) -> dict[str, Any]:
     from rfm_core.charts import page_figures
 
-    return page_figures(_seg, _transactions, cur)
+    return page_figures(_seg, _transactions, cur, names)
 
 
-def chart_figures(prep: Prepared, seg: Segmentation) -> dict[str, Any]:
-    """The Charts page's figures (:func:`rfm_core.charts.page_figures`) for the current data, settings and currency.
+def chart_figures(prep: Prepared, seg: Segmentation, names: tuple[str, ...]) -> dict[str, Any]:
+    """Those of the Charts page's figures (:func:`rfm_core.charts.page_figures`) named in ``names``, for the current
+    data, settings and currency.
 
     Streamlit copies a figure to send it and never changes it, so one cached figure serves every session."""
     ss = st.session_state
-    return chart_figures_of(_analysis_key(prep), ss[SCORING], ss[RULES], currency(), seg, prep.cleaned.transactions)
+    return chart_figures_of(_analysis_key(prep), ss[SCORING], ss[RULES], currency(), names, seg,
+                            prep.cleaned.transactions)
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def lines_per_month_figure_of(key: tuple[Any, ...], _transactions: pd.DataFrame) -> Any:
+    from rfm_core.charts import lines_per_month_chart
+    from rfm_core.views import lines_per_month
+
+    return lines_per_month_chart(lines_per_month(_transactions))
+
+
+def lines_per_month_figure(prep: Prepared) -> Any:
+    """The Data page's used lines per month (:func:`rfm_core.views.lines_per_month`) for the current file and
+    cleaning; it does not depend on scoring, rules or currency."""
+    return lines_per_month_figure_of(_analysis_key(prep), prep.cleaned.transactions)
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from pages import _widgets, common
 from rfm_core import RfmError
 from rfm_core.clean import dropped_rows
 from rfm_core.export import safe_filename, table_csv
-from rfm_core.formatting import count, label, percent
+from rfm_core.formatting import count, percent
 from rfm_core.read import RawTable
-from rfm_core.views import data_quality, mapping_table, reading_notes
+from rfm_core.views import data_quality, reading_notes
 
 st.title("Data")
 _widgets.rfm_intro()
@@ -75,6 +74,10 @@ c3.metric("Customers", count(quality.customers))
 c4.metric("Revenue", common.money(quality.revenue))
 if quality.days is not None:
     common.note_metric(c5, "Days of data", count(quality.days), f"{quality.first_day} to {quality.last_day}")
+if quality.rows_used:
+    # Plotly's frontend bundle (4.7 MB, 1-2 s to load and compile) loads with a tab's first chart: drawn here, it
+    # loads while the analyst opens the app and picks a file, not on the Charts page after the upload.
+    st.plotly_chart(common.lines_per_month_figure(prep), key="chart_lines_per_month")
 
 lc, rc = st.columns([1, 1])
 with lc:
@@ -90,13 +93,6 @@ with lc:
                        lambda: table_csv(dropped_rows(prep.mapped, prep.cleaned)), f"{base}-dropped-rows.csv",
                        "text/csv", key="dl_dropped", on_click="ignore")
 with rc:
-    problems = prep.mapped.problems
-    st.markdown("**Validation problems**")
-    if problems.empty:
-        st.success("No unreadable values found.", icon=":material/check_circle:")
-    else:
-        view, config = common.readable_table(problems)
-        st.dataframe(view, hide_index=True, key="problems_table", column_config=config)
     st.markdown("**How the file was read**")
     for warning in prep.mapped.warnings:
         st.warning(common.app_wording(warning), icon=":material/warning:")
@@ -105,7 +101,13 @@ with rc:
     if money_note:  # what the file says about its currency, and whether that is the one shown
         notes.append(money_note)
     st.markdown("\n".join(f"- {n}" for n in notes))
-    mapping = mapping_table(prep.mapped)
-    mapping["column"] = mapping["column"].map(label)
-    mapping.columns = pd.Index(["Role", "File column", "Why"])
-    st.dataframe(mapping, hide_index=True)
+    st.caption("Each column's role and why it was chosen: Column mapping, above.")
+
+# Full width: the table has six columns, and its last one ("What to do") is the one to read.
+problems = prep.mapped.problems
+st.markdown("**Validation problems**")
+if problems.empty:
+    st.success("No unreadable values found.", icon=":material/check_circle:")
+else:
+    view, config = common.readable_table(problems)
+    st.dataframe(view, hide_index=True, key="problems_table", column_config=config)

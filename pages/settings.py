@@ -9,7 +9,7 @@ import streamlit as st
 
 from pages import _widgets, common
 from rfm_core import CleaningPolicy, ConfigError, ScoringSettings
-from rfm_core.formatting import money
+from rfm_core.formatting import bins_unit, money, score_bins_table
 from rfm_core.score import METHOD_LABELS
 from rfm_core.settings import METRICS, help_for
 from rfm_core.views import country_choices, date_span
@@ -101,7 +101,12 @@ for col, metric in zip(st.columns(3), METRICS, strict=True):
     with col:
         st.caption(f"{metric.capitalize()}: {info.effective_bins} of {info.bins} scores used, by "
                    f"{METHOD_LABELS[info.method_used]}" + (" (automatic)" if info.method == "auto" else ""))
-        view, config = common.readable_table(info.describe_bins())
+        # Score, its values in words (whole days and orders, money with the currency) and customers: three columns
+        # fit a third of the page at 1400 px; "from" and "to" would only repeat the words (and were cut off there).
+        view, config = common.readable_table(score_bins_table(info, shown)[["score", "range", "customers"]])
+        unit = bins_unit(metric)
+        config["range"]["label"] = words = unit.capitalize()  # Days, Orders, Spend: the values of each score
+        config["range"]["width"] = max(config["range"]["width"], common.column_width(words, 0))
         st.dataframe(view, hide_index=True, key=f"bins_table_{metric}", column_config=config)
         if info.warning:
             st.warning(info.warning, icon=":material/warning:")

@@ -191,19 +191,19 @@ class _Store(cachetools.TTLCache[Hashable, _Entry]):
     """cachetools' TTL + LRU cache that reports what leaves it (for the eviction count and the evicted notes)."""
 
     def __init__(self, maxsize: int, ttl: float, timer: Callable[[], float],
-                 on_evict: Callable[[Hashable, _Entry], None]) -> None:
+                 on_evict: Callable[[Hashable, _Entry, str], None]) -> None:
         super().__init__(maxsize, ttl, timer=timer, getsizeof=lambda e: e.nbytes)
         self._on_evict = on_evict
 
     def popitem(self) -> tuple[Hashable, _Entry]:
         key, entry = super().popitem()
-        self._on_evict(key, entry)
+        self._on_evict(key, entry, "budget")
         return key, entry
 
     def expire(self, time: float | None = None) -> list[tuple[Hashable, _Entry]]:
         expired = list(super().expire(time))
         for key, entry in expired:
-            self._on_evict(key, entry)
+            self._on_evict(key, entry, "ttl")
         return expired
 
 
@@ -251,7 +251,7 @@ class StageCache:
         self._release = release
         self._dropped = 0  # entries that left since the last release
         #: Keys that were held and have been dropped (bounded: the last 4,096), for "recomputing" notes.
-        self._evicted: cachetools.LRUCache[Hashable, bool] = cachetools.LRUCache(4096)
+        self._evicted: cachetools.LRUCache[Hashable, str] = cachetools.LRUCache(4096)  # key -> "budget" | "ttl"
         self._store = _Store(self.settings.budget_bytes, self.settings.ttl_s, timer, self._note_evicted)
         self._hits = self._misses = self._evictions = self._too_large = 0
         self._sweeper: threading.Thread | None = None
@@ -261,10 +261,10 @@ class StageCache:
         self._slots = threading.BoundedSemaphore(self.settings.compute_slots)
         self._local = threading.local()  # how deep this thread is in nested computations (a fit inside a fit)
 
-    def _note_evicted(self, key: Hashable, entry: _Entry) -> None:
+    def _note_evicted(self, key: Hashable, entry: _Entry, reason: str) -> None:
         self._evictions += 1
         self._dropped += 1
-        self._evicted[key] = True
+        self._evicted[key] = reason
 
     def __contains__(self, key: Hashable) -> bool:
         with self._lock:
@@ -274,6 +274,11 @@ class StageCache:
         """Whether ``key`` was held and has since been dropped (budget or TTL) and not computed again."""
         with self._lock:
             return key in self._evicted and key not in self._store
+
+    def eviction_reason(self, key: Hashable) -> str | None:
+        """Why ``key`` was dropped, if it was and has not been computed again: ``budget`` (memory) or ``ttl``."""
+        with self._lock:
+            return self._evicted.get(key) if key not in self._store else None
 
     def get(self, key: Hashable) -> Any | None:
         """The value held for ``key`` (renewing its TTL and LRU place), or None."""

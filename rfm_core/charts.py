@@ -10,6 +10,7 @@ says so in one sentence.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from .columns import (
     RECENCY_DAYS,
     SEGMENT,
 )
-from .formatting import NO_CURRENCY, Currency, label
+from .formatting import NO_CURRENCY, Currency, label, ordinal
 from .score import METRIC_COLUMNS, MetricBins
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ __all__ = [
     "cohort_revenue",
     "country_breakdown",
     "holdout_chart",
+    "lines_per_month_chart",
     "lorenz_curve",
     "metric_distribution",
     "migration_sankey",
@@ -268,10 +270,10 @@ def monthly_activity(transactions: pd.DataFrame, currency: Currency = NO_CURRENC
     if len(data) and len(dates):
         first, last = dates.min(), dates.max()
         if first.day > 1:
-            notes[0] = f"partial month: data from the {first.day}th"
+            notes[0] = f"partial month: data from the {ordinal(first.day)}"
         if last.day < last.days_in_month:
-            notes[-1] = (f"partial month: data from the {first.day}th to the {last.day}th" if len(data) == 1
-                         and notes[0] else f"partial month: data to the {last.day}th")
+            notes[-1] = (f"partial month: data from the {ordinal(first.day)} to the {ordinal(last.day)}"
+                         if len(data) == 1 and notes[0] else f"partial month: data to the {ordinal(last.day)}")
     partial = [bool(n) for n in notes]
     # Months as category labels: one tick per month and no padding month before or after the data.
     months = [f"{m:%b %Y}" for m in data["month"]]
@@ -294,6 +296,30 @@ def monthly_activity(transactions: pd.DataFrame, currency: Currency = NO_CURRENC
     _layout(fig, "Monthly revenue and active customers")
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0})
     return fig
+
+
+def lines_per_month_chart(table: pd.DataFrame) -> go.Figure:
+    """Used lines per month as bars, partial months hatched and labelled "partial" (the look of
+    :func:`monthly_activity`), for the Data page: what period the file covers and where it thins out.
+
+    ``table`` is :func:`rfm_core.views.lines_per_month` (``month, lines, partial, note``).
+    """
+    import plotly.graph_objects as go
+
+    months = [f"{m:%b %Y}" for m in table["month"]]
+    partial = [bool(p) for p in table["partial"]]
+    fig = _figure(go.Bar(x=months, y=table["lines"], name="lines",
+                         marker={"color": ["#d1e5f0" if p else "#92c5de" for p in partial],
+                                 "pattern": {"shape": ["/" if p else "" for p in partial]}},
+                         customdata=np.array(list(table["note"]), dtype=object),
+                         hovertemplate="%{x}: %{y:,} lines used %{customdata}<extra></extra>"))
+    for month, p in zip(months, partial, strict=True):
+        if p:
+            fig.add_annotation(x=month, y=1, yref="paper", text="partial", showarrow=False, yanchor="bottom",
+                               font={"size": 11, "color": "#4d4d4d"})
+    fig.update_yaxes(title_text="lines used", tickformat=",d")
+    fig.update_xaxes(type="category", tickangle=-45)
+    return _layout(fig, "Lines used per month", 320)
 
 
 def country_breakdown(customers: pd.DataFrame, top: int = 12,
@@ -347,9 +373,9 @@ PAGE_FIGURES = ("treemap", "shares", "heatmap", "lorenz", "scatter", "dist_recen
                 "dist_monetary", "monthly", "country")
 
 
-def page_figures(segmentation: Any, transactions: pd.DataFrame,
-                 currency: Currency = NO_CURRENCY) -> dict[str, go.Figure | None]:
-    """Every figure of the app's Charts page, built in one call so the app can cache them as one result.
+def page_figures(segmentation: Any, transactions: pd.DataFrame, currency: Currency = NO_CURRENCY,
+                 names: tuple[str, ...] = PAGE_FIGURES) -> dict[str, go.Figure | None]:
+    """The figures of the app's Charts page, built in one call so the app can cache them as one result.
 
     Parameters
     ----------
@@ -359,30 +385,36 @@ def page_figures(segmentation: Any, transactions: pd.DataFrame,
         The used lines (``invoice_date, amount, customer_id``), for the monthly chart.
     currency : Currency
         How money is written in hovers and on axes.
+    names : tuple of str
+        Which of :data:`PAGE_FIGURES` to build (the page builds a tab's figures only when the tab is open).
 
     Returns
     -------
     dict
-        :data:`PAGE_FIGURES` name to figure, in that order; ``country`` is ``None`` without a country column (see
-        :func:`country_breakdown`). The same figures as the single builders give, the scatter with at most
+        Name to figure for ``names``, in :data:`PAGE_FIGURES` order; ``country`` is ``None`` without a country
+        column (see :func:`country_breakdown`). The same figures as the single builders give, the scatter with at most
         :data:`PAGE_SCATTER_POINTS` customers.
     """
+    unknown = set(names) - set(PAGE_FIGURES)
+    if unknown:
+        raise ValueError(f"no Charts page figure named {sorted(unknown)}; the names are {PAGE_FIGURES}")
     seg = segmentation
     colors = segment_colors(seg.rules.names)
     bins = seg.scored.bins
     customers = seg.customers
-    figs: dict[str, go.Figure | None] = {
-        "treemap": segment_treemap(seg.summary, colors, currency),
-        "shares": segment_share_bars(seg.summary),
-        "heatmap": rf_heatmap(customers, bins["recency"].bins, bins["frequency"].bins, currency),
-        "lorenz": lorenz_curve(customers),
-        "scatter": recency_monetary_scatter(customers, colors, PAGE_SCATTER_POINTS, currency=currency),
+    builders: dict[str, Callable[[], go.Figure | None]] = {
+        "treemap": lambda: segment_treemap(seg.summary, colors, currency),
+        "shares": lambda: segment_share_bars(seg.summary),
+        "heatmap": lambda: rf_heatmap(customers, bins["recency"].bins, bins["frequency"].bins, currency),
+        "lorenz": lambda: lorenz_curve(customers),
+        "scatter": lambda: recency_monetary_scatter(customers, colors, PAGE_SCATTER_POINTS, currency=currency),
+        "dist_recency": lambda: metric_distribution(customers, bins["recency"], currency),
+        "dist_frequency": lambda: metric_distribution(customers, bins["frequency"], currency),
+        "dist_monetary": lambda: metric_distribution(customers, bins["monetary"], currency),
+        "monthly": lambda: monthly_activity(transactions, currency),
+        "country": lambda: country_breakdown(customers, currency=currency),
     }
-    for metric in ("recency", "frequency", "monetary"):
-        figs[f"dist_{metric}"] = metric_distribution(customers, bins[metric], currency)
-    figs["monthly"] = monthly_activity(transactions, currency)
-    figs["country"] = country_breakdown(customers, currency=currency)
-    return figs
+    return {name: builders[name]() for name in PAGE_FIGURES if name in names}
 
 
 def holdout_chart(by_frequency: pd.DataFrame, error: float) -> go.Figure:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from .columns import INVOICE_ID
 from .errors import ConfigError, RfmError, RfmWarning
+from .formatting import NO_CURRENCY, Currency, detect_currency, effective_currency
 from .settings import (
     CLV_UNITS,
     METRICS,
@@ -90,6 +91,12 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--summary", type=Path, help="Per-segment summary CSV.")
     s.add_argument("--xlsx", type=Path, help="Excel workbook with summary, customers, rules, ledger, provenance.")
     s.add_argument("--report", type=Path, help="Self-contained HTML report.")
+    s.add_argument("--currency", metavar="CODE",
+                   help="ISO 4217 code (GBP, USD, EUR, ...) money is shown in, in --xlsx (number formats) and "
+                        "--report. Default: the currency a platform export states in a currency column, else none. "
+                        "CSV files keep plain numbers.")
+    s.add_argument("--currency-after", action="store_true",
+                   help="Put the currency symbol after the number (1,234.50 €) in --xlsx and --report.")
     s.add_argument("--ledger", type=Path, help="Row ledger CSV (reason, rows).")
     s.add_argument("--dropped", type=Path, help="CSV of every dropped input row with its reason.")
     s.add_argument("--engine", choices=["pandas", "duckdb", "spark", "auto"], default="pandas",
@@ -245,9 +252,8 @@ def _segment(args: argparse.Namespace) -> str:
             end=args.end, countries=tuple(args.country), dayfirst=args.dayfirst, today=args.today),
         scoring=_scoring(args),
         as_of=args.as_of,
+        currency=Currency(args.currency, "after" if args.currency_after else "before"),
     )
-    from .engines.duckdb_engine import NotUtf8Error
-
     progress = _Progress(sys.stderr.isatty())
     if args.engine == "auto" and "://" not in str(args.input):
         from .engines import engine_choice
@@ -266,18 +272,10 @@ def _segment(args: argparse.Namespace) -> str:
         warnings.simplefilter("always", RfmWarning)
         if args.engine == "auto":
             progress(f"Engine: {engine}")
-        try:
-            result = analyze(str(args.input), settings, rules, engine=engine, spark_master=args.spark_master,
-                             progress=progress)
-        except NotUtf8Error:
-            if args.engine != "auto":
-                raise
-            from .engines import EngineChoice
-
-            print(EngineChoice("pandas", "DuckDB found bytes that are not UTF-8; pandas decodes them line by "
-                                         "line").note(), file=sys.stderr)
-            result = analyze(str(args.input), settings, rules, engine="pandas", progress=progress)
-    reading = _reading_lines(result.mapping, result.guessed, result.warnings, result.notes)
+        # auto: a file DuckDB turns out not to read as pandas would is analysed by pandas (a `read:` line says so)
+        result = analyze(str(args.input), settings, rules, engine=engine, spark_master=args.spark_master,
+                         progress=progress, fallback_to_pandas=args.engine == "auto")
+    reading = _reading_lines(result.mapping, result.guessed, result.warnings, result.guesses)
     for line in reading:
         print(line, file=sys.stderr)
     for w in caught:
@@ -291,16 +289,14 @@ def _segment(args: argparse.Namespace) -> str:
 
 
 def _reading_lines(mapping: dict[str, str], guessed: bool, warnings_: Sequence[str],
-                   notes: Sequence[str] = ()) -> list[str]:
-    """The ``mapped:`` line (when any column was detected rather than given by --map), ``read:`` lines when the
-    file was recognised as a shop platform's export or some lines were decoded as cp1252 (guesses the user must be
-    able to see), and ``warning:`` lines
-    for reading decisions the data could not prove."""
+                   guesses: Sequence[str] = ()) -> list[str]:
+    """The ``mapped:`` line (when any column was detected rather than given by --map), a ``read:`` line per guess
+    the reader made from the data (platform, encoding, date format and order, decimal mark, time zones: marked by
+    :func:`rfm_core.mapping.apply_mapping`), and ``warning:`` lines for reading decisions the data could not prove."""
     from .mapping import describe_mapping
 
     lines = [f"mapped: {describe_mapping(mapping)}"] if guessed else []
-    # Guesses that change what every number means: the platform a file was read as, and lines decoded as cp1252.
-    lines += [f"read: {n}" for n in notes if n.startswith("Recognised as ") or "were read as cp1252" in n]
+    lines += [f"read: {n}" for n in guesses]
     return lines + [f"warning: {w}" for w in warnings_]
 
 
@@ -310,6 +306,7 @@ def _write_outputs(args: argparse.Namespace, result: AnalysisResult, progress: _
     seg = result.segmentation
     prov = result.provenance()
     written = []
+    money_in = _currency_of(result) if args.xlsx or args.report else NO_CURRENCY
     if args.out:
         progress("Writing segments CSV")
         _write(args.out, segments_csv(seg.customers))
@@ -326,21 +323,33 @@ def _write_outputs(args: argparse.Namespace, result: AnalysisResult, progress: _
         written.append(str(args.dropped))
     if args.xlsx:
         progress("Writing Excel workbook")
-        _write(args.xlsx, excel_workbook(seg.customers, seg.summary, result.ledger, prov, seg.rules))
+        _write(args.xlsx, excel_workbook(seg.customers, seg.summary, result.ledger, prov, seg.rules, money_in))
         written.append(str(args.xlsx))
     if args.report:
         progress("Writing HTML report")
         from .charts import report_figures
 
-        figs = report_figures(seg, result.transactions)
+        figs = report_figures(seg, result.transactions, money_in)
         page = html_report(title=f"RFM segments: {result.input_name}", kpis=seg.kpis, summary=seg.summary,
-                           insights=seg.insights, rules=seg.rules, ledger=result.ledger, prov=prov, figures=figs)
+                           insights=seg.insights, rules=seg.rules, ledger=result.ledger, prov=prov, figures=figs,
+                           currency=money_in)
         _write(args.report, page.encode("utf-8"))
         written.append(str(args.report))
     segments = int((seg.summary["customers"] > 0).sum())
     line = (f"{len(seg.customers):,} customers in {segments} segments from {result.input_rows:,} rows "
             f"({result.rows_used:,} used), as of {result.as_of}")
     return line + (f"; wrote {', '.join(written)}" if written else "")
+
+
+def _currency_of(result: AnalysisResult) -> Currency:
+    """The currency of the workbook and the report: ``--currency``, else the one the file states (pandas engine:
+    the rows as read are at hand), else none; said on stderr when taken from the file."""
+    chosen = result.settings.currency
+    detected = detect_currency(result.raw.frame) if result.raw is not None and not chosen.code else None
+    if detected:
+        print(f"money: {detected}, as the file's currency column states (--currency to choose another)",
+              file=sys.stderr)
+    return effective_currency(chosen, detected)
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -378,10 +387,17 @@ def _clv(args: argparse.Namespace) -> str:
         cmp = clv.comparison
         print(f"holdout {cmp.calibration_end} .. {cmp.holdout_end}: repeat purchase days predicted vs actual, mean "
               "absolute error per customer", file=sys.stderr)
+        from .clv.holdout import MAE_DECIMALS
+
+        tied = cmp.tied
         for row in cmp.table.to_dict("records"):
             text = (f"{row['predicted']:,.0f} vs {row['actual']:,.0f} ({row['total_error']:+.1%}), error "
-                    f"{row['mae']:.3f}" if not row["note"] else f"not fitted: {row['note']}")
-            print(f"  {row['label']:<11} {text}{'  <- best' if row['best'] else ''}", file=sys.stderr)
+                    f"{row['mae']:.{MAE_DECIMALS}f}" if not row["note"] else f"not fitted: {row['note']}")
+            mark = ("  <- best (tie, chosen)" if row["model"] in tied else "  <- best") if row["best"] else (
+                "  <- tie" if row["model"] in tied else "")
+            print(f"  {row['label']:<11} {text}{mark}", file=sys.stderr)
+        if cmp.tie_note():
+            print(f"note: {cmp.tie_note()}", file=sys.stderr)
         print(cmp.by_frequency.to_string(index=False, float_format=lambda v: f"{v:.3f}"), file=sys.stderr)
         if args.holdout_out:
             _write(args.holdout_out, table_csv(cmp.by_frequency))
@@ -398,7 +414,7 @@ def _clv(args: argparse.Namespace) -> str:
     if args.params_out:
         _write(args.params_out, json.dumps(clv.params_json(), indent=2).encode())
         messages.append(f"wrote {args.params_out}")
-    for reading_line in _reading_lines(result.mapping, result.guessed, result.warnings, result.notes):
+    for reading_line in _reading_lines(result.mapping, result.guessed, result.warnings, result.guesses):
         print(reading_line, file=sys.stderr)  # after the steps that can fail: an error stays one line
     fits = "; ".join(f"{MODEL_LABELS[n]} " + " ".join(f"{k}={v:.4g}" for k, v in m.params().items())
                      for n, m in clv.models.items())

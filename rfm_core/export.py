@@ -181,23 +181,47 @@ def table_csv(frame: pd.DataFrame) -> bytes:
 
 
 def readable_csv(frame: pd.DataFrame, currency: Currency = NO_CURRENCY) -> bytes:
-    """:func:`table_csv` with headers in words (:func:`rfm_core.formatting.readable_headers`); values unchanged.
+    """:func:`table_csv` for people: headers in words and numbers in the analyst's format.
 
-    Money columns name the currency in their header (``Spend (GBP)``) when one is set, so the plain numbers
-    still say what they are; the machine-name CSV stays the one for CRM and mailing imports.
+    Headers: :func:`rfm_core.formatting.readable_headers`; money headers name the currency when one is set
+    (``Spend (GBP)``), percentage headers say ``%`` (``P(alive) (%)``) unless the label already does.
+    Values (DOCUMENTATION.md, "Number formats"), as plain numbers a spreadsheet reads, without thousands separators
+    or symbols: money with two decimals (``1234.57``); shares and probabilities as percentages with one decimal
+    (0.14734 -> ``14.7``); counts and scores whole (a missing count is ``0``); means and medians with one decimal
+    (predicted purchase days two); a missing value blank. Text, dates and columns of no known kind are written as
+    :func:`table_csv` writes them. The machine-name CSV (:func:`table_csv`, :func:`segments_csv`) stays unrounded:
+    it is the one for CRM and mailing imports.
 
     Raises
     ------
     ConfigError
         Two columns would get the same header.
     """
-    from .formatting import kind_of
+    from .formatting import count, decimal, kind_of, money, percent
 
-    out = readable_headers(frame)
-    if currency.code:
-        out.columns = [f"{text} ({currency.code})" if kind_of(str(col)) == "money" else text
-                       for col, text in zip(frame.columns, out.columns, strict=True)]
-    return table_csv(out)
+    headers = list(readable_headers(frame).columns)
+    out = neutralise(frame)  # text cells; the numbers formatted below are not formulas
+    for i, col in enumerate(frame.columns):
+        name, values = str(col), frame[col]
+        kind = kind_of(name)
+        numeric = pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+        if kind == "money":
+            headers[i] += f" ({currency.code})" if currency.code else ""
+        elif kind in ("percent", "probability") and "%" not in headers[i]:
+            headers[i] += " (%)"
+        if not numeric:
+            continue
+        if kind == "money":
+            out[col] = values.map(lambda v: money(v).replace(",", ""))
+        elif kind in ("percent", "probability"):
+            out[col] = values.map(lambda v: percent(v).removesuffix("%").replace(",", ""))
+        elif kind in ("count", "score"):
+            out[col] = values.map(lambda v: count(v).replace(",", ""))
+        elif kind == "decimal":
+            places = 2 if name.startswith("predicted") else 1
+            out[col] = values.map(lambda v, d=places: decimal(v, d).replace(",", ""))
+    out.columns = [neutralise_text(h) for h in headers]
+    return out.to_csv(index=False, float_format="%.10g").encode("utf-8")
 
 
 # Number formats of the workbook (Excel format codes). Money takes the currency's symbol: excel_money_format.

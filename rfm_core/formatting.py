@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
@@ -53,6 +53,9 @@ from .columns import (
 )
 from .errors import ConfigError
 
+if TYPE_CHECKING:
+    from .score import MetricBins
+
 __all__ = [
     "CURRENCY_HEADERS",
     "KINDS",
@@ -73,6 +76,7 @@ __all__ = [
     "money",
     "percent",
     "readable_headers",
+    "score_bins_table",
 ]
 
 Placement = Literal["before", "after"]
@@ -187,10 +191,19 @@ def headline_money(value: object, currency: Currency = NO_CURRENCY) -> str:
 
 
 def percent(share: object, decimals: int = 1) -> str:
-    """A share (0.1473) as a percentage with one decimal (``14.7%``); blank when missing."""
+    """A share (0.1473) as a percentage with one decimal (``14.7%``); blank when missing.
+
+    A share that is not zero but rounds to it shows as ``<0.1%``, and one that is not whole but rounds to 100 as
+    ``>99.9%``: "0.0%" beside 19 dropped rows reads as "none"."""
     if _missing(share):
         return ""
-    text = f"{float(share) * 100:,.{decimals}f}"  # type: ignore[arg-type]
+    value = float(share) * 100  # type: ignore[arg-type]
+    step = 10.0 ** -decimals
+    if 0 < value < step / 2:
+        return f"<{step:.{decimals}f}%"
+    if 100 - step / 2 <= value < 100:
+        return f">{100 - step:.{decimals}f}%"
+    text = f"{value:,.{decimals}f}"
     if text.lstrip("-").strip("0.,") == "":
         text = text.lstrip("-")
     return f"{text}%"
@@ -457,3 +470,67 @@ def currency_note(raw: pd.DataFrame) -> str | None:
         return (f"The column {column!r} names {len(codes)} currencies ({shown}); amounts are added as they are, "
                 "without conversion. Filter the file to one currency for revenue that means something.")
     return f"The column {column!r} does not hold currency codes such as GBP; choose the currency in the settings."
+
+
+#: The unit of each scored metric, for the score tables' "From"/"To" headers.
+_BIN_UNITS: dict[str, str] = {"recency": "days", "frequency": "orders", "monetary": "spend"}
+
+
+def score_bins_table(bins: MetricBins, currency: Currency = NO_CURRENCY) -> pd.DataFrame:
+    """The score table of one metric (the Settings page), every value already in the analyst's format.
+
+    Parameters
+    ----------
+    bins : rfm_core.score.MetricBins
+        How the metric was scored (its ``lows``/``highs`` are the smallest and largest value per score).
+    currency : Currency
+        Money (monetary) is shown with it, two decimals.
+
+    Returns
+    -------
+    DataFrame
+        One row per score 1..n: ``score`` (int), ``range`` (the values in words, as
+        :meth:`~rfm_core.score.MetricBins.range_label` words them, in the formats below), ``from`` and ``to`` (text:
+        recency in whole days and frequency in whole orders with thousands separators, monetary as money with two
+        decimals; blank for a score no customer has) and ``customers`` (int). Days and orders are whole numbers by
+        construction (:mod:`rfm_core.aggregate`), so showing them with decimals ("3.00") only adds noise.
+    """
+    def shown(value: float | None) -> str:
+        if value is None or _missing(value):
+            return ""
+        if bins.metric == "monetary":
+            return money(value, currency)
+        return decimal(value, 0)
+
+    groups = bins._groups()  # the non-empty scores, smallest values first (the range words depend on the ends)
+
+    def words(score: int) -> str:
+        lo, hi = bins.lows[score - 1], bins.highs[score - 1]
+        if lo is None or hi is None:
+            return "(empty)"
+        if lo == hi:
+            return shown(lo)
+        if score == groups[-1]:
+            return f"{shown(lo)}+"
+        if score == groups[0]:
+            return f"≤ {shown(hi)}"
+        return f"{shown(lo)}–{shown(hi)}"
+
+    return pd.DataFrame({
+        "score": list(range(1, bins.bins + 1)),
+        "range": [words(s) for s in range(1, bins.bins + 1)],
+        "from": [shown(v) for v in bins.lows],
+        "to": [shown(v) for v in bins.highs],
+        "customers": [int(c) for c in bins.sizes],
+    })
+
+
+def bins_unit(metric: str) -> str:
+    """The unit of a scored metric's values (``days``, ``orders``, ``spend``)."""
+    return _BIN_UNITS.get(metric, "")
+
+
+def ordinal(day: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 22nd, 23rd, 31st."""
+    suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"

@@ -94,6 +94,9 @@ class MappedTable:
     given: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     reading: dict[str, Any] = field(default_factory=dict)
+    #: The notes that state a guess the reader made from the data (platform, encoding, date format and order,
+    #: decimal mark, time zones, orders without an invoice column): the CLI prints each as a ``read:`` line.
+    guesses: tuple[str, ...] = ()
 
     @property
     def has_invoice_id(self) -> bool:
@@ -943,6 +946,10 @@ def apply_mapping(
         notes += [f"{ROLE_LABELS.get(r, r.replace('_', ' ')).capitalize()} from {mapping[r]!r}: {reasons[r]}."
                   for r in mapping if r not in given]
     notes += list(detection.notes)  # a platform's: "Recognised as a Shopify orders export: ..."
+    # Guesses are marked where they are made, so the CLI need not pick notes by their wording.
+    guesses = list(detection.notes)  # the platform recognised, or a close call between two columns for a role
+    if raw.fallback_lines:
+        guesses += [n for n in raw.notes if "cp1252" in n]
 
     for canonical in _TEXT_COLUMNS:
         if canonical in mapping:
@@ -961,6 +968,8 @@ def apply_mapping(
     dates = read_dates(date_src, dayfirst)
     out[INVOICE_DATE] = dates.values
     notes.append(f"Dates in {date_col!r} read as {dates.label}.")
+    if dates.decided_by != "setting":
+        guesses.append(notes[-1])
     date_info: dict[str, Any] = {"column": date_col, "format": dates.label, "order": dates.order,
                                  "decided_by": dates.decided_by}
     if dates.order is not None:
@@ -969,6 +978,7 @@ def apply_mapping(
         if dates.decided_by == "data" and not dates.conflict:
             proof = day_rows if dates.order == DAY_FIRST else month_rows
             notes.append(f"Date order {dates.order}, proven by {', '.join(proof[:2])}.")
+            guesses.append(notes[-1])
         elif dates.decided_by == "assumed":
             examples = ", ".join(_first_rows(date_src, dates.ambiguous, 2))
             warnings.append(f"Dates in {date_col!r} fit both day-first and month-first (e.g. {examples}); they were "
@@ -986,6 +996,7 @@ def apply_mapping(
         date_info["time_zone_offsets"] = {"rows": len(stated), "offsets": zones}
         notes.append(f"{len(stated):,} timestamp(s) state a time-zone offset ({', '.join(zones[:5])}): recency uses "
                      "the shop's local clock as written; 'dated after today' compares them as instants.")
+        guesses.append(notes[-1])
     reading["dates"] = date_info
     bad_date = dates.values.isna() & date_src.notna()
     if bad_date.any():
@@ -1011,6 +1022,7 @@ def apply_mapping(
                                    "decided_by": reading_n.decided_by or "no separators"}
         if reading_n.decided_by == "column" and (reading_n.decimal == COMMA or reading_n.conflict):
             notes.append(f"Numbers in {mapping[canonical]!r} read with a {_number_label(reading_n)}.")
+            guesses.append(notes[-1])
         if reading_n.conflict:
             warnings.append(
                 f"Numbers in {mapping[canonical]!r} use both marks: decimal point in "
@@ -1039,6 +1051,7 @@ def apply_mapping(
     if INVOICE_ID not in mapping:
         frame[INVOICE_ID] = _orders_from_timestamps(frame)
         notes.append("No invoice column: each distinct customer and timestamp counts as one order.")
+        guesses.append(notes[-1])
     # Order-level roles (rfm_core.orders): statuses as text, money as numbers; orders decides line revenue.
     texts = {r: src[mapping[r]].rename(mapping[r]) for r in (ORDER_STATUS, PAYMENT_STATUS, CANCELLED_AT)
              if r in mapping}
@@ -1066,7 +1079,8 @@ def apply_mapping(
     table = pd.DataFrame(problems, columns=PROBLEM_COLUMNS)
     reading["notes"] = notes
     reading["warnings"] = warnings
-    return MappedTable(frame, mapping, table, tuple(notes), raw, reasons, given, tuple(warnings), reading)
+    return MappedTable(frame, mapping, table, tuple(notes), raw, reasons, given, tuple(warnings), reading,
+                       tuple(guesses))
 
 
 def _format_offset(minutes: float) -> str:

@@ -110,6 +110,9 @@ class AnalysisResult:
     guessed: bool = False
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    #: The notes that state a guess the reader made (:attr:`rfm_core.mapping.MappedTable.guesses`); empty for the
+    #: file engines, which read headers only.
+    guesses: tuple[str, ...] = ()
     #: The table as read (pandas engine only; None for duckdb/spark, whose rows stay in the files).
     raw: RawTable | None = None
     #: Canonical columns and validation problems (pandas engine only).
@@ -240,6 +243,7 @@ def analyze(
     spark_master: str = "local[*]",
     progress: Progress | None = None,
     warn: bool = True,
+    fallback_to_pandas: bool | None = None,
 ) -> AnalysisResult:
     """Read, map, clean, aggregate, score and segment in one call, with any engine.
 
@@ -264,6 +268,11 @@ def analyze(
         Receives a short message before each stage.
     warn : bool
         Emit the scoring warnings (:class:`~rfm_core.errors.RfmWarning`).
+    fallback_to_pandas : bool, optional
+        When DuckDB runs and the file turns out to need the pandas reader (bytes that are not UTF-8; in a single
+        CSV, dates or numbers past the sampled start in a format only pandas reads:
+        :func:`rfm_core.engines.run_auto`), analyse it with pandas instead and say so in the first note and guess.
+        Default: True for ``engine="auto"``, False otherwise (an engine the user named runs as named).
 
     Returns
     -------
@@ -281,6 +290,7 @@ def analyze(
     if not isinstance(engine, str):
         return _analyze_pandas(source, settings, rules, name, engine, progress, warn)
     chosen = resolve_engine(engine, source)
+    fallback = engine == "auto" if fallback_to_pandas is None else fallback_to_pandas
     if progress and engine == "auto":
         progress(f"Engine: {chosen}")
     if chosen == "pandas":
@@ -294,9 +304,9 @@ def analyze(
         with tempfile.TemporaryDirectory(prefix="rfm-bytes-") as tmp:
             path = Path(tmp) / f"input{suffix}"
             path.write_bytes(bytes(source))
-            result = _analyze_files(str(path), settings, rules, chosen, spark_master, progress, warn)
+            result = _analyze_files(str(path), settings, rules, chosen, spark_master, progress, warn, fallback)
         return dataclasses.replace(result, input_name=name or "upload")
-    return _analyze_files(str(source), settings, rules, chosen, spark_master, progress, warn)
+    return _analyze_files(str(source), settings, rules, chosen, spark_master, progress, warn, fallback)
 
 
 def _analyze_pandas(source: Source | RawTable, settings: AnalysisSettings, rules: RuleSet, name: str | None,
@@ -322,18 +332,29 @@ def _analyze_pandas(source: Source | RawTable, settings: AnalysisSettings, rules
     seg = segment_customers(customers, settings.scoring, rules, warn=warn)
     return AnalysisResult("pandas", raw.name, raw.sha256, cleaned.input_rows, cleaned.ledger, as_of, customers, seg,
                           settings, dict(mapped.mapping), mapped.reading, mapped.guessed, mapped.warnings,
-                          mapped.notes, raw, mapped, cleaned)
+                          mapped.notes, mapped.guesses, raw, mapped, cleaned)
 
 
 def _analyze_files(spec: str, settings: AnalysisSettings, rules: RuleSet, engine: str, spark_master: str,
-                   progress: Progress | None, warn: bool) -> AnalysisResult:
+                   progress: Progress | None, warn: bool, fallback: bool = False) -> AnalysisResult:
     from .engines.files import expand_paths
     from .read import file_sha256
 
     if progress:
         progress(f"Cleaning and aggregating with {engine}")
     mapping = dict(settings.mapping)
-    if engine == "duckdb":
+    if engine == "duckdb" and fallback:
+        from .engines import EngineChoice, run_auto
+
+        found, choice = run_auto(spec, EngineChoice("duckdb", ""), mapping, settings.cleaning, settings.as_of)
+        if found is None:
+            if progress:
+                progress(f"Engine: pandas ({choice.reason})")
+            result = _analyze_pandas(spec, settings, rules, None, None, progress, warn)
+            said = f"Read with pandas, not DuckDB: {choice.reason}."
+            return dataclasses.replace(result, notes=(said, *result.notes), guesses=(said, *result.guesses))
+        fres = found
+    elif engine == "duckdb":
         from .engines.duckdb_engine import duckdb_customers_from_files
 
         fres = duckdb_customers_from_files(spec, mapping, settings.cleaning, settings.as_of)

@@ -170,8 +170,16 @@ def _check_rows(table: RawTable, options: ReadOptions) -> None:
 
 
 def file_sha256(*paths: Path) -> str:
-    """SHA-256 of one file, or of several files' bytes in the given order (a multi-file data set)."""
-    return _scan(list(paths))[0]
+    """SHA-256 of one file, or of several files' bytes in the given order (a multi-file data set).
+
+    Hashing only: the UTF-8 check of :func:`_scan` doubled the time on the file engines' path (a 494 MB CSV:
+    about 2 s of decoding that nothing used)."""
+    h = hashlib.sha256()
+    for path in paths:
+        with path.open("rb") as fh:
+            for block in iter(lambda fh=fh: fh.read(1 << 22), b""):  # type: ignore[misc]
+                h.update(block)
+    return h.hexdigest()
 
 
 def _scan(paths: list[Path]) -> tuple[str, bool]:

@@ -29,7 +29,7 @@ from .columns import (
     SEGMENT,
 )
 from .errors import RfmError
-from .formatting import NO_CURRENCY, Currency, count
+from .formatting import NO_CURRENCY, Currency, count, ordinal
 from .mapping import MappedTable
 from .score import METRIC_COLUMNS, suggest_thresholds
 from .segment import LintReport
@@ -53,6 +53,7 @@ __all__ = [
     "filter_customers",
     "find_customer",
     "first_upper",
+    "lines_per_month",
     "mapping_table",
     "purchase_history",
     "reading_notes",
@@ -110,6 +111,44 @@ def data_quality(cleaned: CleanResult, customers: pd.DataFrame) -> DataQuality:
         revenue=float(customers[MONETARY].sum()),
         first_day=None if dates is None else dates.min().date(),
         last_day=None if dates is None else dates.max().date())
+
+
+def lines_per_month(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Used lines per calendar month, for the Data page's chart of what the file covers.
+
+    Parameters
+    ----------
+    transactions : DataFrame
+        The used lines (:attr:`rfm_core.clean.CleanResult.transactions`, returns included), with
+        ``invoice_date``.
+
+    Returns
+    -------
+    DataFrame
+        One row per calendar month from the first used line's month to the last one's, oldest first (months
+        without a line appear with 0): ``month`` (Timestamp, the 1st), ``lines`` (int), ``partial`` (bool) and
+        ``note`` (str, empty for a whole month). ``lines`` sums to :func:`rfm_core.clean.rows_used`. The first
+        month is partial when the data starts after its 1st, the last when it ends before its last day (the rule
+        of :func:`rfm_core.charts.monthly_activity`), so a 9-day December does not read as a collapse. No line:
+        no row.
+    """
+    dates = transactions[INVOICE_DATE]
+    if not len(dates):
+        return pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"), "lines": pd.Series(dtype="int64"),
+                             "partial": pd.Series(dtype=bool), "note": pd.Series(dtype=object)})
+    index = (dates.dt.year * 12 + dates.dt.month - 1).to_numpy()  # integer months count fast
+    first_i, last_i = int(index.min()), int(index.max())
+    counts = pd.Series(index).value_counts().reindex(range(first_i, last_i + 1), fill_value=0).sort_index()
+    months = [pd.Timestamp(year=i // 12, month=i % 12 + 1, day=1) for i in counts.index]
+    first, last = dates.min(), dates.max()
+    notes = [""] * len(months)
+    if first.day > 1:
+        notes[0] = f"partial month: data from the {ordinal(first.day)}"
+    if last.day < last.days_in_month:
+        notes[-1] = (f"partial month: data from the {ordinal(first.day)} to the {ordinal(last.day)}"
+                     if len(months) == 1 and notes[0] else f"partial month: data to the {ordinal(last.day)}")
+    return pd.DataFrame({"month": months, "lines": counts.to_numpy().astype("int64"),
+                         "partial": [bool(n) for n in notes], "note": notes})
 
 
 def filter_customers(customers: pd.DataFrame, query: str = "", segments: Sequence[str] = ()) -> pd.DataFrame:

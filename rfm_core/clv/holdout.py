@@ -84,9 +84,44 @@ class ModelComparison:
         """The fitted model with the lowest mean absolute error per customer (ties: smaller |total error|)."""
         return _best(self.checks)
 
+    @property
+    def tied(self) -> tuple[str, ...]:
+        """The fitted models whose error per customer equals the best's at the precision shown (:data:`MAE_DECIMALS`
+        decimals), the best first; empty when the best is ahead. A tie is said as a tie ("best" alone would claim a
+        difference nobody can see); the rule of :attr:`best` still chooses one model to use."""
+        best = self.best
+        if best is None:
+            return ()
+        shown = round(self.checks[best].mae, MAE_DECIMALS)
+        tied = [n for n in self.checks if n != best and round(self.checks[n].mae, MAE_DECIMALS) == shown]
+        return (best, *tied) if tied else ()
+
+    def tie_note(self) -> str | None:
+        """One sentence naming the models that tie on the holdout and why the first was chosen, or None."""
+        tied = self.tied
+        if not tied:
+            return None
+        labels = [self.checks[n].model.label for n in tied]
+        names = ", ".join(labels[:-1]) + f" and {labels[-1]}"
+        # The rule of _best, step by step: the error per customer (to 12 decimals), then |total error|, then order.
+        maes = [round(self.checks[n].mae, 12) for n in tied]
+        errors = [abs(self.checks[n].total_error) for n in tied]
+        if all(maes[0] < m for m in maes[1:]):
+            why = f"its error per customer, lower only beyond the {MAE_DECIMALS} decimals shown"
+        elif all(maes[0] == m for m in maes[1:]) and all(errors[0] < e for e in errors[1:]):
+            why = "the smallest total error in the holdout (" + ", ".join(f"{e:.1%}" for e in errors) + ")"
+        else:
+            why = "the order BG/NBD, MBG/NBD, Pareto/NBD (their total errors tie too)"
+        return (f"{names} tie on the holdout (error per customer {self.checks[tied[0]].mae:.{MAE_DECIMALS}f} "
+                f"purchase days each); {labels[0]} is used, chosen by {why}.")
+
     def models(self) -> dict[str, PurchaseModel]:
         """The calibration fits, by model name."""
         return {n: c.model for n, c in self.checks.items()}
+
+
+#: Decimals of the error per customer wherever it is shown (app, CLI); equal at this precision is a tie.
+MAE_DECIMALS = 3
 
 
 def _best(checks: dict[str, HoldoutCheck]) -> str | None:

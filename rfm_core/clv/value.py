@@ -186,9 +186,10 @@ def _choose(transactions: pd.DataFrame, summary: pd.DataFrame, end: pd.Timestamp
     best = comparison.best if comparison is not None else None
     if comparison is not None and best is not None:
         check = comparison.checks[best]
-        note = (f"{check.model.label}, the best of {len(comparison.checks)} models on the holdout "
-                f"{check.calibration_end} to {check.holdout_end} (mean absolute error {check.mae:.3f} purchase days "
-                "per customer)")
+        lead = (f"{check.model.label}, tied for the best of {len(comparison.checks)} models"
+                if comparison.tied else f"{check.model.label}, the best of {len(comparison.checks)} models")
+        note = (f"{lead} on the holdout {check.calibration_end} to {check.holdout_end} (mean absolute error "
+                f"{check.mae:.3f} purchase days per customer)")
         if pd.Timestamp(comparison.calibration_end) == end:
             return check.model, comparison.models(), note, comparison  # fitted on exactly this period already
         # Refit on the whole period, starting from the calibration fits (they are close).

@@ -151,7 +151,12 @@ def duckdb_customers_from_files(
             notes: tuple[str, ...] = ()
             if plan.needs_order_level_check():
                 plan, notes = apply_order_level_check(plan, con.sql(plan.order_level_check()).fetchall()[0])
-            con.execute(f"CREATE TABLE summary AS {plan.summary()}")
+            # The typed, flagged lines are read three times by the rest of the plan (purchases, returns, and the
+            # final coding). As a CTE they were materialized uncompressed and spilled: 11 GB written at 100x under
+            # the 1.5 GB limit. As a table in the work database DuckDB stores them compressed; the later
+            # passes read only the columns each needs.
+            con.execute(f"CREATE TABLE coded0 AS {plan.reasoned(coded0_only=True)}")
+            con.execute(f"CREATE TABLE summary AS {plan.summary('coded0')}")
             counts, unread = counts_frame(con.sql(plan.ledger_counts("summary")).fetchall()[0])
             input_rows = int(counts["n"].sum())
             as_of = resolve_as_of(con.sql(plan.last_purchase("summary")).fetchall()[0][0], as_of)

@@ -294,3 +294,16 @@ def test_after_a_drop_the_sweeps_of_the_next_two_minutes_release_again_then_stop
     for _ in range(6):
         cache.sweep()
     assert len(released) == 1 + 4  # 120 s / 30 s: four trailing releases, then none
+
+
+def test_the_cache_says_why_an_entry_went_budget_or_ttl() -> None:
+    clock = FakeClock()
+    cache = make(budget=100, ttl=60.0, clock=clock)
+    cache.put("old", b"x" * 60)
+    cache.put("new", b"x" * 60)  # 120 > 100: "old" goes for memory
+    assert cache.eviction_reason("old") == "budget" and cache.eviction_reason("new") is None
+    clock.now += 61
+    assert cache.expire() == 1  # "new" idle past the TTL
+    assert cache.eviction_reason("new") == "ttl" and cache.was_evicted("new")
+    cache.put("old", b"x" * 10)  # computed again: no longer "dropped"
+    assert cache.eviction_reason("old") is None and cache.eviction_reason("never") is None

@@ -65,7 +65,7 @@ def test_a_live_session_gets_its_dropped_result_back_without_recomputing(cache: 
     assert cache.stats().entries == 3  # read, map + clean, aggregate
 
 
-def test_a_dropped_result_the_session_does_not_hold_is_recomputed_with_a_note_and_a_bar(
+def test_a_result_dropped_after_the_ttl_is_recomputed_under_a_bar_without_the_memory_note(
         cache: StageCache, clock: FakeClock, bars: list[str]) -> None:
     at = run(AppTest.from_file(APP, default_timeout=60))
     at.file_uploader(key="upload").upload("hand.csv", HAND_CSV.encode(), "text/csv")
@@ -85,13 +85,43 @@ def test_a_dropped_result_the_session_does_not_hold_is_recomputed_with_a_note_an
     run(at)
     at.checkbox(key="drop_missing").check()
     run(at)  # back to the first cleaning: dropped, and not what the session holds
-    assert notes(at) == [common.EVICTED_NOTE]
+    # Dropped because unused for the TTL, not for memory: no "to save memory" note (issue 14 leftovers, item 7),
+    # but the recomputation still shows its bar.
+    assert notes(at) == []
     assert bars == ["Mapping and cleaning…"]  # the read was the session's own (handed back): only map + clean
     assert len(at.get("progress")) == 0  # the bar is gone once the work is done
     at.switch_page("pages/data.py")
     run(at)
     assert next(m.value for m in at.metric if m.label == "Customers") == before
     assert notes(at) == []  # a note only on the run that recomputes
+
+
+def test_a_result_dropped_for_memory_is_recomputed_with_the_memory_note(
+        monkeypatch: pytest.MonkeyPatch, clock: FakeClock, bars: list[str]) -> None:
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    budget = 5 * 10**6
+    small = StageCache(CacheSettings(budget_bytes=budget, ttl_s=60.0), timer=clock, sizeof=_size)
+    monkeypatch.setattr(common, "stage_cache", lambda: small)
+    at = run(AppTest.from_file(APP, default_timeout=60))
+    at.file_uploader(key="upload").upload("hand.csv", HAND_CSV.encode(), "text/csv")
+    run(at)
+    at.switch_page("pages/settings.py")
+    run(at)
+    at.checkbox(key="drop_missing").uncheck()
+    run(at)  # the first cleaning's entries stay in the cache, unused
+    evictions = small.stats().evictions
+    small.put("filler", budget)  # an entry as large as the whole budget: every other entry goes, for memory
+    assert small.stats().evictions > evictions
+    at.checkbox(key="drop_missing").check()
+    run(at)  # back to the first cleaning: dropped for memory, and not what the session holds
+    assert notes(at) == [common.EVICTED_NOTE]
+    assert "Mapping and cleaning…" in bars
+
+
+def _size(value: object) -> int:
+    """Entries measure 1 kB, except the filler, which says its own size."""
+    return value if isinstance(value, int) else 1000
 
 
 def test_the_uploaded_bytes_are_in_no_cache_key_and_no_entry(cache: StageCache) -> None:

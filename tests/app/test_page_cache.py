@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -35,16 +36,30 @@ def go(at: AppTest, page: str) -> None:
 def test_charts_are_built_once_per_file_and_settings(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
     built = _counting(monkeypatch, charts, "page_figures")
     go(at, "charts")
-    assert len(at.get("plotly_chart")) == 10
+    assert len(at.get("plotly_chart")) == 5  # the segment overview (2) and the first tab (3)
+    assert len(built) == 2  # one cached group each
     go(at, "overview")
     go(at, "charts")
-    assert len(built) == 1  # the second visit reuses the figures
+    assert len(built) == 2  # the second visit reuses the figures
     at.session_state[common.SCORING] = ScoringSettings(recency=MetricScoring(3))
     go(at, "charts")
-    assert len(built) == 2  # other scores: other figures
+    assert len(built) == 4  # other scores: other figures
     at.session_state[common.SCORING] = ScoringSettings()
     go(at, "charts")
-    assert len(built) == 2  # back to the first settings: the first figures again
+    assert len(built) == 4  # back to the first settings: the first figures again
+
+
+def test_a_closed_tab_is_built_when_opened(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    built = _counting(monkeypatch, charts, "page_figures")
+    go(at, "charts")
+    assert len(built) == 2
+    at.session_state["charts_tab"] = "Months and countries"
+    at.run()
+    assert not at.exception
+    assert len(built) == 3  # the opened tab's figures only (the overview is cached)
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert titles == ["Segments by number of customers", "Customers vs revenue share by segment",
+                      "Monthly revenue and active customers", "Revenue by country (customer's latest purchase)"]
 
 
 def test_top_products_are_ranked_once_per_file_and_settings(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:

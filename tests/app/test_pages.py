@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import openpyxl
@@ -64,7 +65,13 @@ def test_default_state_is_the_sample_on_every_page(at: AppTest) -> None:
         go(at, page)
         assert at.title, page
     go(at, "charts")
-    assert len(at.get("plotly_chart")) >= 9
+    shown = {json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")}
+    for tab in ("Score edges", "Months and countries"):  # the closed tabs' charts are sent when a tab is opened
+        at.session_state["charts_tab"] = tab
+        at.run()
+        assert not at.exception
+        shown |= {json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")}
+    assert len(shown) == 10  # every chart of the page, each once
 
 
 def test_csv_upload(at: AppTest) -> None:

@@ -94,6 +94,15 @@ def _tx(dates: list[str], amounts: list[float]) -> pd.DataFrame:
                          "invoice_date": pd.to_datetime(dates), "amount": amounts})
 
 
+def test_monthly_chart_says_ordinals_in_words() -> None:
+    """Online Retail ends on 9 Dec; a file from the 2nd to the 22nd said "2th" and "22th"."""
+    fig = charts.monthly_activity(_tx(["2024-01-02", "2024-02-10", "2024-03-22"], [1.0, 2.0, 3.0]))
+    notes = list(fig.data[0].customdata)
+    assert notes[0] == "partial month: data from the 2nd" and notes[-1] == "partial month: data to the 22nd"
+    one = charts.monthly_activity(_tx(["2024-05-01", "2024-05-03"], [1.0, 2.0])).data[0].customdata
+    assert list(one) == ["partial month: data to the 3rd"]
+
+
 def test_monthly_chart_marks_partial_first_and_last_months() -> None:
     from rfm_core.formatting import Currency
 
@@ -162,6 +171,19 @@ def test_page_figures_are_the_single_builders_figures(result) -> None:  # type: 
     for name, fig in expected.items():
         assert _figure_json(figs[name]) == _figure_json(fig), name
     assert sum(len(t.x) for t in figs["scatter"].data) == len(seg.customers) == 1498
+
+
+def test_page_figures_by_name_are_the_same_figures(result) -> None:  # type: ignore[no-untyped-def]
+    """The page builds a tab's figures only when it is open: any subset, in any order asked, is the same figures
+    (by their JSON) in the page's order; an unknown name is an error, not a silently missing chart."""
+    seg, tx = result.segmentation, result.cleaned.transactions
+    every = charts.page_figures(seg, tx)
+    some = charts.page_figures(seg, tx, names=("country", "dist_recency", "treemap"))
+    assert tuple(some) == ("treemap", "dist_recency", "country")
+    for name, fig in some.items():
+        assert _figure_json(fig) == _figure_json(every[name]), name
+    with pytest.raises(ValueError, match="no Charts page figure named"):
+        charts.page_figures(seg, tx, names=("treemap", "pie"))
 
 
 def test_page_scatter_is_a_sample_of_at_most_page_scatter_points() -> None:

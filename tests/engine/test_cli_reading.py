@@ -118,3 +118,22 @@ def test_today_is_a_setting_of_both_commands(tmp_path: Path, capsys: pytest.Capt
         main(["segment", str(path), "--today", "yesterday"])
     assert refused.value.code == 2
     assert "'yesterday' is not a date; use YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_every_guess_from_the_data_is_a_read_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Date order and decimal mark are guesses the terminal must show, not only the exports: '15.02.2024' can only
+    be day-first and '1.234,56' only a decimal comma (worked by hand); a date order set by the user is no guess."""
+    path = tmp_path / "kunden.csv"
+    path.write_text("Kunde;Rechnung;Datum;Betrag\nA;1;03.01.2024;12,50\nB;2;15.02.2024;1.234,56\n"
+                    "A;3;20.03.2024;7,00\n")
+    assert main(["segment", str(path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line for line in err if line.startswith("read: ")] == [
+        "read: Dates in 'Datum' read as day-first (DD/MM/YYYY).",
+        "read: Date order day-first, proven by '15.02.2024' (row 2), '20.03.2024' (row 3).",
+        "read: Numbers in 'Betrag' read with a decimal comma (shown by '12,50', '1.234,56').",
+    ]
+    assert err[-1].startswith("2 customers in 2 segments from 3 rows (3 used)")
+    assert main(["segment", str(path), "--dayfirst"]) == 0
+    read = [line for line in capsys.readouterr().err.splitlines() if line.startswith("read: ")]
+    assert read == ["read: Numbers in 'Betrag' read with a decimal comma (shown by '12,50', '1.234,56')."]

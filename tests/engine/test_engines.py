@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rfm_core import CleaningPolicy, RfmError, analyze, segment_customers
 from rfm_core.engines import choose_engine
@@ -165,6 +167,43 @@ def test_auto_takes_duckdb_only_for_plain_csv_and_gives_what_pandas_gives(
         assert_ledgers_equal(ref.cleaned.ledger, result.ledger)
     else:
         assert result is None
+
+
+@pytest.mark.parametrize("entry", ["cli", "analyze"])
+def test_auto_hands_a_late_decimal_comma_file_to_pandas_end_to_end(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], entry: str) -> None:
+    """The command line and ``analyze(engine="auto")`` themselves fall back, not only :func:`run_auto`: 300 lines
+    past the sampled start write their unit price with a decimal comma (all 300: every price has two decimals);
+    DuckDB would file them as unreadable, pandas reads them. The answer is the pandas engine's, and it is said."""
+    import rfm_core.engines as engines
+    from rfm_core.cli import main
+
+    monkeypatch.setattr(engines, "AUTO_CSV_BYTES", 1)
+    monkeypatch.setattr(engines, "SAMPLE_BYTES", 16_384)
+    frame = generate(customers=120, seed=5)
+    frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+    tail = frame.iloc[:300].copy()
+    tail["InvoiceNo"] = "Z" + tail["InvoiceNo"].astype(str)
+    tail["UnitPrice"] = tail["UnitPrice"].map(lambda v: f"{v:.2f}".replace(".", ","))
+    path = tmp_path / "big.csv"
+    path.write_text(frame.to_csv(index=False) + tail.to_csv(index=False, header=False), encoding="utf-8")
+    ref = analyze(path, engine="pandas", warn=False)
+    said = ("Read with pandas, not DuckDB: 300 line(s) hold a date or number in a format only the pandas reader "
+            "reads.")
+    if entry == "cli":
+        out = tmp_path / "seg.csv"
+        assert main(["segment", str(path), "--engine", "auto", "--out", str(out)]) == 0
+        err = capsys.readouterr().err.splitlines()
+        assert err[0].startswith("engine: duckdb (auto: ")
+        assert f"read: {said}" in err
+        by_pandas = tmp_path / "seg-pandas.csv"
+        assert main(["segment", str(path), "--engine", "pandas", "--out", str(by_pandas)]) == 0
+        assert out.read_bytes() == by_pandas.read_bytes()
+    else:
+        result = analyze(str(path), engine="auto", warn=False)
+        assert result.engine == "pandas" and result.notes[0] == said and result.guesses[0] == said
+        assert_engines_equal(ref.customers, result.customers)
+        assert_ledgers_equal(ref.cleaned.ledger, result.ledger)
 
 
 # ------------------------------------------------------------------------------------------------------ spark
@@ -402,3 +441,39 @@ def test_duckdb_resources_come_from_the_machine_unless_given(monkeypatch: pytest
     monkeypatch.setenv(THREADS_ENV, "1")
     assert duckdb_resources() == ("3GB", 1)
     assert duckdb_resources("700MB", 3) == ("700MB", 3)
+
+
+_DATES = ("2010-12-01 ", "12/1/2010 ", "2010-12-01T", "1.12.2010 ", "")
+_TIMES = ("8:26", "08:26:00", "08:26:00.123", "08:26:00,5", "")
+_ZONES = ("", "Z", "z", "UTC", "utc", "GMT", "Gmt", "+13:00", "-04:00", "-0400", "+05", "+0530", "-11", "CET", "+1")
+
+
+@given(st.lists(st.one_of(
+    st.builds(lambda lead, d, t, sp, z, trail: f"{lead}{d}{t}{sp}{z}{trail}", st.sampled_from(["", " "]),
+              st.sampled_from(_DATES), st.sampled_from(_TIMES), st.sampled_from(["", " ", "  "]),
+              st.sampled_from(_ZONES), st.sampled_from(["", " "])),
+    st.text(alphabet="0123456789:-+ .,/TZUCGMztucgm", max_size=24)), min_size=1, max_size=40))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_the_sql_time_zone_offset_is_the_pandas_readers(values: list[str]) -> None:
+    """The plan's offset (minutes east of UTC after a time; the cheap LIKE guard in front of the regular
+    expression included) equals the pandas reader's own rule, :data:`rfm_core.mapping._OFFSET_RE2` read by
+    :func:`rfm_core.mapping._offset_minutes`, on timestamps with and without every kind of zone and on noise."""
+    import re
+
+    import duckdb
+
+    from rfm_core.engines.sqlplan import Dialect, SqlPlan
+    from rfm_core.mapping import _OFFSET_RE2, _offset_minutes
+
+    plan = SqlPlan("t", ("d",), frozenset({"d"}), {"invoice_date": "d"}, CleaningPolicy(), Dialect())
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t (i INTEGER, d VARCHAR)")
+        con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
+        got = dict(con.sql(f"SELECT i, {plan._offset()} FROM t").fetchall())
+    finally:
+        con.close()
+    for i, value in enumerate(values):
+        found = re.search(_OFFSET_RE2, value)
+        want = _offset_minutes(found["zone"]) if found else None
+        assert got[i] == want, (value, got[i], want)

@@ -60,9 +60,10 @@ def test_headline_money_has_no_decimals() -> None:
 
 
 @pytest.mark.parametrize(("share", "expected"), [
-    (0.21, "21.0%"), (0.1473, "14.7%"), (0.14749, "14.7%"), (0.0, "0.0%"), (1.0, "100.0%"), (0.0004, "0.0%"),
-    (-0.0004, "0.0%"), (None, ""), (float("nan"), ""),
-], ids=["21", "14.73", "just-below-half", "zero", "all", "tiny", "tiny-negative", "none", "nan"])
+    (0.21, "21.0%"), (0.1473, "14.7%"), (0.14749, "14.7%"), (0.0, "0.0%"), (1.0, "100.0%"), (0.0004, "<0.1%"),
+    (0.0005, "0.1%"), (0.9996, ">99.9%"), (0.9994, "99.9%"), (-0.0004, "0.0%"), (None, ""), (float("nan"), ""),
+], ids=["21", "14.73", "just-below-half", "zero", "all", "tiny", "half-step", "almost-all", "below-almost-all",
+        "tiny-negative", "none", "nan"])
 def test_percent_one_decimal_everywhere(share: object, expected: str) -> None:
     assert percent(share) == expected
 

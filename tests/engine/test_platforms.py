@@ -192,7 +192,12 @@ def test_the_command_line_says_which_platform_it_recognised(tmp_path: Path,
                  "--out", str(tmp_path / "seg.csv")])
     err = capsys.readouterr().err.splitlines()
     assert code == 0
+    # The file's 'Created at' holds 8 timestamps, 7 at +0200 and 1 at -0500 (counted in the fixture).
     assert [line for line in err if line.startswith("read: ")] == [
         "read: Recognised as a Shopify orders export: the headers Name, Financial Status, Lineitem quantity, "
-        "Lineitem price, Created at are its signature."]
+        "Lineitem price, Created at are its signature.",
+        "read: Order value: Lineitem quantity x Lineitem price, less the order's Discount Amount and Refunded Amount.",
+        "read: Dates in 'Created at' read as ISO 8601 (YYYY-MM-DD).",
+        "read: 8 timestamp(s) state a time-zone offset (+02:00, -05:00): recency uses the shop's local clock as "
+        "written; 'dated after today' compares them as instants."]
     assert pd.read_csv(tmp_path / "seg.csv")["customer_id"].tolist() == sorted(SHOPIFY_ANSWER)
