@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import common
+from rfm_app import memdebug
+from rfm_app.cache import tune_allocator
+
+# First: buffers of 1 MiB or more get their own mappings, given back when freed (issue 15; rfm_app.cache).
+tune_allocator()
+from pages import common  # noqa: E402  (after the allocator is set, so that its imports allocate under it)
+
+memdebug.start_from_env()  # debug only: a memory report every few seconds when RFM_MEMDEBUG_FILE is set
 
 # An emoji favicon is drawn by the browser; a Material icon name would be fetched from fonts.gstatic.com.
 st.set_page_config(page_title="RFM Segments", page_icon="📊", layout="wide")

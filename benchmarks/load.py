@@ -65,6 +65,7 @@ RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 PLOT = ROOT / "benchmarks" / "load_rss.png"
 FILES = ROOT / "benchmarks" / ".data" / "load"  # the variant files, kept between runs (git-ignored)
 BEGIN, END = "<!-- load:begin -->", "<!-- load:end -->"
+HISTORY = "<!-- load:history -->"  # from here to END: earlier runs, kept when a new run rewrites the section
 MB = 1e6
 
 
@@ -339,7 +340,8 @@ def median(xs: list[float]) -> float:
 def summary(label: str, results: list[SessionResult], sampler: RssSampler, t_start: float, t_closed: float,
             after: float, baseline: float, margin: float) -> dict[str, Any]:
     peak = max(sampler.between(t_start, t_closed + after) or [float("nan")])
-    back = next((t - t_closed for t, mb in sampler.samples if t >= t_closed and mb <= baseline + margin), None)
+    back = next((t - t_closed for t, mb in sampler.samples
+                 if t_closed <= t <= t_closed + after and mb <= baseline + margin), None)
     at = {s: sampler.at(t_closed + s) for s in (60, 120, 180, 240, after)}
     return {
         "wave": label, "sessions": len(results), "errors": [r.error for r in results if r.error],
@@ -403,7 +405,8 @@ def markdown(args: argparse.Namespace, variants: list[Variant], waves: list[dict
              "",
              "| wave | sessions | errors | customer count right | isolation (own file name on every page) | "
              "upload to result, median / max | open Settings, median / max | settings change, median / max | "
-             "peak RSS | RSS before the wave | RSS 60 / 120 / 180 / 240 s after close | back within "
+             f"peak RSS | RSS before the wave | RSS 60 / 120 / 180 / 240 / {args.after:.0f} s after close | "
+             "back within "
              f"{args.margin:.0f} MB of the first pre-load |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for w in waves:
@@ -415,7 +418,7 @@ def markdown(args: argparse.Namespace, variants: list[Variant], waves: list[dict
             f" | {fmt(w['settings_open_median_s'], ' s')} / {fmt(w['settings_open_max_s'], ' s')} | "
             f"{fmt(w['settings_change_median_s'], ' s', 2)} / {fmt(w['settings_change_max_s'], ' s', 2)} | "
             f"{fmt(w['peak_mb'], ' MB', 0)} | {fmt(w['wave_preload_mb'], ' MB', 0)} | "
-            + " / ".join(fmt(rss[s], "", 0) for s in (60, 120, 180, 240)) + " MB | "
+            + " / ".join(fmt(rss[s], "", 0) for s in (60, 120, 180, 240, args.after)) + " MB | "
             + (f"yes, {back:.0f} s after the last session closed" if back is not None
                else f"**no** within {args.after:.0f} s (at the end: {fmt(rss[args.after], ' MB', 0)})") + " |")
     errors = [e for w in waves for e in w["errors"]]
@@ -428,10 +431,13 @@ def markdown(args: argparse.Namespace, variants: list[Variant], waves: list[dict
 
 
 def write_results(section: str) -> None:
+    """Replace the load section of RESULTS.md with ``section``, keeping its earlier runs (from HISTORY to END)."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
+        old, tail = rest.split(END, 1)
+        if HISTORY in old:
+            section = section.removesuffix(END) + HISTORY + old.split(HISTORY, 1)[1] + END
         text = head + section + tail
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"

@@ -4,8 +4,9 @@ workspace that keeps an analysis across reloads.
 Workspace (DOCUMENTATION.md, "Workspace"): the session's file and settings are saved in the server-side store of
 :mod:`rfm_app.workspace` under an unguessable id carried in the URL (``?w=<id>``). A session that starts with a live
 id restores them; every run ends by saving what changed. The upload's bytes live in ONE place: the store on disk
-(the session keeps only the name, size and SHA-256, and a process-wide cache of at most two files reads them back),
-or, when workspaces are off or full, the session itself. A visitor who changes nothing leaves nothing on the server.
+(the session keeps only the name, size and SHA-256; a process-wide copy of at most two files, dropped when idle,
+reads them back), or, when workspaces are off or full, the session itself. A visitor who changes nothing leaves
+nothing on the server.
 
 Caching: the expensive stages (read, map+clean, aggregate, the CLV fits, backtest, timeline) are cached by the
 SHA-256 of the file's bytes plus the frozen settings that affect them, in the server's one
@@ -26,8 +27,6 @@ import logging
 import os
 import re
 import sqlite3
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, cast
 import pandas as pd
 import streamlit as st
 
-from rfm_app.cache import StageCache, arrow_on_the_system_allocator, from_environment
+from rfm_app.cache import RecentBytes, StageCache, arrow_on_the_system_allocator, from_environment
 from rfm_app.reaper import reap_disconnected_sessions
 from rfm_app.workspace import (
     ClvSettings,
@@ -164,6 +163,8 @@ def stage_cache() -> StageCache:
         cache = StageCache()
     arrow_on_the_system_allocator()  # so that malloc_trim gives back what pyarrow freed too
     cache.add_sweep_hook(reap_disconnected_sessions)  # closed tabs' sessions and uploads (rfm_app/reaper.py)
+    _BYTES.ttl_s = cache.settings.ttl_s
+    cache.add_sweep_hook(_BYTES.drop_idle)  # stored files' bytes nobody has used for the TTL
     cache.start_sweeper()
     return cache
 
@@ -220,27 +221,21 @@ def source_bytes(src: Source) -> bytes:
     return _stored_bytes(src.digest, ws, store)
 
 
-# The stored files' bytes in this process, by SHA-256, at most two: read from disk (and checked) once, shared by
-# every session that holds the same file, so memory holds one copy per file rather than one per session. Only a
-# session whose workspace holds a file knows its SHA-256.
-_BYTES: OrderedDict[str, bytes] = OrderedDict()
-_BYTES_KEPT = 2
-_BYTES_LOCK = threading.Lock()
+# The stored files' bytes in this process, by SHA-256: read from disk (and checked) once and shared by every session
+# that holds the same file, so memory holds one copy per file rather than one per session. At most two files, each
+# dropped after the cache's TTL unused (the stage cache's sweeper calls drop_idle): a plain dict of the last two
+# outlived every session (issue 15). Only a session whose workspace holds a file knows its SHA-256.
+_BYTES = RecentBytes(keep=2)
 
 
 def _remember_bytes(digest: str, data: bytes) -> None:
-    with _BYTES_LOCK:
-        _BYTES[digest] = data
-        _BYTES.move_to_end(digest)
-        while len(_BYTES) > _BYTES_KEPT:
-            _BYTES.popitem(last=False)
+    _BYTES.put(digest, data)
 
 
 def _stored_bytes(digest: str, ws: str, store: WorkspaceStore) -> bytes:
-    with _BYTES_LOCK:
-        if digest in _BYTES:
-            _BYTES.move_to_end(digest)
-            return _BYTES[digest]
+    held = _BYTES.get(digest)
+    if held is not None:
+        return held
     stored = store.load_file(ws)
     if stored is None or stored.sha256 != digest:
         raise WorkspaceError("This workspace no longer holds the file (it was forgotten or expired); upload it again "
@@ -469,8 +464,7 @@ def forget_workspace() -> None:
         store.forget(ws)
         src: Source | None = ss.get(SOURCE)
         if src is not None and ss.get(_WS_FILE) == src.digest:
-            with _BYTES_LOCK:  # no copy stays in this process's memory either
-                _BYTES.pop(src.digest, None)
+            _BYTES.discard(src.digest)  # no copy stays in this process's memory either
     if QUERY_KEY in st.query_params:
         del st.query_params[QUERY_KEY]
     # The uploader may still offer the file it took in: remember its id, or the next click would store it again.

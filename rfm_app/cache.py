@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -307,6 +308,15 @@ class StageCache:
         self._maybe_release()
         return value
 
+    def discard(self, key: Hashable) -> bool:
+        """Drop ``key`` now (not counted as an eviction) and release memory; returns whether it was held."""
+        with self._lock:
+            held = self._store.pop(key, None) is not None
+            self._evicted.pop(key, None)
+        if held and self._release is not None:
+            self._release()
+        return held
+
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The value for ``key``: held, or computed once (concurrent callers of the same key wait and share)."""
         entry = self._lookup(key)
@@ -430,6 +440,105 @@ def _sweep(ref: weakref.ref[StageCache], stop: threading.Event, interval: float)
         del cache
 
 
+class RecentBytes:
+    """The bytes of the files sessions use now, by SHA-256: at most ``keep`` files, each dropped after ``ttl_s``
+    seconds unused (by :meth:`drop_idle`, which the stage cache's sweeper calls).
+
+    pages/common.py reads a stored file from disk once and shares the bytes between the sessions on that file. A
+    plain module-level dict of the last two files outlived every session: in a 3-session load run the server idled
+    with 97 MB of them held. The bytes are not put in :class:`StageCache`: every session's file would then take
+    budget from the cached stages, whereas a file not held here is read back from disk (50 ms for 48 MB).
+    """
+
+    def __init__(self, keep: int = 2, ttl_s: float = DEFAULT_TTL_S,
+                 timer: Callable[[], float] = time.monotonic) -> None:
+        self.keep = keep
+        self.ttl_s = ttl_s
+        self._timer = timer
+        self._lock = threading.Lock()
+        self._held: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
+
+    def get(self, digest: str) -> bytes | None:
+        """The bytes held for ``digest`` (renewing their last use), or None."""
+        with self._lock:
+            held = self._held.get(digest)
+            if held is None:
+                return None
+            self._held[digest] = (held[0], self._timer())
+            self._held.move_to_end(digest)
+            return held[0]
+
+    def put(self, digest: str, data: bytes) -> None:
+        """Hold ``data``; the least recently used file goes when more than ``keep`` are held."""
+        with self._lock:
+            self._held[digest] = (data, self._timer())
+            self._held.move_to_end(digest)
+            while len(self._held) > self.keep:
+                self._held.popitem(last=False)
+
+    def discard(self, digest: str) -> bool:
+        """Drop ``digest`` now; returns whether it was held."""
+        with self._lock:
+            return self._held.pop(digest, None) is not None
+
+    def drop_idle(self) -> int:
+        """Drop the files unused for ``ttl_s`` seconds; returns how many (a sweep hook of :class:`StageCache`)."""
+        now = self._timer()
+        with self._lock:
+            idle = [d for d, (_, used) in self._held.items() if now - used >= self.ttl_s]
+            for digest in idle:
+                del self._held[digest]
+        return len(idle)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+
 def from_environment(secrets: Mapping[str, Any] | None = None) -> StageCache:
     """A cache with the settings of this process's environment (and Streamlit secrets, if given)."""
     return StageCache(settings_from(os.environ, secrets))
+
+
+#: glibc's mallopt parameter numbers (malloc.h).
+_M_MMAP_THRESHOLD = -3
+#: Allocations of at least this many bytes get their own mapping, returned to the system when freed.
+MMAP_THRESHOLD = 1 << 20
+TUNE_ENV = "RFM_MALLOC_TUNE"
+_tuned: dict[str, int] | None = None
+
+
+def tune_allocator(env: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Set glibc's allocator so freed memory goes back to the system (once per process; returns what was set).
+
+    glibc maps an allocation of at least ``M_MMAP_THRESHOLD`` bytes on its own (unmapped, i.e. given back, when
+    freed) and puts smaller ones in its heaps, whose pages go back only when whole pages are free. By default the
+    threshold moves: each free of a mapped block raises it to that block's size (up to 32 MiB), so after the first
+    analysis pandas' column buffers (4 MB for 540,000 rows) land in the heaps, where the buffers of 20 analyses,
+    freed in any order, leave them fragmented. Fixed at 1 MiB (:data:`MMAP_THRESHOLD`), every buffer of 1 MiB or more
+    is its own mapping. Measured (3-session load run, benchmarks/load.py): glibc's heaps grew to 157 MB instead of
+    517 MB, with 427 MB in mappings that went back when freed.
+
+    It can be set at any time; ``streamlit_app.py`` does it first. ``RFM_MALLOC_TUNE=0`` in the environment turns
+    it off (glibc's own ``MALLOC_MMAP_THRESHOLD_`` environment variable does the same as this, before start). Does
+    nothing on a C library without ``mallopt``.
+    """
+    global _tuned
+    env = os.environ if env is None else env
+    if _tuned is not None:
+        return _tuned
+    _tuned = {}
+    if env.get(TUNE_ENV, "1").strip() in {"0", "false", "no", "off"}:
+        return _tuned
+    name = ctypes.util.find_library("c")
+    try:
+        mallopt = ctypes.CDLL(name).mallopt if name else None
+    except (OSError, AttributeError):
+        mallopt = None
+    if mallopt is None:
+        return _tuned
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    if mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1:  # mallopt returns 1 on success
+        _tuned["mmap_threshold"] = MMAP_THRESHOLD
+    return _tuned
