@@ -101,7 +101,7 @@ with rc:
     if money_note:  # what the file says about its currency, and whether that is the one shown
         notes.append(money_note)
     st.markdown("\n".join(f"- {n}" for n in notes))
-    st.caption("Each column's role and why it was chosen: Column mapping, above.")
+    st.caption("Each column's role and why it was chosen: in the mapping section above.")
 
 # Full width: the table has six columns, and its last one ("What to do") is the one to read.
 problems = prep.mapped.problems

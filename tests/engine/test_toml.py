@@ -18,6 +18,7 @@ from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
 from rfm_core import ConfigError
+from rfm_core.formatting import Currency
 from rfm_core.playbooks import DEFAULT_PLAYBOOKS, MAX_CONTROL_SHARE
 from rfm_core.segment import DEFAULT_RULES, PLAYBOOK_FIELDS, RuleSet, SegmentRule
 from rfm_core.settings import (
@@ -74,6 +75,9 @@ def metric_scoring(draw: st.DrawFn) -> MetricScoring:
 OVERRIDES: dict[tuple[type, str], st.SearchStrategy[Any]] = {
     (AnalysisSettings, "mapping"): st.dictionaries(st.text(), st.none() | st.text(), max_size=4).map(
         lambda d: tuple(sorted(d.items()))),
+    # Any text as a currency code is refused (three letters only), and rejecting it filtered out most examples
+    # (hypothesis' filter_too_much health check failed at random): draw codes in any letter case and spacing.
+    (Currency, "code"): st.none() | st.from_regex(r"[ ]?[A-Za-z]{3}[ ]?", fullmatch=True),
 }
 
 
