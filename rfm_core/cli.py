@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from .columns import INVOICE_ID
 from .errors import ConfigError, RfmError, RfmWarning
-from .formatting import NO_CURRENCY, Currency, detect_currency, effective_currency
+from .formatting import NO_CURRENCY, Currency, counted, detect_currency, effective_currency
 from .settings import (
     CLV_UNITS,
     METRICS,
@@ -336,7 +336,8 @@ def _write_outputs(args: argparse.Namespace, result: AnalysisResult, progress: _
         _write(args.report, page.encode("utf-8"))
         written.append(str(args.report))
     segments = int((seg.summary["customers"] > 0).sum())
-    line = (f"{len(seg.customers):,} customers in {segments} segments from {result.input_rows:,} rows "
+    line = (f"{counted(len(seg.customers), 'customer', 'customers')} in {counted(segments, 'segment', 'segments')} "
+            f"from {counted(result.input_rows, 'row', 'rows')} "
             f"({result.rows_used:,} used), as of {result.as_of}")
     return line + (f"; wrote {', '.join(written)}" if written else "")
 

@@ -534,3 +534,8 @@ def ordinal(day: int) -> str:
     """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 22nd, 23rd, 31st."""
     suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
     return f"{day}{suffix}"
+
+
+def counted(n: int, singular: str, plural: str) -> str:
+    """``1 line`` / ``2 lines``: a count with thousands separators and the noun phrase that agrees with it."""
+    return f"{n:,} {singular if n == 1 else plural}"

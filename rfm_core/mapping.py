@@ -42,7 +42,7 @@ from .columns import (
     match_header,
 )
 from .errors import ConfigError, MappingError
-from .orders import DUPLICATE, prepare_orders
+from .orders import DUPLICATE, LINE_REVENUE_FROM, LINE_REVENUE_NOTE, prepare_orders
 from .platforms import PlatformMatch, recognise
 from .read import RawTable
 
@@ -1063,6 +1063,7 @@ def apply_mapping(
     frame, order_notes = prepare_orders(frame, order_numbers, texts, mapping,
                                         platform.platform if platform else None)
     notes += order_notes
+    guesses += [n for n in order_notes if n != LINE_REVENUE_NOTE and not n.startswith(LINE_REVENUE_FROM)]
     if UTC_OFFSET in frame.columns and platform is not None and INVOICE_DATE in platform.platform.order_level:
         # The date is written on an order's first line only and spread to the others: so is its offset.
         first = frame.groupby(INVOICE_ID, observed=True, sort=False)[UTC_OFFSET].transform("first")

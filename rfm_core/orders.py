@@ -36,6 +36,7 @@ from .columns import (
     REFUNDED_AMOUNT,
     UNIT_PRICE,
 )
+from .formatting import counted
 from .platforms import CANCELLED, GENERIC_STATUSES, OUTCOMES, REFUNDED, Platform, normalise_status
 
 #: Internal column set by the mapping stage: True for an exact duplicate of an earlier line.
@@ -44,6 +45,8 @@ DUPLICATE = "_duplicate"
 __all__ = [
     "CANCELLATION",
     "C_NUMBER",
+    "LINE_REVENUE_FROM",
+    "LINE_REVENUE_NOTE",
     "OUTCOME",
     "TOLERANCE",
     "cancelled_in_full",
@@ -60,6 +63,12 @@ C_NUMBER = re.compile(r"^[Cc][0-9]+$")
 #: An order whose value after cancellations is at most this share of its gross value counts as cancelled in full
 #: (sums of prices such as 0.1 + 0.2 - 0.3 leave 5.6e-17, not 0).
 TOLERANCE = 1e-6
+
+
+#: The two notes of :func:`prepare_orders` that restate the mapping; every other note is a reading of the data
+#: (an order total counted once, 'C' invoices read as cancellations, statuses), which the CLI shows as a guess.
+LINE_REVENUE_NOTE = "Line revenue is quantity x unit price."
+LINE_REVENUE_FROM = "Line revenue taken from "
 
 
 def _order_keys(frame: pd.DataFrame) -> np.ndarray:
@@ -139,8 +148,9 @@ def _outcomes(texts: Mapping[str, pd.Series], inv: np.ndarray, platform: Platfor
         has = raw.notna().to_numpy()
         found = np.where(has, np.minimum(found, OUTCOMES.index(CANCELLED)), found)
         if has.any():
-            notes.append(f"{int(has.sum())} lines belong to orders with a date in {col.name!r}: cancelled, "
-                         "not purchases.")
+            n = int(has.sum())
+            notes.append(f"{counted(n, 'line belongs to an order', 'lines belong to orders')} with a date in "
+                         f"{col.name!r}: cancelled, not {'a purchase' if n == 1 else 'purchases'}.")
     return found
 
 
@@ -187,7 +197,7 @@ def prepare_orders(
     if AMOUNT not in f.columns:
         assert line_value is not None  # mapping requires amount or quantity and unit price
         f[AMOUNT] = line_value
-        notes.append("Line revenue is quantity x unit price.")
+        notes.append(LINE_REVENUE_NOTE)
     elif platform is None and (orders := order_level_amount(
             f[AMOUNT], inv, line_value, f[DUPLICATE].to_numpy() if DUPLICATE in f.columns else None)):
         src = mapping[AMOUNT]
@@ -204,7 +214,7 @@ def prepare_orders(
             notes.append(f"{src!r} is the same on every line of each of the {orders} orders with several lines, "
                          "so it is an order total: it counts once per order, divided equally among its lines.")
     else:
-        notes.append(f"Line revenue taken from {mapping[AMOUNT]!r}.")
+        notes.append(f"{LINE_REVENUE_FROM}{mapping[AMOUNT]!r}.")
 
     outcome = _outcomes(texts, inv, platform, notes)
     if platform is not None or any(r in numbers for r in (DISCOUNT_AMOUNT, REFUNDED_AMOUNT, ADJUSTED_TOTAL)):
@@ -246,13 +256,16 @@ def _net_order_adjustments(amount: pd.Series, inv: np.ndarray, numbers: Mapping[
     line_full = (inv >= 0) & full_refund[np.maximum(inv, 0)]
     outcome = np.where(line_full, np.minimum(outcome, refunded_rank), outcome)
     if partial.any():
-        notes.append(f"{int(partial.sum())} partly refunded orders: their refunded amount "
-                     f"({refunded[partial].sum():,.2f} in total) is netted against their value.")
+        n = int(partial.sum())
+        notes.append(f"{counted(n, 'partly refunded order', 'partly refunded orders')}: "
+                     f"{'its' if n == 1 else 'their'} refunded amount ({refunded[partial].sum():,.2f} in total) is "
+                     f"netted against {'its' if n == 1 else 'their'} value.")
     if (positive & (discount > 0)).any():
         notes.append(f"Order discounts ({discount[positive].sum():,.2f} in total) are subtracted once per order.")
     if full_refund.any():
-        notes.append(f"{int(full_refund.sum())} orders were refunded in full (refunded amount >= value): not "
-                     "purchases.")
+        n = int(full_refund.sum())
+        notes.append(f"{counted(n, 'order was', 'orders were')} refunded in full (refunded amount >= value): not "
+                     f"{'a purchase' if n == 1 else 'purchases'}.")
     return amount * line_factor, outcome
 
 
@@ -283,16 +296,22 @@ def _cancellation_by_number(f: pd.DataFrame, notes: list[str]) -> np.ndarray:
     if reversed_lines.any():
         amt = f[AMOUNT].to_numpy(dtype="float64")
         f[AMOUNT] = np.where(reversed_lines, -np.abs(amt), amt)
-        notes.append(f"{int(reversed_lines.sum())} lines on 'C' + number invoices have positive quantities and name "
+        lines = counted(int(reversed_lines.sum()), "line on a 'C' + number invoice has a positive quantity and names",
+                        "lines on 'C' + number invoices have positive quantities and name")
+        notes.append(f"{lines} "
                      "an invoice of the file: read as cancellations of it, their value reversed.")
     if sales.any():
-        notes.append(f"{int(sales.sum())} lines on 'C' + number invoices have positive quantities and name no "
+        lines = counted(int(sales.sum()), "line on a 'C' + number invoice has a positive quantity and names no",
+                        "lines on 'C' + number invoices have positive quantities and name no")
+        notes.append(f"{lines} "
                      "invoice of the file: read as sales, not cancellations.")
     other_c = has & starts_c[safe] & ~c_number[safe] & ~negative
     if other_c.any():
         example = names[safe[other_c][0]]
-        notes.append(f"{int(other_c.sum())} lines on invoices that start with C but are not 'C' + a number (e.g. "
-                     f"{example!r}) are sales: only the Online Retail numbering marks cancellations.")
+        lines = counted(int(other_c.sum()), "line on an invoice that starts with C but is not 'C' + a number",
+                        "lines on invoices that start with C but are not 'C' + a number")
+        notes.append(f"{lines} (e.g. {example!r}) {'is a sale' if int(other_c.sum()) == 1 else 'are sales'}: only "
+                     "the Online Retail numbering marks cancellations.")
     out: np.ndarray = row_c & (negative | names_original[safe])
     return out
 

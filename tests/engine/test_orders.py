@@ -228,8 +228,9 @@ def test_c_number_invoices_with_positive_quantities(tmp_path: Path) -> None:
     got, ledger, notes = run(path, CleaningPolicy(), dt.date(2024, 3, 4))
     assert got == {"9": (1, 7.0, 1)}
     assert ledger == {"used": 1, "order cancelled in full": 2}
-    assert any("1 lines on 'C' + number invoices have positive quantities and name an invoice" in n for n in notes)
-    assert any("name no invoice of the file: read as sales" in n for n in notes)
+    assert any("1 line on a 'C' + number invoice has a positive quantity and names an invoice" in n for n in notes)
+    assert any("1 line on a 'C' + number invoice has a positive quantity and names no invoice of the file: read as "
+               "sales" in n for n in notes)
     assert run_duckdb(path, CleaningPolicy(), dt.date(2024, 3, 4)) == (got, ledger)
 
 

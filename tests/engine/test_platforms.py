@@ -199,5 +199,13 @@ def test_the_command_line_says_which_platform_it_recognised(tmp_path: Path,
         "read: Order value: Lineitem quantity x Lineitem price, less the order's Discount Amount and Refunded Amount.",
         "read: Dates in 'Created at' read as ISO 8601 (YYYY-MM-DD).",
         "read: 8 timestamp(s) state a time-zone offset (+02:00, -05:00): recency uses the shop's local clock as "
-        "written; 'dated after today' compares them as instants."]
+        "written; 'dated after today' compares them as instants.",
+        # Counted by hand in the fixture: paid on #1001 (2 lines), #1005, #1006; #1003 partly refunded (2 lines,
+        # 8.00); #1005 has a Cancelled at date; #1002 (50 of 50) and #1005 (12 of 12) refunded in full.
+        "read: Statuses in 'Financial Status': paid (4) -> purchase; partially_refunded (2) -> purchase; refunded (1) "
+        "-> refunded; voided (1) -> voided (lines).",
+        "read: 1 line belongs to an order with a date in 'Cancelled at': cancelled, not a purchase.",
+        "read: 1 partly refunded order: its refunded amount (8.00 in total) is netted against its value.",
+        "read: Order discounts (5.00 in total) are subtracted once per order.",
+        "read: 2 orders were refunded in full (refunded amount >= value): not purchases."]
     assert pd.read_csv(tmp_path / "seg.csv")["customer_id"].tolist() == sorted(SHOPIFY_ANSWER)
