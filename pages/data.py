@@ -8,7 +8,7 @@ from pages import _widgets, common
 from rfm_core import RfmError
 from rfm_core.clean import dropped_rows
 from rfm_core.export import safe_filename, table_csv
-from rfm_core.formatting import count, percent
+from rfm_core.formatting import count, label, percent
 from rfm_core.read import RawTable
 from rfm_core.views import data_quality, reading_notes
 
@@ -103,11 +103,12 @@ with rc:
     st.markdown("\n".join(f"- {n}" for n in notes))
     st.caption("Each column's role and why it was chosen: in the mapping section above.")
 
-# Full width: the table has six columns, and its last one ("What to do") is the one to read.
+# Full width and a static table: a few rows whose last column ("What to do") is a sentence to read, which a
+# scrolling grid cut to "Rows witho…" at 1400 px.
 problems = prep.mapped.problems
 st.markdown("**Validation problems**")
 if problems.empty:
     st.success("No unreadable values found.", icon=":material/check_circle:")
 else:
-    view, config = common.readable_table(problems)
-    st.dataframe(view, hide_index=True, key="problems_table", column_config=config)
+    shown = problems.assign(rows=problems["rows"].map(count))
+    st.table(shown.rename(columns=lambda c: label(str(c))), hide_index=True)

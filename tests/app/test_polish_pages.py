@@ -98,3 +98,16 @@ def test_lifetime_value_says_a_tie_is_a_tie(at: AppTest, monkeypatch: Any) -> No
     notes = [i.value for i in at.info if " tie on the holdout " in i.value]
     assert len(notes) == 1 and all(m in notes[0] for m in ("BG/NBD", "MBG/NBD", "Pareto/NBD"))
     assert any("tied for the best of 3 models" in c.value for c in at.caption)
+
+
+def test_validation_problems_read_in_full(at: AppTest) -> None:
+    """A static table with labels in words, so "What to do" is read whole (the grid cut it to "Rows witho…"); the
+    count is the sample's blank CustomerID cells, counted here by pandas on the file itself."""
+    from tests.conftest import SAMPLE
+
+    blank_ids = int(pd.read_csv(SAMPLE, dtype=str)["CustomerID"].isna().sum())
+    (table,) = [t.value for t in at.table if "What to do" in t.value.columns]
+    assert list(table.columns) == ["Column", "Source column", "Problem", "Rows", "Examples", "What to do"]
+    row = table[table["Source column"] == "CustomerID"].iloc[0]
+    assert row["Problem"] == "empty" and row["Rows"] == f"{blank_ids:,}"
+    assert row["What to do"].endswith("they are dropped by default.")
