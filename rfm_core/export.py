@@ -48,7 +48,7 @@ from .columns import (
 from .errors import RfmError
 from .formatting import NO_CURRENCY, Currency, format_value, headline_money, label, readable_headers
 from .playbooks import playbook_table
-from .segment import RuleSet
+from .segment import ROLE_LABELS, RuleSet
 
 __all__ = [
     "CUSTOMER_EXPORT_COLUMNS",
@@ -197,7 +197,7 @@ def readable_csv(frame: pd.DataFrame, currency: Currency = NO_CURRENCY) -> bytes
     ConfigError
         Two columns would get the same header.
     """
-    from .formatting import count, decimal, kind_of, money, percent
+    from .formatting import count, decimal, kind_of, money
 
     headers = list(readable_headers(frame).columns)
     out = neutralise(frame)  # text cells; the numbers formatted below are not formulas
@@ -210,11 +210,14 @@ def readable_csv(frame: pd.DataFrame, currency: Currency = NO_CURRENCY) -> bytes
         elif kind in ("percent", "probability") and "%" not in headers[i]:
             headers[i] += " (%)"
         if not numeric:
+            if name == "role":  # a rule's role in words ("can't lose (high value, lapsing)", not "cant_lose")
+                out[col] = values.map(lambda r: ROLE_LABELS.get(r, r) if isinstance(r, str) else r)
             continue
         if kind == "money":
             out[col] = values.map(lambda v: money(v).replace(",", ""))
         elif kind in ("percent", "probability"):
-            out[col] = values.map(lambda v: percent(v).removesuffix("%").replace(",", ""))
+            # A number, not percent()'s "<0.1%": a spreadsheet must read every cell of the column.
+            out[col] = values.map(lambda v: "" if pd.isna(v) else f"{float(v) * 100:.1f}".replace("-0.0", "0.0"))
         elif kind in ("count", "score"):
             out[col] = values.map(lambda v: count(v).replace(",", ""))
         elif kind == "decimal":

@@ -73,3 +73,17 @@ def test_score_table_shows_days_and_orders_whole_and_money_with_two_decimals() -
     assert list(monetary["from"]) == ["£0.50", "£100.25"] and list(monetary["to"]) == ["£100.00", "£2,345.68"]
     assert list(monetary["range"]) == ["≤ £100.00", "£100.25+"]
     assert list(frequency["range"]) == ["≤ 2", "3"]
+
+
+def test_readable_csv_keeps_every_share_a_number_and_says_roles_in_words() -> None:
+    """The app shows a tiny share as "<0.1%", but a CSV cell must stay a number a spreadsheet reads (0.04% -> 0.0);
+    a rule's role reads in words (the acceptance run found "cant_lose" in the readable summary)."""
+    import pandas as pd
+
+    from rfm_core.export import readable_csv
+
+    frame = pd.DataFrame({"segment": ["A", "B"], "role": ["cant_lose", "best"],
+                          "customer_share": [0.0004, 0.9996], "revenue_share": [0.5, None]})
+    rows = readable_csv(frame).decode().splitlines()
+    assert rows[1] == "A,\"can't lose (high value, lapsing)\",0.0,50.0"
+    assert rows[2] == "B,best customers,100.0,"
