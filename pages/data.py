@@ -8,7 +8,7 @@ from pages import _widgets, common
 from rfm_core import RfmError
 from rfm_core.clean import dropped_rows
 from rfm_core.export import safe_filename, table_csv
-from rfm_core.formatting import count, label, percent
+from rfm_core.formatting import count, file_size, label, percent
 from rfm_core.read import RawTable
 from rfm_core.views import data_quality, reading_notes
 
@@ -31,7 +31,7 @@ with right:
 _widgets.take_upload(upload)
 
 src: common.Source = st.session_state[common.SOURCE]
-st.markdown(f"**Current file:** {src.name} ({src.size / 1e6:.1f} MB)" + (" — bundled sample" if src.is_sample
+st.markdown(f"**Current file:** {src.name} ({file_size(src.size)})" + (" — bundled sample" if src.is_sample
                                                                            else ""))
 
 # Sheet picker for workbooks.

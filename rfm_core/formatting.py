@@ -539,3 +539,14 @@ def ordinal(day: int) -> str:
 def counted(n: int, singular: str, plural: str) -> str:
     """``1 line`` / ``2 lines``: a count with thousands separators and the noun phrase that agrees with it."""
     return f"{n:,} {singular if n == 1 else plural}"
+
+
+def file_size(n_bytes: int) -> str:
+    """A file's size for people: ``512 bytes``, ``3.4 KB``, ``48.0 MB``, ``1.2 GB`` (decimal units, as file browsers
+    show them); a 3 KB upload no longer reads "0.0 MB"."""
+    if n_bytes < 1000:
+        return counted(int(n_bytes), "byte", "bytes")
+    for unit, scale in (("KB", 1e3), ("MB", 1e6), ("GB", 1e9)):
+        if n_bytes < scale * 999.95 or unit == "GB":
+            return f"{n_bytes / scale:,.1f} {unit}"
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -169,3 +169,13 @@ def test_the_chosen_currency_wins_and_the_files_is_the_default() -> None:
     assert effective_currency(Currency(None, "after"), "EUR") == Currency("EUR", "after")  # as the file says
     assert effective_currency(Currency(), None) == Currency()  # neither: plain amounts
     assert effective_currency(Currency(), None).sign == ""
+
+
+@pytest.mark.parametrize(("n", "expected"), [
+    (1, "1 byte"), (999, "999 bytes"), (1000, "1.0 KB"), (3_412, "3.4 KB"), (999_949, "999.9 KB"),
+    (999_950, "1.0 MB"), (2_900_000, "2.9 MB"), (48_039_790, "48.0 MB"), (1_234_000_000, "1.2 GB"),
+])
+def test_file_size_in_words(n: int, expected: str) -> None:
+    from rfm_core.formatting import file_size
+
+    assert file_size(n) == expected
