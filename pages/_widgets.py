@@ -35,9 +35,10 @@ from rfm_core.views import (
 
 # ---- Settings: one metric's scoring -----------------------------------------------------------------------------
 
-METHOD_CHOICES = {"auto": "Automatic (quantiles, or distinct values when ties collapse them)",
-                  "quantile": "Quantiles", "distinct": "Distinct values (as many scores as the data allows)",
-                  "rank": "Equal-size groups (rank; splits ties)", "thresholds": "Custom thresholds"}
+# Short enough for a third of a 1400 px page ("Automatic (quantiles, or distinct values whe…" was cut); the "?"
+# beside the box explains each method, and the caption under it says what "Automatic" chose.
+METHOD_CHOICES = {"auto": "Automatic", "quantile": "Quantiles", "distinct": "Distinct values",
+                  "rank": "Equal-size groups (splits ties)", "thresholds": "Custom thresholds"}
 
 
 def metric_scoring_input(metric: str, spec: MetricScoring, customers: pd.DataFrame) -> MetricScoring:

@@ -33,7 +33,7 @@ policy: CleaningPolicy = st.session_state[common.CLEANING]
 first_day, last_day = date_span(prep.mapped.frame) or (prep.as_of, prep.as_of)
 c1, c2, c3 = st.columns(3)
 with c1:
-    default_date = st.checkbox("Analysis date: the day after the last purchase", value=st.session_state[common.AS_OF]
+    default_date = st.checkbox("Analysis date: day after last purchase", value=st.session_state[common.AS_OF]
                                is None, key="as_of_default", help="Recency is counted in days up to this date.")
     if default_date:
         st.session_state[common.AS_OF] = None
