@@ -644,7 +644,15 @@ def write_report(out: Path, files: dict[str, str], res: dict[str, Any], checks: 
     lines += ["", "XLSX at 10x is not measured: a worksheet holds at most 1,048,576 rows.", ""]
     if clv:
         lines += [clv]
-    out.write_text("\n".join(lines))
+    # benchmarks/load.py's section (issue 15) is its own run: keep it, from its marker to the end.
+    kept = out.read_text().split(LOAD_MARKER, 1) if out.exists() else []
+    if len(kept) == 2:
+        lines += ["", LOAD_MARKER + kept[1].rstrip("\n")]
+    out.write_text("\n".join(lines) + "\n")
+
+
+#: Where benchmarks/load.py's section starts in RESULTS.md.
+LOAD_MARKER = "<!-- load:begin -->"
 
 
 _CORE = {"read", "map (types, validation)", "clean (ledger)", "aggregate", "score + segment + summary"}
