@@ -906,8 +906,11 @@ def readable_table(frame: pd.DataFrame, cur: Any = None) -> tuple[pd.DataFrame, 
             view[col] = ""
             config[name] = st.column_config.TextColumn(label(name))
             continue
-        if kind in ("percent", "probability") and numbers is not None and numbers.isna().any():
-            # Missing shares (not estimable) read blank, not "None": shown as text, formatted here.
+        tiny = numbers is not None and bool((((numbers > 0) & (numbers < 0.0005))
+                                              | ((numbers >= 0.9995) & (numbers < 1))).any())
+        if kind in ("percent", "probability") and numbers is not None and (numbers.isna().any() or tiny):
+            # Missing shares read blank, and shares that round to 0 or 100 read "<0.1%" / ">99.9%" (percent()),
+            # not "0.0%" beside 19 rows: such a column is shown as text, formatted here.
             view[col] = numbers.map(percent)
             config[name] = st.column_config.TextColumn(label(name))
             continue

@@ -33,3 +33,13 @@ def test_a_count_nobody_could_compute_is_blank_but_an_empty_segment_is_0() -> No
 def test_shares_are_scaled_for_the_percent_format() -> None:
     view, _ = readable_table(pd.DataFrame({"customer_share": [0.1473, 0.0]}), NO_CURRENCY)
     assert view["customer_share"].tolist() == [pytest.approx(14.73), 0.0]
+
+
+def test_a_share_that_rounds_to_zero_reads_below_a_tenth_of_a_percent() -> None:
+    # The sample's ledger: 19 of 38,479 rows are orders cancelled in full; the grid showed "0.0%".
+    frame = pd.DataFrame({"reason": ["used", "order cancelled in full"], "rows": [28_004, 19],
+                          "share": [28_004 / 38_479, 19 / 38_479]})
+    view, _ = readable_table(frame, NO_CURRENCY)
+    assert view["share"].tolist() == ["72.8%", "<0.1%"]
+    whole = pd.DataFrame({"segment": ["A"], "customer_share": [0.25]})
+    assert readable_table(whole, NO_CURRENCY)[0]["customer_share"].tolist() == [25.0]  # a number, formatted by the grid
