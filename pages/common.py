@@ -906,12 +906,12 @@ def readable_table(frame: pd.DataFrame, cur: Any = None) -> tuple[pd.DataFrame, 
             view[col] = ""
             config[name] = st.column_config.TextColumn(label(name))
             continue
-        tiny = numbers is not None and bool((((numbers > 0) & (numbers < 0.0005))
-                                              | ((numbers >= 0.9995) & (numbers < 1))).any())
-        if kind in ("percent", "probability") and numbers is not None and (numbers.isna().any() or tiny):
+        shares = numbers if kind in ("percent", "probability") else None
+        if shares is not None and (shares.isna().any() or bool((((shares > 0) & (shares < 0.0005))
+                                                                 | ((shares >= 0.9995) & (shares < 1))).any())):
             # Missing shares read blank, and shares that round to 0 or 100 read "<0.1%" / ">99.9%" (percent()),
             # not "0.0%" beside 19 rows: such a column is shown as text, formatted here.
-            view[col] = numbers.map(percent)
+            view[col] = shares.map(percent)
             config[name] = st.column_config.TextColumn(label(name))
             continue
         if kind in ("percent", "probability") and numbers is not None:
