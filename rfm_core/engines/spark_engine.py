@@ -16,9 +16,10 @@ import os
 import shutil
 import socket
 import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..aggregate import resolve_as_of
 from ..columns import INVOICE_DATE
@@ -46,6 +47,8 @@ _CONF = (
     ("spark.driver.bindAddress", "127.0.0.1"),
     ("spark.sql.session.timeZone", "UTC"),  # wall-clock dates exactly as in the files
     ("spark.sql.shuffle.partitions", "8"),
+    # the checkpointed lines (see _analyse) are written compressed: a third of the disk (measured at 10x)
+    ("spark.rdd.compress", "true"),
     # pandas writes TIMESTAMP(NANOS), which Spark refuses unless read as longs (converted in the plan)
     ("spark.sql.legacy.parquet.nanosAsLong", "true"),
 )
@@ -173,7 +176,39 @@ def spark_customers_from_files(
     spark = session or spark_session(master)
     reader = spark.read
     frame = reader.parquet(*paths) if fmt == "parquet" else reader.option("header", True).csv(paths)
-    frame.createOrReplaceTempView("rfm_src")
+    # Views named for this run only (a session, the app's or a test's, may run several analyses), dropped after.
+    views = _Views(*(f"rfm_{part}_{uuid.uuid4().hex[:12]}" for part in ("src", "coded0", "summary")))
+    kept: list[Any] = []  # what this run persisted, unpersisted after
+    try:
+        frame.createOrReplaceTempView(views.source)
+        return _analyse(spark, frame, fmt, views, kept, mapping, policy, as_of,
+                        f"{len(paths)} {fmt} file(s) read by Spark ({master}); Spark's own log: {spark_log_path()}.")
+    finally:
+        for df in kept:
+            with contextlib.suppress(Exception):  # a failed Spark must not hide the error that stopped the run
+                _release(df)
+        for view in views:
+            with contextlib.suppress(Exception):
+                spark.catalog.dropTempView(view)
+
+
+def _release(df: Any) -> None:
+    """Drop what ``df`` keeps: its cache, or the blocks of a local checkpoint (else they stay on disk until the
+    JVM's garbage collector runs Spark's cleaner, which can be never in a long-lived session)."""
+    df.unpersist()
+    plan = df._jdf.queryExecution().analyzed()
+    if plan.nodeName() == "LogicalRDD":
+        plan.rdd().unpersist(False)
+
+
+class _Views(NamedTuple):
+    source: str
+    coded0: str
+    summary: str
+
+
+def _analyse(spark: Any, frame: Any, fmt: str, views: _Views, kept: list[Any], mapping: Mapping[str, str | None] |
+             None, policy: CleaningPolicy, as_of: dt.date | None, read_note: str) -> FileResult:
     columns = tuple(frame.columns)
     text_columns = frozenset(name for name, kind in frame.dtypes if kind == "string")
     resolved = resolve_mapping(list(columns), mapping)
@@ -181,24 +216,34 @@ def spark_customers_from_files(
     dayfirst = None
     if resolved[INVOICE_DATE] in text_columns:
         q = dialect.quote(resolved[INVOICE_DATE])
-        sample = spark.sql(f"SELECT {q} AS d FROM rfm_src WHERE {q} IS NOT NULL LIMIT 20000").toPandas()
+        sample = spark.sql(f"SELECT {q} AS d FROM {views.source} WHERE {q} IS NOT NULL LIMIT 20000").toPandas()
         dayfirst = decide_dayfirst(sample["d"], policy.dayfirst)
     nanos = frozenset(name for name, kind in frame.dtypes if kind == "bigint" and fmt == "parquet"
                       and name == resolved[INVOICE_DATE])
     refuse_order_rules(columns, resolved, "spark")
-    plan = SqlPlan("rfm_src", columns, text_columns, resolved, policy, dialect, dayfirst, nanos)
+    plan = SqlPlan(views.source, columns, text_columns, resolved, policy, dialect, dayfirst, nanos)
     notes: tuple[str, ...] = ()
     if plan.needs_order_level_check():
         plan, notes = apply_order_level_check(plan, tuple(spark.sql(plan.order_level_check()).collect()[0]))
-    summary = spark.sql(plan.summary()).cache()  # one row per customer: small, read three times below
-    try:
-        summary.createOrReplaceTempView("rfm_summary")
-        counts, unread = counts_frame(tuple(spark.sql(plan.ledger_counts("rfm_summary")).collect()[0]))
-        input_rows = int(counts["n"].sum())
-        as_of = resolve_as_of(spark.sql(plan.last_purchase("rfm_summary")).collect()[0][0], as_of)
-        customers = spark.sql(plan.customers("rfm_summary", as_of)).toPandas()
-    finally:
-        summary.unpersist()
+    from pyspark import StorageLevel
+
+    # The typed, flagged lines (coded0) are read by three parts of the plan (purchases and returns for the
+    # cancellation matching, and the final coding). Spark never materialises a CTE: as one query it recomputed
+    # them for every reader, each time re-reading, re-typing, re-hashing and re-joining every line (115 scans of
+    # the files in one physical plan; at 100x the shuffle files passed 23 GB without finishing). They are
+    # computed once here and kept on Spark's local disk. Not by cache()/persist(): the summary query's WITH
+    # clause hides a cached plan that itself holds CTEs from Spark's cache lookup (measured: the summary still
+    # scanned the files 115 times); a local checkpoint is a plain relation (an RDD) that every reader scans.
+    coded0 = spark.sql(plan.reasoned(coded0_only=True)).localCheckpoint(eager=True,
+                                                                          storageLevel=StorageLevel.DISK_ONLY)
+    kept.append(coded0)
+    coded0.createOrReplaceTempView(views.coded0)
+    summary = spark.sql(plan.summary(views.coded0)).cache()  # one row per customer: small, read three times below
+    kept.append(summary)
+    summary.createOrReplaceTempView(views.summary)
+    counts, unread = counts_frame(tuple(spark.sql(plan.ledger_counts(views.summary)).collect()[0]))
+    input_rows = int(counts["n"].sum())
+    as_of = resolve_as_of(spark.sql(plan.last_purchase(views.summary)).collect()[0][0], as_of)
+    customers = spark.sql(plan.customers(views.summary, as_of)).toPandas()
     return FileResult(finish_customers(customers), ledger_frame(counts, input_rows), as_of, input_rows, "spark",
-                      plan.mapping, (f"{len(paths)} {fmt} file(s) read by Spark ({master}); Spark's own log: "
-                                     f"{spark_log_path()}.", *notes), unreadable=unread)
+                      plan.mapping, (read_note, *notes), unreadable=unread)
