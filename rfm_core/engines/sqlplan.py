@@ -70,6 +70,14 @@ class Dialect:
     def try_double(self, expr: str) -> str:
         return f"TRY_CAST({expr} AS DOUBLE)"
 
+    def trim(self, expr: str) -> str:
+        """``trim(expr)``, called only where it can change the text. DuckDB's trim removes the Unicode space
+        separators (U+0020, U+00A0, U+3000...) and costs most of a text column's cleaning (5 of 14 s of CPU at
+        100x); a value of ASCII characters only (byte length = character length) that neither starts nor ends in
+        a space comes back unchanged, so it is returned as it is."""
+        return (f"CASE WHEN strlen({expr}) <> length({expr}) OR {expr} LIKE ' %' OR {expr} LIKE '% ' "
+                f"THEN trim({expr}) ELSE {expr} END")
+
     def timestamp(self, expr: str, dayfirst: bool | None) -> str:
         order = "%d/%m/%Y" if dayfirst else "%m/%d/%Y"
         formats = ", ".join(f"'{order}{t}'" for t in (" %H:%M", " %H:%M:%S", ""))
@@ -118,6 +126,9 @@ class SparkDialect(Dialect):
     def try_double(self, expr: str) -> str:
         return f"try_cast({expr} AS DOUBLE)"
 
+    def trim(self, expr: str) -> str:
+        return f"trim({expr})"
+
     def timestamp(self, expr: str, dayfirst: bool | None) -> str:
         order = "d/M/yyyy" if dayfirst else "M/d/yyyy"
         tries = ", ".join(f"try_to_timestamp({expr}, '{order}{t}')" for t in (" H:mm", " H:mm:ss", ""))
@@ -162,17 +173,28 @@ class SqlPlan:
     dayfirst: bool | None = None
     #: Columns holding nanoseconds since the epoch (Spark reads Parquet TIMESTAMP(NANOS) as longs).
     nanos_columns: frozenset[str] = frozenset()
+    #: Columns holding floating-point numbers (an id read as 12346.0): their text is taken the cheap way when whole.
+    float_columns: frozenset[str] = frozenset()
 
     def _col(self, canonical: str) -> str:
         return self.dialect.quote(self.mapping[canonical])
 
     def _text(self, canonical: str) -> str:
-        raw = f"trim(CAST({self._col(canonical)} AS {self.dialect.text}))"
+        name, col = self.mapping[canonical], self._col(canonical)
+        # a number's or a date's text has no spaces around it
+        raw = self.dialect.trim(col) if name in self.text_columns else f"CAST({col} AS {self.dialect.text})"
         # The guards only skip work: the regular expression can change only a value with a '.' that ends in 0, and
         # the missing-value words are at most four characters long.
         cleaned = f"CASE WHEN {raw} LIKE '%.%0' THEN regexp_replace({raw}, '[.]0+$', '') ELSE {raw} END"
-        return (f"CASE WHEN length({raw}) <= 4 AND lower({raw}) IN ('', 'nan', 'none', 'null') THEN NULL "
+        text = (f"CASE WHEN length({raw}) <= 4 AND lower({raw}) IN ('', 'nan', 'none', 'null') THEN NULL "
                 f"ELSE {cleaned} END")
+        if name in self.float_columns:
+            # A whole number (an id stored as 12346.0) is the text of its integer: what the cast-and-strip above
+            # gives, without formatting a double (the costliest expression of the plan on such an id column).
+            # From 1 only: NaN, infinities, 0 and -0 ("-0") take the general way.
+            whole = f"{col} >= 1 AND {col} < 1e15 AND {col} = floor({col})"
+            return f"CASE WHEN {whole} THEN CAST(CAST({col} AS BIGINT) AS {self.dialect.text}) ELSE {text} END"
+        return text
 
     def _number(self, canonical: str) -> str:
         return self.dialect.try_double(self._col(canonical))
@@ -200,11 +222,19 @@ class SqlPlan:
         minutes = (f"(CASE WHEN substr({z}, 1, 1) = '-' THEN -1 ELSE 1 END) * (CAST(substr({z}, 2, 2) AS INT) * 60 + "
                    f"COALESCE(CAST(NULLIF(replace(substr({z}, 4), ':', ''), '') AS INT), 0))")
         # The regular expression was the costliest expression of the plan (about 2 s of CPU per 5.4 M lines, on
-        # every line); a zone can only be there when the text ends in Z, UTC or GMT, holds a '+', or a '-' after a
-        # ':' (the time before it), which LIKE tests cheaply. Lines failing all five cannot match: NULL, as before.
-        maybe = " OR ".join(f"{text} LIKE '{p}'" for p in ("%Z", "%UTC", "%GMT", "%+%", "%:%-%"))
+        # every line); a zone can only be there when the text holds a Z, UTC or GMT in any case, a '+', or a '-'
+        # after a ':' (the time before it), which LIKE tests cheaply on the value as it is (upper-casing and
+        # trimming every line cost as much again). Lines failing all five cannot match: NULL, as before.
+        col = self._col(INVOICE_DATE)
+        maybe = " OR ".join([f"{col} LIKE '%+%'", f"{col} LIKE '%:%-%'",
+                             *(f"{col} ILIKE '%{p}%'" for p in ("z", "utc", "gmt"))])
         return (f"(CASE WHEN NOT ({maybe}) THEN NULL WHEN {z} IS NULL OR {z} = '' THEN NULL "
                 f"WHEN {z} IN ('Z', 'UTC', 'GMT') THEN 0 ELSE {minutes} END)")
+
+    def _c_number(self, inv: str) -> str:
+        """Whether the invoice number ``inv`` is a C-number (``C`` then digits): the pattern runs only on the
+        values starting with C or c."""
+        return f"(({inv} LIKE 'C%' OR {inv} LIKE 'c%') AND {self.dialect.matches(inv, '^[Cc][0-9]+$')})"
 
     def _future(self) -> str:
         """The "dated after today" test of :class:`rfm_core.clean.FutureRule` on ``ts`` (local) and ``off``."""
@@ -234,7 +264,11 @@ class SqlPlan:
             grouped = (f"SELECT {cols}, 1 AS n_rows FROM {self.source} WHERE {h} NOT IN (SELECT h FROM dup_hashes) "
                        f"UNION ALL SELECT {first}, count(*) AS n_rows FROM {self.source} "
                        f"WHERE {h} IN (SELECT h FROM dup_hashes) GROUP BY {h}")
-            return (f"WITH dup_hashes AS (SELECT h FROM (SELECT {h} AS h FROM {self.source}) hashed "
+            # A line with no customer id is filed under an early reason, whose count takes every copy alike: its
+            # copies need not be grouped, and leaving such lines out of the hash grouping (the costliest step after
+            # typing: 54 M hashes at 100x, a quarter of them without an id) changes no count.
+            known = (f" WHERE {self._text(CUSTOMER_ID)} IS NOT NULL" if p.drop_missing_customer else "")
+            return (f"WITH dup_hashes AS (SELECT h FROM (SELECT {h} AS h FROM {self.source}{known}) hashed "
                     f"GROUP BY h HAVING count(*) > 1), {d.big('grouped')} ({grouped}), "
                     f"{d.big('typed')} ({self._typed_select()})")
         grouped = f"SELECT {cols}, 1 AS n_rows FROM {self.source}"
@@ -316,15 +350,18 @@ class SqlPlan:
             scope.append(f"country IS NOT NULL AND country IN ({names})")
         negative = "qty < 0" if QUANTITY in m else "amount < 0"
         if INVOICE_ID in m:
-            # a join, not "IN (subquery)": Spark allows predicate subqueries only in filters and joins
-            c_number = d.matches("t.inv", "^[Cc][0-9]+$")
+            # Only a C-number's line can be a cancellation: the invoice it may name is looked up for those lines
+            # alone (the join key is NULL on every other line), among the invoice numbers that C-numbers name.
+            # Probing every line against every invoice number cost 2.4 s of CPU at 100x, the distinct invoice
+            # numbers 3.6 s. A join, not "IN (subquery)": Spark allows predicate subqueries only in filters and joins.
+            c_number = self._c_number("t.inv")
             names_original = "named.inv IS NOT NULL"
             neg = negative.replace("qty", "t.qty").replace("amount", "t.amount")
             flagged = (f"SELECT t.n_rows, t.cid, t.inv, t.ts, t.off, t.qty, t.price, t.country, t.stock, t.unread, "
                        f"CASE WHEN {c_number} AND NOT ({neg}) AND {names_original} THEN -abs(t.amount) "
                        f"ELSE t.amount END AS amount, "
                        f"COALESCE({c_number} AND (({neg}) OR {names_original}), FALSE) AS cancel "
-                       f"FROM typed t LEFT JOIN invoices named ON substr(t.inv, 2) = named.inv")
+                       f"FROM typed t LEFT JOIN named ON CASE WHEN {c_number} THEN substr(t.inv, 2) END = named.inv")
         else:
             flagged = ("SELECT n_rows, cid, inv, ts, off, qty, price, country, stock, unread, amount, FALSE AS cancel "
                        "FROM typed")
@@ -379,12 +416,21 @@ class SqlPlan:
         if p.returns == "net":
             cases.append(f"WHEN cancel OR ret THEN {CODE[USED_RETURN]}")
         first = f"CASE {' '.join(cases)} ELSE {CODE[USED]} END"
-        # The invoice numbers straight from the source: duplicates and typing do not change the set.
+        # The invoice numbers straight from the source (duplicates and typing do not change the set), those
+        # that a C-number names.
         inv_sql = self._text(INVOICE_ID) if INVOICE_ID in m else "NULL"
-        prelude = (f"{self.typed()}, invoices AS (SELECT DISTINCT inv FROM (SELECT {inv_sql} AS inv FROM "
-                   f"{self.source}) s WHERE inv IS NOT NULL), {d.big('flagged')} ({flagged})")
+        source_inv = f"(SELECT {inv_sql} AS inv FROM {self.source}) s"
+        named = (f"named AS (SELECT DISTINCT inv FROM {source_inv} WHERE inv IN (SELECT substr(inv, 2) FROM "
+                 f"{source_inv} WHERE {self._c_number('inv')})), " if INVOICE_ID in m else "")
+        prelude = f"{self.typed()}, {named}{d.big('flagged')} ({flagged})"
         if coded0_only:
-            return f"{prelude} SELECT {', '.join(CODED0_COLUMNS)} FROM ({coded0}) c"
+            # A line filed under an early reason counts, with its copies, under that reason for its customer id and
+            # takes no other part: its other values are left out (NULL), which makes the stored table cheaper to
+            # write (a quarter of the lines at 100x have no customer id).
+            early_codes = ", ".join(str(c) for c in EARLY)
+            kept = ", ".join(f"CASE WHEN pre IN ({early_codes}) THEN NULL ELSE {c} END AS {c}"
+                             if c in ("inv", "ts", "country", "stock", "amount") else c for c in CODED0_COLUMNS)
+            return f"{prelude} SELECT {kept} FROM ({coded0}) c"
         if coded0_table:
             start = f"WITH {d.big('coded0')} (SELECT * FROM {coded0_table})"
         else:
