@@ -37,9 +37,9 @@ __all__ = ["Dialect", "FileResult", "SparkDialect", "SqlPlan", "apply_order_leve
            "customers_sql", "finish_customers", "ledger_frame", "refuse_order_rules"]
 
 CODE = {reason: i for i, reason in enumerate(REASONS)}
-#: The columns of the typed, flagged and pre-coded lines (``coded0``) that the rest of the plan reads.
-CODED0_COLUMNS = ("n_rows", "cid", "inv", "ts", "country", "stock", "unread", "amount", "cancel", "ret", "pre",
-                  "in_scope")
+#: The columns of the typed, flagged and pre-coded groups of lines (``coded0``) that the rest of the plan reads.
+CODED0_COLUMNS = ("n_rows", "n_lines", "cid", "inv", "ts", "country", "stock", "unread", "amount", "cancel", "ret",
+                  "pre", "in_scope")
 EARLY = (CODE["date missing or unreadable"], CODE["dated after today"],
          CODE["quantity, price or amount missing or not a number"], CODE["no customer id"])
 
@@ -274,11 +274,22 @@ class SqlPlan:
         grouped = f"SELECT {cols}, 1 AS n_rows FROM {self.source}"
         return f"WITH {d.big('grouped')} ({grouped}), {d.big('typed')} ({self._typed_select()})"
 
+    def _cid(self) -> str:
+        cid = self._text(CUSTOMER_ID)
+        return cid if self.policy.drop_missing_customer else f"COALESCE({cid}, '{UNKNOWN_CUSTOMER}')"
+
+    def _negative(self) -> str:
+        """Whether a line's quantity (else its amount) is below zero, on the source's values."""
+        m = self.mapping
+        if QUANTITY in m:
+            return f"{self._number(QUANTITY)} < 0"
+        if AMOUNT in m:
+            return f"{self._number(AMOUNT)} < 0"
+        return "FALSE"  # no quantity, no amount: the line is unreadable anyway
+
     def _typed_select(self) -> str:
         d, p, m = self.dialect, self.policy, self.mapping
-        cid = self._text(CUSTOMER_ID)
-        if not p.drop_missing_customer:
-            cid = f"COALESCE({cid}, '{UNKNOWN_CUSTOMER}')"
+        cid = self._cid()
         qty = self._number(QUANTITY) if QUANTITY in m else "NULL"
         price = self._number(UNIT_PRICE) if UNIT_PRICE in m else "NULL"
         amount = self._number(AMOUNT) if AMOUNT in m else f"({qty}) * ({price})"
@@ -311,7 +322,9 @@ class SqlPlan:
                 f"{differs} AS differs")
 
     def reasoned(self, coded0_table: str | None = None, coded0_only: bool = False) -> str:
-        """A query with one row per distinct line: ``n_rows`` copies, typed canonical values and a reason code.
+        """A query with one row per group of lines that share everything the ledger and the per-customer table
+        read (customer, invoice, time, country, flags, reason; the stock code where a cancellation may need it):
+        ``n_lines`` distinct lines with ``n_rows`` copies in all, their summed ``amount``, and a reason code.
 
         Cancellations are matched to the orders they reverse as in :func:`rfm_core.orders.cancelled_in_full`:
         own order, the order named after the ``C``, else the customer's latest earlier purchase line of the same
@@ -325,7 +338,7 @@ class SqlPlan:
             compressed, because the rest of the plan reads it three times); without it the query computes them
             itself (Spark, and DuckDB's in-memory uses).
         coded0_only : bool
-            Return only the query for those rows: one per distinct line, the columns :data:`CODED0_COLUMNS`
+            Return only the query for those rows: one per group of lines as above, the columns :data:`CODED0_COLUMNS`
             (typed values, ``cancel``/``ret`` flags, the early reason ``pre`` or NULL, ``in_scope``).
         """
         d, p, m = self.dialect, self.policy, self.mapping
@@ -365,8 +378,38 @@ class SqlPlan:
         else:
             flagged = ("SELECT n_rows, cid, inv, ts, off, qty, price, country, stock, unread, amount, FALSE AS cancel "
                        "FROM typed")
-        coded0 = (f"SELECT *, COALESCE({negative}, FALSE) AS ret, CASE {' '.join(early)} ELSE NULL END AS pre, "
-                  f"{' AND '.join(scope)} AS in_scope FROM flagged")
+        lines = (f"SELECT *, COALESCE({negative}, FALSE) AS ret, CASE {' '.join(early)} ELSE NULL END AS pre, "
+                 f"{' AND '.join(scope)} AS in_scope FROM flagged")
+        # The lines are grouped by everything the rest of the plan reads of them, which makes coded0 about a
+        # twelfth of the lines (54 M to about 4.5 M at 100x): it is written once and read three times.
+        # - A line filed under an early reason counts, with its copies, under that reason for its customer id and
+        #   takes no other part: its other values are left out (NULL).
+        # - The stock code matters only to the matching of a cancellation or return to the customer's latest
+        #   earlier purchase of the same code: it is kept for the (customer, stock code) pairs of lines that can be
+        #   cancellations or returns (``xs``: a negative quantity or amount, or an invoice number starting with C;
+        #   more pairs than needed change nothing), and left out elsewhere, so an order's other lines become one.
+        # - ``n_lines`` counts the distinct lines of a group, ``n_rows`` their copies: a later reason counts each
+        #   distinct line once and the copies beyond the first as duplicates (summary()).
+        early_codes = ", ".join(str(c) for c in EARLY)
+        late = f"(l.pre IS NULL OR l.pre NOT IN ({early_codes}))"
+        if STOCK_CODE in m:
+            # Tested on the values as they are, before any typing (a C-number's text holds a C wherever spaces
+            # put it; a number or a date column holds none); NULL pairs are harmless (they join nothing).
+            raw_inv = self._col(INVOICE_ID) if INVOICE_ID in m else ""
+            c_prefix = (f" OR {raw_inv} LIKE '%C%' OR {raw_inv} LIKE '%c%'"
+                        if INVOICE_ID in m and m[INVOICE_ID] in self.text_columns else "")
+            xs = (f"xs AS (SELECT DISTINCT {self._cid()} AS cid, {self._text(STOCK_CODE)} AS stock FROM {self.source} "
+                  f"WHERE {self._negative()}{c_prefix}), ")
+            stock = f"CASE WHEN {late} AND xs.cid IS NOT NULL THEN l.stock END"
+            join = "LEFT JOIN xs ON l.cid = xs.cid AND l.stock = xs.stock"
+        else:
+            xs, stock, join = "", "l.stock", ""
+        kept = ", ".join(f"CASE WHEN {late} THEN l.{c} END AS {c}" for c in ("inv", "ts", "country", "amount"))
+        keyed = (f"SELECT l.n_rows, l.cid, {kept}, {stock} AS stock, l.unread, l.cancel, l.ret, l.pre, l.in_scope "
+                 f"FROM ({lines}) l {join}")
+        keys = "cid, inv, ts, country, stock, cancel, ret, pre, in_scope"
+        coded0 = (f"SELECT sum(n_rows) AS n_rows, count(*) AS n_lines, {keys}, sum(unread) AS unread, "
+                  f"{d.exact_sum('amount')} AS amount FROM ({keyed}) k GROUP BY {keys}")
         match = (
             f"{d.big('cand')} (SELECT * FROM coded0 WHERE pre IS NULL AND in_scope AND cid IS NOT NULL "
             "AND inv IS NOT NULL), "
@@ -422,15 +465,9 @@ class SqlPlan:
         source_inv = f"(SELECT {inv_sql} AS inv FROM {self.source}) s"
         named = (f"named AS (SELECT DISTINCT inv FROM {source_inv} WHERE inv IN (SELECT substr(inv, 2) FROM "
                  f"{source_inv} WHERE {self._c_number('inv')})), " if INVOICE_ID in m else "")
-        prelude = f"{self.typed()}, {named}{d.big('flagged')} ({flagged})"
+        prelude = f"{self.typed()}, {named}{xs}{d.big('flagged')} ({flagged})"
         if coded0_only:
-            # A line filed under an early reason counts, with its copies, under that reason for its customer id and
-            # takes no other part: its other values are left out (NULL), which makes the stored table cheaper to
-            # write (a quarter of the lines at 100x have no customer id).
-            early_codes = ", ".join(str(c) for c in EARLY)
-            kept = ", ".join(f"CASE WHEN pre IN ({early_codes}) THEN NULL ELSE {c} END AS {c}"
-                             if c in ("inv", "ts", "country", "stock", "amount") else c for c in CODED0_COLUMNS)
-            return f"{prelude} SELECT {kept} FROM ({coded0}) c"
+            return f"{prelude} SELECT {', '.join(CODED0_COLUMNS)} FROM ({coded0}) c"
         if coded0_table:
             start = f"WITH {d.big('coded0')} (SELECT * FROM {coded0_table})"
         else:
@@ -439,9 +476,10 @@ class SqlPlan:
         if p.returns == "net":
             orphan = CODE["return from a customer with no purchase"]
             return (f"{base}, buyers AS (SELECT DISTINCT cid AS buyer FROM coded WHERE code = {CODE[USED]}) "
-                    f"SELECT n_rows, cid, inv, ts, amount, country, unread, CASE WHEN code = {CODE[USED_RETURN]} AND "
-                    f"buyer IS NULL THEN {orphan} ELSE code END AS code FROM coded LEFT JOIN buyers ON cid = buyer")
-        return f"{base} SELECT n_rows, cid, inv, ts, amount, country, unread, code FROM coded"
+                    f"SELECT n_rows, n_lines, cid, inv, ts, amount, country, unread, "
+                    f"CASE WHEN code = {CODE[USED_RETURN]} AND buyer IS NULL THEN {orphan} ELSE code END AS code "
+                    "FROM coded LEFT JOIN buyers ON cid = buyer")
+        return f"{base} SELECT n_rows, n_lines, cid, inv, ts, amount, country, unread, code FROM coded"
 
     def needs_order_level_check(self) -> bool:
         """Whether :meth:`order_level_check` can change anything: only a mapped amount column can be an order total."""
@@ -460,10 +498,10 @@ class SqlPlan:
         d = self.dialect
         early = ", ".join(str(c) for c in EARLY)
         used, ret = CODE[USED], CODE[USED_RETURN]
-        counts = ", ".join(f"sum(CASE WHEN code = {k} THEN (CASE WHEN code IN ({early}) THEN n_rows ELSE 1 END) "
+        counts = ", ".join(f"sum(CASE WHEN code = {k} THEN (CASE WHEN code IN ({early}) THEN n_rows ELSE n_lines END) "
                            f"ELSE 0 END) AS n{k}" for k in range(len(REASONS)))
         return (
-            f"SELECT cid, {counts}, sum(CASE WHEN code IN ({early}) THEN 0 ELSE n_rows - 1 END) AS dups, "
+            f"SELECT cid, {counts}, sum(CASE WHEN code IN ({early}) THEN 0 ELSE n_rows - n_lines END) AS dups, "
             f"sum(unread) AS unread, "
             f"min(CASE WHEN code = {used} THEN ts END) AS first_ts, "
             f"max(CASE WHEN code = {used} THEN ts END) AS last_ts, "
