@@ -147,7 +147,8 @@ def duckdb_customers_from_files(
                 sample = con.sql(f"SELECT {quoted} AS d FROM {source} WHERE {quoted} IS NOT NULL LIMIT 20000").df()
                 dayfirst = decide_dayfirst(sample["d"], policy.dayfirst)
             refuse_order_rules(columns, resolved, "duckdb")
-            plan = SqlPlan(source, columns, text_columns, resolved, policy, Dialect(), dayfirst)
+            floats = frozenset(str(r[0]) for r in described if str(r[1]).upper() in ("DOUBLE", "FLOAT", "REAL"))
+            plan = SqlPlan(source, columns, text_columns, resolved, policy, Dialect(), dayfirst, float_columns=floats)
             notes: tuple[str, ...] = ()
             if plan.needs_order_level_check():
                 plan, notes = apply_order_level_check(plan, con.sql(plan.order_level_check()).fetchall()[0])

@@ -37,9 +37,9 @@ __all__ = ["Dialect", "FileResult", "SparkDialect", "SqlPlan", "apply_order_leve
            "customers_sql", "finish_customers", "ledger_frame", "refuse_order_rules"]
 
 CODE = {reason: i for i, reason in enumerate(REASONS)}
-#: The columns of the typed, flagged and pre-coded lines (``coded0``) that the rest of the plan reads.
-CODED0_COLUMNS = ("n_rows", "cid", "inv", "ts", "country", "stock", "unread", "amount", "cancel", "ret", "pre",
-                  "in_scope")
+#: The columns of the typed, flagged and pre-coded groups of lines (``coded0``) that the rest of the plan reads.
+CODED0_COLUMNS = ("n_rows", "n_lines", "cid", "inv", "ts", "country", "stock", "unread", "amount", "cancel", "ret",
+                  "pre", "in_scope")
 EARLY = (CODE["date missing or unreadable"], CODE["dated after today"],
          CODE["quantity, price or amount missing or not a number"], CODE["no customer id"])
 
@@ -69,6 +69,14 @@ class Dialect:
 
     def try_double(self, expr: str) -> str:
         return f"TRY_CAST({expr} AS DOUBLE)"
+
+    def trim(self, expr: str) -> str:
+        """``trim(expr)``, called only where it can change the text. DuckDB's trim removes the Unicode space
+        separators (U+0020, U+00A0, U+3000...) and costs most of a text column's cleaning (5 of 14 s of CPU at
+        100x); a value of ASCII characters only (byte length = character length) that neither starts nor ends in
+        a space comes back unchanged, so it is returned as it is."""
+        return (f"CASE WHEN strlen({expr}) <> length({expr}) OR {expr} LIKE ' %' OR {expr} LIKE '% ' "
+                f"THEN trim({expr}) ELSE {expr} END")
 
     def timestamp(self, expr: str, dayfirst: bool | None) -> str:
         order = "%d/%m/%Y" if dayfirst else "%m/%d/%Y"
@@ -118,6 +126,9 @@ class SparkDialect(Dialect):
     def try_double(self, expr: str) -> str:
         return f"try_cast({expr} AS DOUBLE)"
 
+    def trim(self, expr: str) -> str:
+        return f"trim({expr})"
+
     def timestamp(self, expr: str, dayfirst: bool | None) -> str:
         order = "d/M/yyyy" if dayfirst else "M/d/yyyy"
         tries = ", ".join(f"try_to_timestamp({expr}, '{order}{t}')" for t in (" H:mm", " H:mm:ss", ""))
@@ -136,9 +147,9 @@ class SparkDialect(Dialect):
         return f"{a} <=> {b}"
 
     def exact_sum(self, expr: str) -> str:
-        # Spark has no compensated sum, and its plain sum adds in shuffle order: at 10x, 6 of 43,270 monetary
-        # scores differed from pandas. The values sorted, then added with Neumaier's compensation (as pandas'
-        # grouped sum and DuckDB's fsum compensate); NULL when there is no value, as sum.
+        # Spark has no compensated sum, and its plain sum adds in shuffle order: at 10x, 10 of 43,270 monetary
+        # scores differed from pandas. The values sorted, then added with Neumaier's compensation, as DuckDB's fsum
+        # compensates: the same total in any row order; NULL when there is no value, as sum.
         fix = "CASE WHEN abs(a.s) >= abs(v) THEN (a.s - (a.s + v)) + v ELSE (v - (a.s + v)) + a.s END"
         return (f"CASE WHEN count({expr}) > 0 THEN aggregate(array_sort(collect_list({expr})), "
                 f"named_struct('s', CAST(0 AS DOUBLE), 'c', CAST(0 AS DOUBLE)), "
@@ -168,17 +179,28 @@ class SqlPlan:
     dayfirst: bool | None = None
     #: Columns holding nanoseconds since the epoch (Spark reads Parquet TIMESTAMP(NANOS) as longs).
     nanos_columns: frozenset[str] = frozenset()
+    #: Columns holding floating-point numbers (an id read as 12346.0): their text is taken the cheap way when whole.
+    float_columns: frozenset[str] = frozenset()
 
     def _col(self, canonical: str) -> str:
         return self.dialect.quote(self.mapping[canonical])
 
     def _text(self, canonical: str) -> str:
-        raw = f"trim(CAST({self._col(canonical)} AS {self.dialect.text}))"
+        name, col = self.mapping[canonical], self._col(canonical)
+        # a number's or a date's text has no spaces around it
+        raw = self.dialect.trim(col) if name in self.text_columns else f"CAST({col} AS {self.dialect.text})"
         # The guards only skip work: the regular expression can change only a value with a '.' that ends in 0, and
         # the missing-value words are at most four characters long.
         cleaned = f"CASE WHEN {raw} LIKE '%.%0' THEN regexp_replace({raw}, '[.]0+$', '') ELSE {raw} END"
-        return (f"CASE WHEN length({raw}) <= 4 AND lower({raw}) IN ('', 'nan', 'none', 'null') THEN NULL "
+        text = (f"CASE WHEN length({raw}) <= 4 AND lower({raw}) IN ('', 'nan', 'none', 'null') THEN NULL "
                 f"ELSE {cleaned} END")
+        if name in self.float_columns:
+            # A whole number (an id stored as 12346.0) is the text of its integer: what the cast-and-strip above
+            # gives, without formatting a double (the costliest expression of the plan on such an id column).
+            # From 1 only: NaN, infinities, 0 and -0 ("-0") take the general way.
+            whole = f"{col} >= 1 AND {col} < 1e15 AND {col} = floor({col})"
+            return f"CASE WHEN {whole} THEN CAST(CAST({col} AS BIGINT) AS {self.dialect.text}) ELSE {text} END"
+        return text
 
     def _number(self, canonical: str) -> str:
         return self.dialect.try_double(self._col(canonical))
@@ -206,11 +228,19 @@ class SqlPlan:
         minutes = (f"(CASE WHEN substr({z}, 1, 1) = '-' THEN -1 ELSE 1 END) * (CAST(substr({z}, 2, 2) AS INT) * 60 + "
                    f"COALESCE(CAST(NULLIF(replace(substr({z}, 4), ':', ''), '') AS INT), 0))")
         # The regular expression was the costliest expression of the plan (about 2 s of CPU per 5.4 M lines, on
-        # every line); a zone can only be there when the text ends in Z, UTC or GMT, holds a '+', or a '-' after a
-        # ':' (the time before it), which LIKE tests cheaply. Lines failing all five cannot match: NULL, as before.
-        maybe = " OR ".join(f"{text} LIKE '{p}'" for p in ("%Z", "%UTC", "%GMT", "%+%", "%:%-%"))
+        # every line); a zone can only be there when the text holds a Z, UTC or GMT in any case, a '+', or a '-'
+        # after a ':' (the time before it), which LIKE tests cheaply on the value as it is (upper-casing and
+        # trimming every line cost as much again). Lines failing all five cannot match: NULL, as before.
+        col = self._col(INVOICE_DATE)
+        maybe = " OR ".join([f"{col} LIKE '%+%'", f"{col} LIKE '%:%-%'",
+                             *(f"{col} ILIKE '%{p}%'" for p in ("z", "utc", "gmt"))])
         return (f"(CASE WHEN NOT ({maybe}) THEN NULL WHEN {z} IS NULL OR {z} = '' THEN NULL "
                 f"WHEN {z} IN ('Z', 'UTC', 'GMT') THEN 0 ELSE {minutes} END)")
+
+    def _c_number(self, inv: str) -> str:
+        """Whether the invoice number ``inv`` is a C-number (``C`` then digits): the pattern runs only on the
+        values starting with C or c."""
+        return f"(({inv} LIKE 'C%' OR {inv} LIKE 'c%') AND {self.dialect.matches(inv, '^[Cc][0-9]+$')})"
 
     def _future(self) -> str:
         """The "dated after today" test of :class:`rfm_core.clean.FutureRule` on ``ts`` (local) and ``off``."""
@@ -240,17 +270,32 @@ class SqlPlan:
             grouped = (f"SELECT {cols}, 1 AS n_rows FROM {self.source} WHERE {h} NOT IN (SELECT h FROM dup_hashes) "
                        f"UNION ALL SELECT {first}, count(*) AS n_rows FROM {self.source} "
                        f"WHERE {h} IN (SELECT h FROM dup_hashes) GROUP BY {h}")
-            return (f"WITH dup_hashes AS (SELECT h FROM (SELECT {h} AS h FROM {self.source}) hashed "
+            # A line with no customer id is filed under an early reason, whose count takes every copy alike: its
+            # copies need not be grouped, and leaving such lines out of the hash grouping (the costliest step after
+            # typing: 54 M hashes at 100x, a quarter of them without an id) changes no count.
+            known = (f" WHERE {self._text(CUSTOMER_ID)} IS NOT NULL" if p.drop_missing_customer else "")
+            return (f"WITH dup_hashes AS (SELECT h FROM (SELECT {h} AS h FROM {self.source}{known}) hashed "
                     f"GROUP BY h HAVING count(*) > 1), {d.big('grouped')} ({grouped}), "
                     f"{d.big('typed')} ({self._typed_select()})")
         grouped = f"SELECT {cols}, 1 AS n_rows FROM {self.source}"
         return f"WITH {d.big('grouped')} ({grouped}), {d.big('typed')} ({self._typed_select()})"
 
+    def _cid(self) -> str:
+        cid = self._text(CUSTOMER_ID)
+        return cid if self.policy.drop_missing_customer else f"COALESCE({cid}, '{UNKNOWN_CUSTOMER}')"
+
+    def _negative(self) -> str:
+        """Whether a line's quantity (else its amount) is below zero, on the source's values."""
+        m = self.mapping
+        if QUANTITY in m:
+            return f"{self._number(QUANTITY)} < 0"
+        if AMOUNT in m:
+            return f"{self._number(AMOUNT)} < 0"
+        return "FALSE"  # no quantity, no amount: the line is unreadable anyway
+
     def _typed_select(self) -> str:
         d, p, m = self.dialect, self.policy, self.mapping
-        cid = self._text(CUSTOMER_ID)
-        if not p.drop_missing_customer:
-            cid = f"COALESCE({cid}, '{UNKNOWN_CUSTOMER}')"
+        cid = self._cid()
         qty = self._number(QUANTITY) if QUANTITY in m else "NULL"
         price = self._number(UNIT_PRICE) if UNIT_PRICE in m else "NULL"
         amount = self._number(AMOUNT) if AMOUNT in m else f"({qty}) * ({price})"
@@ -283,7 +328,9 @@ class SqlPlan:
                 f"{differs} AS differs")
 
     def reasoned(self, coded0_table: str | None = None, coded0_only: bool = False) -> str:
-        """A query with one row per distinct line: ``n_rows`` copies, typed canonical values and a reason code.
+        """A query with one row per group of lines that share everything the ledger and the per-customer table
+        read (customer, invoice, time, country, flags, reason; the stock code where a cancellation may need it):
+        ``n_lines`` distinct lines with ``n_rows`` copies in all, their summed ``amount``, and a reason code.
 
         Cancellations are matched to the orders they reverse as in :func:`rfm_core.orders.cancelled_in_full`:
         own order, the order named after the ``C``, else the customer's latest earlier purchase line of the same
@@ -297,7 +344,7 @@ class SqlPlan:
             compressed, because the rest of the plan reads it three times); without it the query computes them
             itself (Spark, and DuckDB's in-memory uses).
         coded0_only : bool
-            Return only the query for those rows: one per distinct line, the columns :data:`CODED0_COLUMNS`
+            Return only the query for those rows: one per group of lines as above, the columns :data:`CODED0_COLUMNS`
             (typed values, ``cancel``/``ret`` flags, the early reason ``pre`` or NULL, ``in_scope``).
         """
         d, p, m = self.dialect, self.policy, self.mapping
@@ -322,20 +369,53 @@ class SqlPlan:
             scope.append(f"country IS NOT NULL AND country IN ({names})")
         negative = "qty < 0" if QUANTITY in m else "amount < 0"
         if INVOICE_ID in m:
-            # a join, not "IN (subquery)": Spark allows predicate subqueries only in filters and joins
-            c_number = d.matches("t.inv", "^[Cc][0-9]+$")
+            # Only a C-number's line can be a cancellation: the invoice it may name is looked up for those lines
+            # alone (the join key is NULL on every other line), among the invoice numbers that C-numbers name.
+            # Probing every line against every invoice number cost 2.4 s of CPU at 100x, the distinct invoice
+            # numbers 3.6 s. A join, not "IN (subquery)": Spark allows predicate subqueries only in filters and joins.
+            c_number = self._c_number("t.inv")
             names_original = "named.inv IS NOT NULL"
             neg = negative.replace("qty", "t.qty").replace("amount", "t.amount")
             flagged = (f"SELECT t.n_rows, t.cid, t.inv, t.ts, t.off, t.qty, t.price, t.country, t.stock, t.unread, "
                        f"CASE WHEN {c_number} AND NOT ({neg}) AND {names_original} THEN -abs(t.amount) "
                        f"ELSE t.amount END AS amount, "
                        f"COALESCE({c_number} AND (({neg}) OR {names_original}), FALSE) AS cancel "
-                       f"FROM typed t LEFT JOIN invoices named ON substr(t.inv, 2) = named.inv")
+                       f"FROM typed t LEFT JOIN named ON CASE WHEN {c_number} THEN substr(t.inv, 2) END = named.inv")
         else:
             flagged = ("SELECT n_rows, cid, inv, ts, off, qty, price, country, stock, unread, amount, FALSE AS cancel "
                        "FROM typed")
-        coded0 = (f"SELECT *, COALESCE({negative}, FALSE) AS ret, CASE {' '.join(early)} ELSE NULL END AS pre, "
-                  f"{' AND '.join(scope)} AS in_scope FROM flagged")
+        lines = (f"SELECT *, COALESCE({negative}, FALSE) AS ret, CASE {' '.join(early)} ELSE NULL END AS pre, "
+                 f"{' AND '.join(scope)} AS in_scope FROM flagged")
+        # The lines are grouped by everything the rest of the plan reads of them, which makes coded0 about a
+        # twelfth of the lines (54 M to about 4.5 M at 100x): it is written once and read three times.
+        # - A line filed under an early reason counts, with its copies, under that reason for its customer id and
+        #   takes no other part: its other values are left out (NULL).
+        # - The stock code matters only to the matching of a cancellation or return to the customer's latest
+        #   earlier purchase of the same code: it is kept for the (customer, stock code) pairs of lines that can be
+        #   cancellations or returns (``xs``: a negative quantity or amount, or an invoice number starting with C;
+        #   more pairs than needed change nothing), and left out elsewhere, so an order's other lines become one.
+        # - ``n_lines`` counts the distinct lines of a group, ``n_rows`` their copies: a later reason counts each
+        #   distinct line once and the copies beyond the first as duplicates (summary()).
+        early_codes = ", ".join(str(c) for c in EARLY)
+        late = f"(l.pre IS NULL OR l.pre NOT IN ({early_codes}))"
+        if STOCK_CODE in m:
+            # Tested on the values as they are, before any typing (a C-number's text holds a C wherever spaces
+            # put it; a number or a date column holds none); NULL pairs are harmless (they join nothing).
+            raw_inv = self._col(INVOICE_ID) if INVOICE_ID in m else ""
+            c_prefix = (f" OR {raw_inv} LIKE '%C%' OR {raw_inv} LIKE '%c%'"
+                        if INVOICE_ID in m and m[INVOICE_ID] in self.text_columns else "")
+            xs = (f"xs AS (SELECT DISTINCT {self._cid()} AS cid, {self._text(STOCK_CODE)} AS stock FROM {self.source} "
+                  f"WHERE {self._negative()}{c_prefix}), ")
+            stock = f"CASE WHEN {late} AND xs.cid IS NOT NULL THEN l.stock END"
+            join = "LEFT JOIN xs ON l.cid = xs.cid AND l.stock = xs.stock"
+        else:
+            xs, stock, join = "", "l.stock", ""
+        kept = ", ".join(f"CASE WHEN {late} THEN l.{c} END AS {c}" for c in ("inv", "ts", "country", "amount"))
+        keyed = (f"SELECT l.n_rows, l.cid, {kept}, {stock} AS stock, l.unread, l.cancel, l.ret, l.pre, l.in_scope "
+                 f"FROM ({lines}) l {join}")
+        keys = "cid, inv, ts, country, stock, cancel, ret, pre, in_scope"
+        coded0 = (f"SELECT sum(n_rows) AS n_rows, count(*) AS n_lines, {keys}, sum(unread) AS unread, "
+                  f"{d.exact_sum('amount')} AS amount FROM ({keyed}) k GROUP BY {keys}")
         match = (
             f"{d.big('cand')} (SELECT * FROM coded0 WHERE pre IS NULL AND in_scope AND cid IS NOT NULL "
             "AND inv IS NOT NULL), "
@@ -385,10 +465,13 @@ class SqlPlan:
         if p.returns == "net":
             cases.append(f"WHEN cancel OR ret THEN {CODE[USED_RETURN]}")
         first = f"CASE {' '.join(cases)} ELSE {CODE[USED]} END"
-        # The invoice numbers straight from the source: duplicates and typing do not change the set.
+        # The invoice numbers straight from the source (duplicates and typing do not change the set), those
+        # that a C-number names.
         inv_sql = self._text(INVOICE_ID) if INVOICE_ID in m else "NULL"
-        prelude = (f"{self.typed()}, invoices AS (SELECT DISTINCT inv FROM (SELECT {inv_sql} AS inv FROM "
-                   f"{self.source}) s WHERE inv IS NOT NULL), {d.big('flagged')} ({flagged})")
+        source_inv = f"(SELECT {inv_sql} AS inv FROM {self.source}) s"
+        named = (f"named AS (SELECT DISTINCT inv FROM {source_inv} WHERE inv IN (SELECT substr(inv, 2) FROM "
+                 f"{source_inv} WHERE {self._c_number('inv')})), " if INVOICE_ID in m else "")
+        prelude = f"{self.typed()}, {named}{xs}{d.big('flagged')} ({flagged})"
         if coded0_only:
             return f"{prelude} SELECT {', '.join(CODED0_COLUMNS)} FROM ({coded0}) c"
         if coded0_table:
@@ -399,9 +482,10 @@ class SqlPlan:
         if p.returns == "net":
             orphan = CODE["return from a customer with no purchase"]
             return (f"{base}, buyers AS (SELECT DISTINCT cid AS buyer FROM coded WHERE code = {CODE[USED]}) "
-                    f"SELECT n_rows, cid, inv, ts, amount, country, unread, CASE WHEN code = {CODE[USED_RETURN]} AND "
-                    f"buyer IS NULL THEN {orphan} ELSE code END AS code FROM coded LEFT JOIN buyers ON cid = buyer")
-        return f"{base} SELECT n_rows, cid, inv, ts, amount, country, unread, code FROM coded"
+                    f"SELECT n_rows, n_lines, cid, inv, ts, amount, country, unread, "
+                    f"CASE WHEN code = {CODE[USED_RETURN]} AND buyer IS NULL THEN {orphan} ELSE code END AS code "
+                    "FROM coded LEFT JOIN buyers ON cid = buyer")
+        return f"{base} SELECT n_rows, n_lines, cid, inv, ts, amount, country, unread, code FROM coded"
 
     def needs_order_level_check(self) -> bool:
         """Whether :meth:`order_level_check` can change anything: only a mapped amount column can be an order total."""
@@ -420,10 +504,10 @@ class SqlPlan:
         d = self.dialect
         early = ", ".join(str(c) for c in EARLY)
         used, ret = CODE[USED], CODE[USED_RETURN]
-        counts = ", ".join(f"sum(CASE WHEN code = {k} THEN (CASE WHEN code IN ({early}) THEN n_rows ELSE 1 END) "
+        counts = ", ".join(f"sum(CASE WHEN code = {k} THEN (CASE WHEN code IN ({early}) THEN n_rows ELSE n_lines END) "
                            f"ELSE 0 END) AS n{k}" for k in range(len(REASONS)))
         return (
-            f"SELECT cid, {counts}, sum(CASE WHEN code IN ({early}) THEN 0 ELSE n_rows - 1 END) AS dups, "
+            f"SELECT cid, {counts}, sum(CASE WHEN code IN ({early}) THEN 0 ELSE n_rows - n_lines END) AS dups, "
             f"sum(unread) AS unread, "
             f"min(CASE WHEN code = {used} THEN ts END) AS first_ts, "
             f"max(CASE WHEN code = {used} THEN ts END) AS last_ts, "
