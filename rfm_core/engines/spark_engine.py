@@ -47,7 +47,7 @@ _CONF = (
     ("spark.driver.bindAddress", "127.0.0.1"),
     ("spark.sql.session.timeZone", "UTC"),  # wall-clock dates exactly as in the files
     ("spark.sql.shuffle.partitions", "8"),  # small inputs; spark_customers_from_files sizes it to its input
-    # the checkpointed lines (see _analyse) are written compressed: a third of the disk (measured at 10x)
+    # a cluster's local checkpoint of the typed lines (_materialise) is written compressed
     ("spark.rdd.compress", "true"),
     # pandas writes TIMESTAMP(NANOS), which Spark refuses unless read as longs (converted in the plan)
     ("spark.sql.legacy.parquet.nanosAsLong", "true"),
@@ -70,8 +70,9 @@ def spark_log_path() -> Path:
 def local_driver_memory() -> str:
     """``spark.driver.memory`` for a local master, where every task runs in the driver's JVM: an eighth of physical
     memory, no more than a quarter of the memory available now and no less than Spark's default 1 GB; or
-    :data:`DRIVER_MEMORY_ENV`. With the default 1 GB, 2 tasks had about 200 MB each for their hash tables and sorts
-    at 100x and spilled 10.5 GB to disk in one stage (measured); a cluster's executors are sized by the cluster.
+    :data:`DRIVER_MEMORY_ENV`. At 100x, with the default 1 GB and 8 shuffle partitions, one stage spilled 10.5 GB
+    to disk; with 3 GB and :func:`shuffle_partitions`, nothing (measured). A cluster's executors are sized by the
+    cluster.
     """
     given = os.environ.get(DRIVER_MEMORY_ENV, "").strip()
     if given:
@@ -203,7 +204,11 @@ def spark_customers_from_files(
     master: str = "local[*]",
     session: Any = None,
 ) -> FileResult:
-    """Clean and aggregate CSV or Parquet files on Spark; the same result as the pandas and DuckDB engines."""
+    """Clean and aggregate CSV or Parquet files on Spark; the same result as the pandas and DuckDB engines.
+
+    The typed lines are written once to disk for the run (:func:`_materialise`; with a local master, Parquet under
+    Spark's local directory) and deleted when it ends, as are its views and cached summary.
+    """
     policy = policy or CleaningPolicy()
     specs = [spec] if isinstance(spec, str) else list(spec)
     if all("://" in s for s in specs):  # s3a://, hdfs://, abfss://...: Spark lists and reads them itself

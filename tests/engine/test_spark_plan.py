@@ -84,6 +84,20 @@ def test_a_run_leaves_no_views_kept_data_or_settings_in_the_session(spark: Any, 
     assert _session_state(spark) == before
 
 
+def test_a_cluster_checkpoint_is_released(spark: Any) -> None:  # noqa: F811
+    """Other masters than local keep the typed lines as a local checkpoint: its blocks go when the run ends."""
+    from pyspark import StorageLevel
+
+    from rfm_core.engines.spark_engine import _release
+
+    rdds = spark.sparkContext._jsc.getPersistentRDDs()
+    before = int(rdds.size())
+    kept = spark.range(1000).localCheckpoint(eager=True, storageLevel=StorageLevel.DISK_ONLY)
+    assert int(spark.sparkContext._jsc.getPersistentRDDs().size()) == before + 1
+    _release(kept)
+    assert int(spark.sparkContext._jsc.getPersistentRDDs().size()) == before
+
+
 def _sum_in_spark(spark: Any) -> Callable[[list[float]], float | None]:  # noqa: F811
     def total(values: list[float]) -> float | None:
         rows = ", ".join(f"({float(v)!r})" for v in values) or "(CAST(NULL AS DOUBLE))"
