@@ -28,6 +28,16 @@ SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
 
+def _chosen(cmp: Any) -> str:
+    """What the comparison chose, in the app's words: a tie at the shown precision is called a tie (the app and the
+    `clv` CLI say so too), not "best"."""
+    from rfm_core.clv import MODEL_LABELS
+
+    if cmp.tied:
+        return f"tie: {', '.join(MODEL_LABELS[n] for n in cmp.tied)}; {MODEL_LABELS[cmp.best]} chosen"
+    return f"best: {MODEL_LABELS[cmp.best]}"
+
+
 def _median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     times, result = [], None
     for _ in range(repeats):
@@ -91,7 +101,7 @@ def run(repeats: int = 3) -> str:
                      + ", ".join(f"{k} {v:.4g}" for k, v in gg.params().items()) + f" | {gg.log_likelihood:,.2f} | |")
         seconds, cmp = _median_time(partial(compare_models, tx, end), repeats)
         extra.append(f"| {label} | three models compared on the holdout {cmp.calibration_end} to {cmp.holdout_end} "
-                     f"(best: {MODEL_LABELS[cmp.best]}) | {_fmt(seconds)} |")
+                     f"({_chosen(cmp)}) | {_fmt(seconds)} |")
         if end is None:
             seconds, _ = _median_time(partial(fit_clv, tx, model="auto", fit_all=False), repeats)
             extra.append(f"| {label} | the app's first fit (comparison + best refitted on the whole year) | "

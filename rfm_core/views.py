@@ -54,7 +54,6 @@ __all__ = [
     "find_customer",
     "first_upper",
     "lines_per_month",
-    "mapping_table",
     "purchase_history",
     "reading_notes",
     "remove_condition",
@@ -240,13 +239,6 @@ def reading_notes(mapped: MappedTable) -> list[str]:
     first = (f"Format: {raw.fmt.upper()}" + (f", sheet {raw.sheet!r}" if raw.sheet else "")
              + (f", encoding {raw.encoding}, delimiter {raw.delimiter!r}" if raw.encoding else ""))
     return [first, *mapped.notes]
-
-
-def mapping_table(mapped: MappedTable) -> pd.DataFrame:
-    """``column, from file column, why``: one row per mapped role (canonical name, the file's header, the reason it
-    was chosen: detected from the headers or values, or given by the user)."""
-    rows = [(role, col, mapped.reasons.get(role, "")) for role, col in mapped.mapping.items()]
-    return pd.DataFrame(rows, columns=["column", "from file column", "why"])
 
 
 #: Whole-number audience fields (days, orders, scores): their inputs step by 1 and show no decimals.

@@ -257,6 +257,11 @@ class SqlPlan:
         """``WITH grouped AS (...), typed AS (...)``: one row per distinct line (``n_rows`` copies), typed values.
 
         ``dedup`` groups identical lines (default: as the policy's ``drop_duplicates``)."""
+        return f"{self._dedup(dedup)}, {self.dialect.big('typed')} ({self._typed_select()})"
+
+    def _dedup(self, dedup: bool | None = None) -> str:
+        """``WITH [dup_hashes AS (...),] grouped AS (...)``: one row per distinct line, the used source columns as
+        they are and ``n_rows`` copies."""
         d, p, m = self.dialect, self.policy, self.mapping
         used = [c for c in self.columns if c in set(m.values())]
         cols = ", ".join(d.quote(c) for c in used)
@@ -275,10 +280,8 @@ class SqlPlan:
             # typing: 54 M hashes at 100x, a quarter of them without an id) changes no count.
             known = (f" WHERE {self._text(CUSTOMER_ID)} IS NOT NULL" if p.drop_missing_customer else "")
             return (f"WITH dup_hashes AS (SELECT h FROM (SELECT {h} AS h FROM {self.source}{known}) hashed "
-                    f"GROUP BY h HAVING count(*) > 1), {d.big('grouped')} ({grouped}), "
-                    f"{d.big('typed')} ({self._typed_select()})")
-        grouped = f"SELECT {cols}, 1 AS n_rows FROM {self.source}"
-        return f"WITH {d.big('grouped')} ({grouped}), {d.big('typed')} ({self._typed_select()})"
+                    f"GROUP BY h HAVING count(*) > 1), {d.big('grouped')} ({grouped})")
+        return f"WITH {d.big('grouped')} (SELECT {cols}, 1 AS n_rows FROM {self.source})"
 
     def _cid(self) -> str:
         cid = self._text(CUSTOMER_ID)
@@ -327,7 +330,8 @@ class SqlPlan:
                 f"(SELECT count(*) FROM per WHERE n >= 2 AND lo = hi) AS constant, "
                 f"{differs} AS differs")
 
-    def reasoned(self, coded0_table: str | None = None, coded0_only: bool = False) -> str:
+    def reasoned(self, coded0_table: str | None = None, coded0_only: bool = False, stage1_table: str | None = None,
+                 stage1_only: bool = False) -> str:
         """A query with one row per group of lines that share everything the ledger and the per-customer table
         read (customer, invoice, time, country, flags, reason; the stock code where a cancellation may need it):
         ``n_lines`` distinct lines with ``n_rows`` copies in all, their summed ``amount``, and a reason code.
@@ -346,19 +350,77 @@ class SqlPlan:
         coded0_only : bool
             Return only the query for those rows: one per group of lines as above, the columns :data:`CODED0_COLUMNS`
             (typed values, ``cancel``/``ret`` flags, the early reason ``pre`` or NULL, ``in_scope``).
+        stage1_table : str, optional
+            A relation holding ``stage1_only=True``'s rows (DuckDB stores them: the lines grouped on their raw
+            values, about a twelfth as many), read instead of the source by the rest of the plan.
+        stage1_only : bool
+            Return only the query for the stage-1 rows.
         """
         d, p, m = self.dialect, self.policy, self.mapping
+        q = d.quote
+        # Two groupings make the lines the rest of the plan reads about a twelfth as many (54 M lines to about
+        # 4.5 M groups at 100x), and the costly typing of text (invoice numbers, countries, timestamps and their
+        # zones) runs on the first grouping's rows, not on every line.
+        # Stage 1, per distinct line: the customer id and the stock code typed (the stock code only for the
+        # (customer, stock code) pairs of lines that can be cancellations or returns, ``xs``: a negative quantity
+        # or amount, or a C in the invoice number; more pairs than needed change nothing: only the match of a
+        # cancellation to the customer's latest earlier purchase of the same code reads it), the numbers and
+        # what a line's numbers say (negative, missing or not a number, unit price <= 0, unreadable), and the raw
+        # invoice number, date and country. Lines equal in all of these become one row (``rfm_lines`` distinct
+        # lines, ``n_rows`` copies, summed amounts), so an order's lines become one.
         limit = f"{MAX_ABS_NUMBER:.0e}"
+        qty = self._number(QUANTITY) if QUANTITY in m else "NULL"
+        price = self._number(UNIT_PRICE) if UNIT_PRICE in m else "NULL"
+        amount = self._number(AMOUNT) if AMOUNT in m else f"({qty}) * ({price})"
         needed = [f"{c} IS NULL OR NOT ({c} BETWEEN -{limit} AND {limit})"
-                  for c, k in (("amount", AMOUNT), ("qty", QUANTITY), ("price", UNIT_PRICE)) if k in m or c == "amount"]
+                  for c, k in ((amount, AMOUNT), (qty, QUANTITY), (price, UNIT_PRICE)) if k in m or k == AMOUNT]
+        unread_numbers = " OR ".join([f"({self._col(k)} IS NOT NULL AND {self._number(k)} IS NULL)"
+                                      for k in (QUANTITY, UNIT_PRICE, AMOUNT) if k in m] or ["FALSE"])
+        nonpos = f"COALESCE({price} <= 0, FALSE)" if p.drop_nonpositive_price and UNIT_PRICE in m else "FALSE"
+        # without a quantity, "returned" is read on the amount after a C-number's sign is set: a line of zero
+        # stays not returned, so zero amounts are kept apart
+        zero = "FALSE" if QUANTITY in m else f"({amount} = 0)"
+        raws = [self.mapping[k] for k in (INVOICE_ID, INVOICE_DATE, COUNTRY) if k in m]
+        raw_cols = ", ".join(dict.fromkeys(q(c) for c in raws))
+        if STOCK_CODE in m:
+            # Tested on the values as they are, before any typing (a C-number's text holds a C wherever spaces
+            # put it; a number or a date column holds none); NULL pairs are harmless (they join nothing).
+            raw_inv = self._col(INVOICE_ID) if INVOICE_ID in m else ""
+            c_prefix = (f" OR {raw_inv} LIKE '%C%' OR {raw_inv} LIKE '%c%'"
+                        if INVOICE_ID in m and m[INVOICE_ID] in self.text_columns else "")
+            xs = (f"xs AS (SELECT DISTINCT {self._cid()} AS rfm_xcid, {self._text(STOCK_CODE)} AS rfm_xstock "
+                  f"FROM {self.source} WHERE {self._negative()}{c_prefix}), ")
+            stock_t = self._text(STOCK_CODE)
+            stock = "CASE WHEN x.rfm_xcid IS NOT NULL THEN l.rfm_stock_t END"
+            join = "LEFT JOIN xs x ON l.rfm_cid = x.rfm_xcid AND l.rfm_stock_t = x.rfm_xstock"
+        else:
+            xs, stock_t, stock, join = "", f"CAST(NULL AS {d.text})", "l.rfm_stock_t", ""
+        per_line = (f"SELECT n_rows, {self._cid()} AS rfm_cid, {stock_t} AS rfm_stock_t, {raw_cols}, "
+                    f"{amount} AS rfm_amount, {self._negative()} AS rfm_neg, ({' OR '.join(needed)}) AS rfm_bad, "
+                    f"{nonpos} AS rfm_nonpos, ({unread_numbers}) AS rfm_unum, {zero} AS rfm_zero FROM grouped")
+        keys1 = f"rfm_cid, rfm_stock, {raw_cols}, rfm_neg, rfm_bad, rfm_nonpos, rfm_unum, rfm_zero"
+        stage1 = (f"SELECT sum(n_rows) AS n_rows, count(*) AS rfm_lines, {keys1}, "
+                  f"{d.exact_sum('rfm_amount')} AS rfm_amount, {d.exact_sum('abs(rfm_amount)')} AS rfm_abs "
+                  f"FROM (SELECT l.*, {stock} AS rfm_stock FROM ({per_line}) l {join}) s GROUP BY {keys1}")
+        # Stage 2, per stage-1 row: the text typed (the same expressions as for a line: the raw columns keep their
+        # names), then the C-number flags, the first early reason and the scope.
+        ts = self._timestamp()
+        inv = self._text(INVOICE_ID) if INVOICE_ID in m else f"concat(rfm_cid, '|', CAST({ts} AS {d.text}))"
+        country = self._text(COUNTRY) if COUNTRY in m else "NULL"
+        off = self._offset() if p.drop_future and p.today is None else "NULL"
+        typed2 = (f"SELECT n_rows, rfm_lines AS n_lines, rfm_cid AS cid, {inv} AS inv, {ts} AS ts, "
+                  f"{country} AS country, rfm_stock AS stock, {off} AS off, rfm_amount AS amount, "
+                  f"rfm_abs AS abs_amount, rfm_neg AS neg, rfm_bad AS bad, rfm_nonpos AS nonpos, rfm_zero AS zero, "
+                  f"CASE WHEN ({self._col(INVOICE_DATE)} IS NOT NULL AND {ts} IS NULL) OR rfm_unum THEN n_rows ELSE 0 "
+                  f"END AS unread FROM stage1")
         early = [f"WHEN ts IS NULL THEN {CODE['date missing or unreadable']}"]
         if p.drop_future:
             early.append(f"WHEN {self._future()} THEN {CODE['dated after today']}")
-        early.append(f"WHEN {' OR '.join(needed)} THEN {CODE['quantity, price or amount missing or not a number']}")
+        early.append(f"WHEN bad THEN {CODE['quantity, price or amount missing or not a number']}")
         if p.drop_missing_customer:
             early.append(f"WHEN cid IS NULL THEN {CODE['no customer id']}")
         if p.drop_nonpositive_price and UNIT_PRICE in m:
-            early.append(f"WHEN price <= 0 THEN {CODE['unit price zero or negative']}")
+            early.append(f"WHEN nonpos THEN {CODE['unit price zero or negative']}")
         scope = ["TRUE"]
         if p.start is not None:
             scope.append(f"ts >= CAST({d.date_literal(p.start)} AS TIMESTAMP)")
@@ -367,54 +429,39 @@ class SqlPlan:
         if p.countries:
             names = ", ".join("'" + c.replace("'", "''") + "'" for c in p.countries)
             scope.append(f"country IS NOT NULL AND country IN ({names})")
-        negative = "qty < 0" if QUANTITY in m else "amount < 0"
         if INVOICE_ID in m:
             # Only a C-number's line can be a cancellation: the invoice it may name is looked up for those lines
             # alone (the join key is NULL on every other line), among the invoice numbers that C-numbers name.
             # Probing every line against every invoice number cost 2.4 s of CPU at 100x, the distinct invoice
             # numbers 3.6 s. A join, not "IN (subquery)": Spark allows predicate subqueries only in filters and joins.
             c_number = self._c_number("t.inv")
-            names_original = "named.inv IS NOT NULL"
-            neg = negative.replace("qty", "t.qty").replace("amount", "t.amount")
-            flagged = (f"SELECT t.n_rows, t.cid, t.inv, t.ts, t.off, t.qty, t.price, t.country, t.stock, t.unread, "
-                       f"CASE WHEN {c_number} AND NOT ({neg}) AND {names_original} THEN -abs(t.amount) "
-                       f"ELSE t.amount END AS amount, "
-                       f"COALESCE({c_number} AND (({neg}) OR {names_original}), FALSE) AS cancel "
-                       f"FROM typed t LEFT JOIN named ON CASE WHEN {c_number} THEN substr(t.inv, 2) END = named.inv")
+            flip = f"{c_number} AND NOT (t.neg) AND named.inv IS NOT NULL"
+            # a C-number's line of positive quantity that names an invoice is a cancellation: its amount counts
+            # negative (per line: minus the sum of the lines' absolute amounts)
+            flagged = (f"SELECT t.n_rows, t.n_lines, t.cid, t.inv, t.ts, t.off, t.country, t.stock, t.unread, t.bad, "
+                       f"t.nonpos, CASE WHEN {flip} THEN -t.abs_amount ELSE t.amount END AS amount, "
+                       f"COALESCE({c_number} AND ((t.neg) OR named.inv IS NOT NULL), FALSE) AS cancel, "
+                       + ("COALESCE(t.neg, FALSE)" if QUANTITY in m else
+                          f"CASE WHEN {flip} THEN COALESCE(NOT t.zero, FALSE) ELSE COALESCE(t.neg, FALSE) END")
+                       + " AS ret FROM typed2 t LEFT JOIN named ON CASE WHEN "
+                       f"{c_number} THEN substr(t.inv, 2) END = named.inv")
         else:
-            flagged = ("SELECT n_rows, cid, inv, ts, off, qty, price, country, stock, unread, amount, FALSE AS cancel "
-                       "FROM typed")
-        lines = (f"SELECT *, COALESCE({negative}, FALSE) AS ret, CASE {' '.join(early)} ELSE NULL END AS pre, "
-                 f"{' AND '.join(scope)} AS in_scope FROM flagged")
-        # The lines are grouped by everything the rest of the plan reads of them, which makes coded0 about a
-        # twelfth of the lines (54 M to about 4.5 M at 100x): it is written once and read three times.
-        # - A line filed under an early reason counts, with its copies, under that reason for its customer id and
-        #   takes no other part: its other values are left out (NULL).
-        # - The stock code matters only to the matching of a cancellation or return to the customer's latest
-        #   earlier purchase of the same code: it is kept for the (customer, stock code) pairs of lines that can be
-        #   cancellations or returns (``xs``: a negative quantity or amount, or an invoice number starting with C;
-        #   more pairs than needed change nothing), and left out elsewhere, so an order's other lines become one.
-        # - ``n_lines`` counts the distinct lines of a group, ``n_rows`` their copies: a later reason counts each
-        #   distinct line once and the copies beyond the first as duplicates (summary()).
+            flagged = ("SELECT n_rows, n_lines, cid, inv, ts, off, country, stock, unread, bad, nonpos, amount, "
+                       "FALSE AS cancel, COALESCE(neg, FALSE) AS ret FROM typed2")
+        lines = (f"SELECT *, CASE {' '.join(early)} ELSE NULL END AS pre, {' AND '.join(scope)} AS in_scope "
+                 f"FROM flagged")
+        # Then grouped again on the typed values: a group under an early reason keeps only its customer id and
+        # reason (it counts, with its copies, under that reason and takes no other part), and groups whose raw
+        # values differ only in spelling become one. ``n_lines`` counts the distinct lines of a group, ``n_rows``
+        # their copies: a later reason counts each distinct line once and the copies beyond the first as
+        # duplicates (summary()).
         early_codes = ", ".join(str(c) for c in EARLY)
         late = f"(l.pre IS NULL OR l.pre NOT IN ({early_codes}))"
-        if STOCK_CODE in m:
-            # Tested on the values as they are, before any typing (a C-number's text holds a C wherever spaces
-            # put it; a number or a date column holds none); NULL pairs are harmless (they join nothing).
-            raw_inv = self._col(INVOICE_ID) if INVOICE_ID in m else ""
-            c_prefix = (f" OR {raw_inv} LIKE '%C%' OR {raw_inv} LIKE '%c%'"
-                        if INVOICE_ID in m and m[INVOICE_ID] in self.text_columns else "")
-            xs = (f"xs AS (SELECT DISTINCT {self._cid()} AS cid, {self._text(STOCK_CODE)} AS stock FROM {self.source} "
-                  f"WHERE {self._negative()}{c_prefix}), ")
-            stock = f"CASE WHEN {late} AND xs.cid IS NOT NULL THEN l.stock END"
-            join = "LEFT JOIN xs ON l.cid = xs.cid AND l.stock = xs.stock"
-        else:
-            xs, stock, join = "", "l.stock", ""
-        kept = ", ".join(f"CASE WHEN {late} THEN l.{c} END AS {c}" for c in ("inv", "ts", "country", "amount"))
-        keyed = (f"SELECT l.n_rows, l.cid, {kept}, {stock} AS stock, l.unread, l.cancel, l.ret, l.pre, l.in_scope "
-                 f"FROM ({lines}) l {join}")
+        kept = ", ".join(f"CASE WHEN {late} THEN l.{c} END AS {c}" for c in ("inv", "ts", "country", "amount", "stock"))
+        keyed = (f"SELECT l.n_rows, l.n_lines, l.cid, {kept}, l.unread, l.cancel, l.ret, l.pre, l.in_scope "
+                 f"FROM ({lines}) l")
         keys = "cid, inv, ts, country, stock, cancel, ret, pre, in_scope"
-        coded0 = (f"SELECT sum(n_rows) AS n_rows, count(*) AS n_lines, {keys}, sum(unread) AS unread, "
+        coded0 = (f"SELECT sum(n_rows) AS n_rows, sum(n_lines) AS n_lines, {keys}, sum(unread) AS unread, "
                   f"{d.exact_sum('amount')} AS amount FROM ({keyed}) k GROUP BY {keys}")
         match = (
             f"{d.big('cand')} (SELECT * FROM coded0 WHERE pre IS NULL AND in_scope AND cid IS NOT NULL "
@@ -465,13 +512,21 @@ class SqlPlan:
         if p.returns == "net":
             cases.append(f"WHEN cancel OR ret THEN {CODE[USED_RETURN]}")
         first = f"CASE {' '.join(cases)} ELSE {CODE[USED]} END"
-        # The invoice numbers straight from the source (duplicates and typing do not change the set), those
-        # that a C-number names.
+        # The invoice numbers that a C-number names, among all of the file's (duplicates and grouping do not change
+        # the set): read from the stored stage-1 rows when there are (DuckDB; a twelfth of the lines), else from
+        # the source.
         inv_sql = self._text(INVOICE_ID) if INVOICE_ID in m else "NULL"
-        source_inv = f"(SELECT {inv_sql} AS inv FROM {self.source}) s"
-        named = (f"named AS (SELECT DISTINCT inv FROM {source_inv} WHERE inv IN (SELECT substr(inv, 2) FROM "
-                 f"{source_inv} WHERE {self._c_number('inv')})), " if INVOICE_ID in m else "")
-        prelude = f"{self.typed()}, {named}{xs}{d.big('flagged')} ({flagged})"
+        invoices = f"(SELECT {inv_sql} AS inv FROM {stage1_table or self.source}) s"
+        named = (f"named AS (SELECT DISTINCT inv FROM {invoices} WHERE inv IN (SELECT substr(inv, 2) FROM "
+                 f"{invoices} WHERE {self._c_number('inv')})), " if INVOICE_ID in m else "")
+        if stage1_only:
+            return f"{self._dedup()}, {xs.removesuffix(', ')} SELECT * FROM ({stage1}) s" if xs else \
+                f"{self._dedup()} SELECT * FROM ({stage1}) s"
+        if stage1_table:
+            prelude = f"WITH {named}{d.big('stage1')} (SELECT * FROM {stage1_table}), "
+        else:
+            prelude = f"{self._dedup()}, {named}{xs}{d.big('stage1')} ({stage1}), "
+        prelude += f"{d.big('typed2')} ({typed2}), {d.big('flagged')} ({flagged})"
         if coded0_only:
             return f"{prelude} SELECT {', '.join(CODED0_COLUMNS)} FROM ({coded0}) c"
         if coded0_table:

@@ -240,8 +240,8 @@ def test_country_choices_and_rule_wins() -> None:
     assert sorted(report.uncovered) == [(2, 1, 1), (2, 1, 2)]
 
 
-def test_reading_notes_and_mapping_table(hand_csv: bytes) -> None:
-    from rfm_core.views import mapping_table, reading_notes
+def test_reading_notes(hand_csv: bytes) -> None:
+    from rfm_core.views import reading_notes
 
     result = analyze(hand_csv, name="hand.csv", warn=False)
     assert result.mapped is not None
@@ -249,12 +249,6 @@ def test_reading_notes_and_mapping_table(hand_csv: bytes) -> None:
     # HAND_CSV is plain ASCII with commas; the mapping step's own notes follow the format line unchanged
     assert notes[0] == "Format: CSV, encoding utf8, delimiter ','"
     assert notes[1:] == list(result.mapped.notes)
-    table = mapping_table(result.mapped)
-    assert table.columns.tolist() == ["column", "from file column", "why"]
-    assert dict(zip(table["column"], table["from file column"], strict=True)) == {
-        "customer_id": "CustomerID", "invoice_id": "InvoiceNo", "invoice_date": "InvoiceDate",
-        "quantity": "Quantity", "unit_price": "UnitPrice", "country": "Country"}
-    assert table["why"].str.startswith("a known column name").all()
 
 
 # ------------------------------------------------------------------------------------------ audiences page
