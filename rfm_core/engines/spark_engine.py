@@ -16,9 +16,10 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..aggregate import resolve_as_of
 from ..columns import INVOICE_DATE
@@ -45,16 +46,55 @@ _CONF = (
     ("spark.ui.showConsoleProgress", "false"),
     ("spark.driver.bindAddress", "127.0.0.1"),
     ("spark.sql.session.timeZone", "UTC"),  # wall-clock dates exactly as in the files
-    ("spark.sql.shuffle.partitions", "8"),
+    ("spark.sql.shuffle.partitions", "8"),  # small inputs; spark_customers_from_files sizes it to its input
+    # a cluster's local checkpoint of the typed lines (_materialise) is written compressed
+    ("spark.rdd.compress", "true"),
     # pandas writes TIMESTAMP(NANOS), which Spark refuses unless read as longs (converted in the plan)
     ("spark.sql.legacy.parquet.nanosAsLong", "true"),
 )
 MASTER_TIMEOUT_S = 5.0
+PARTITIONS = "spark.sql.shuffle.partitions"
+#: Environment variable overriding :func:`local_driver_memory` (Spark's spelling, e.g. ``4g``).
+DRIVER_MEMORY_ENV = "RFM_SPARK_DRIVER_MEMORY"
+#: Share of physical memory a local-mode Spark's JVM heap may take, and Spark's own default as the floor (MB).
+DRIVER_MEMORY_SHARE, DRIVER_MEMORY_FLOOR_MB = 1 / 8, 1024
+#: Input bytes per shuffle partition, and the bounds (see :func:`shuffle_partitions`).
+BYTES_PER_PARTITION, MIN_PARTITIONS, MAX_PARTITIONS = 2 * 2**20, 8, 400
 
 
 def spark_log_path() -> Path:
     """Where Spark's console output goes for this process."""
     return Path(tempfile.gettempdir()) / f"rfm_core-spark-{os.getpid()}.log"
+
+
+def local_driver_memory() -> str:
+    """``spark.driver.memory`` for a local master, where every task runs in the driver's JVM: an eighth of physical
+    memory, no more than a quarter of the memory available now and no less than Spark's default 1 GB; or
+    :data:`DRIVER_MEMORY_ENV`. At 100x, with the default 1 GB and 8 shuffle partitions, one stage spilled 10.5 GB
+    to disk; with 3 GB and :func:`shuffle_partitions`, nothing (measured). A cluster's executors are sized by the
+    cluster.
+    """
+    given = os.environ.get(DRIVER_MEMORY_ENV, "").strip()
+    if given:
+        return given
+    import psutil
+
+    vm = psutil.virtual_memory()
+    share = min(vm.total * DRIVER_MEMORY_SHARE, vm.available / 4) / 2**20
+    return f"{max(DRIVER_MEMORY_FLOOR_MB, share):.0f}m"
+
+
+def shuffle_partitions(paths: list[str]) -> int:
+    """``spark.sql.shuffle.partitions`` for one run: one per :data:`BYTES_PER_PARTITION` of the input files, between
+    :data:`MIN_PARTITIONS` and :data:`MAX_PARTITIONS` (200, Spark's default, for paths Spark lists itself).
+
+    Spark cannot split a shuffle into more parts than this number, and its adaptive execution merges parts that
+    turn out small; 8 parts for 54 M lines (100x) gave each aggregation task 7 M keys, far past its memory.
+    """
+    if any("://" in p for p in paths):
+        return 200
+    size = sum(os.path.getsize(p) for p in paths if os.path.isfile(p))
+    return max(MIN_PARTITIONS, min(MAX_PARTITIONS, -(-size // BYTES_PER_PARTITION)))
 
 
 def check_master(master: str, timeout: float = MASTER_TIMEOUT_S) -> None:
@@ -137,6 +177,8 @@ def spark_session(master: str = "local[*]") -> Any:
         raise RfmError("The Spark engine needs PySpark: pip install -r requirements-spark.txt (and Java 17).") from None
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     conf = SparkConf().setMaster(master).setAppName("rfm_core").setAll(list(_CONF))
+    if master.startswith("local"):
+        conf.set("spark.driver.memory", local_driver_memory())
     if SparkContext._active_spark_context is None:
         check_master(master)
         log = spark_log_path()
@@ -162,7 +204,11 @@ def spark_customers_from_files(
     master: str = "local[*]",
     session: Any = None,
 ) -> FileResult:
-    """Clean and aggregate CSV or Parquet files on Spark; the same result as the pandas and DuckDB engines."""
+    """Clean and aggregate CSV or Parquet files on Spark; the same result as the pandas and DuckDB engines.
+
+    The typed lines are written once to disk for the run (:func:`_materialise`; with a local master, Parquet under
+    Spark's local directory) and deleted when it ends, as are its views and cached summary.
+    """
     policy = policy or CleaningPolicy()
     specs = [spec] if isinstance(spec, str) else list(spec)
     if all("://" in s for s in specs):  # s3a://, hdfs://, abfss://...: Spark lists and reads them itself
@@ -173,7 +219,73 @@ def spark_customers_from_files(
     spark = session or spark_session(master)
     reader = spark.read
     frame = reader.parquet(*paths) if fmt == "parquet" else reader.option("header", True).csv(paths)
-    frame.createOrReplaceTempView("rfm_src")
+    # Views named for this run only (a session, the app's or a test's, may run several analyses). What the run
+    # leaves in the session (views, its shuffle setting, the typed lines on disk) is undone when it ends.
+    views = _Views(*(f"rfm_{part}_{uuid.uuid4().hex[:12]}" for part in ("src", "coded0", "summary")))
+    undo = contextlib.ExitStack()
+
+    def later(step: Callable[..., object], *args: object) -> None:
+        undo.callback(_quietly, step, *args)
+
+    try:
+        later(spark.conf.set, PARTITIONS, spark.conf.get(PARTITIONS))
+        spark.conf.set(PARTITIONS, str(shuffle_partitions(paths)))
+        for view in views:
+            later(spark.catalog.dropTempView, view)
+        frame.createOrReplaceTempView(views.source)
+        return _analyse(spark, frame, fmt, views, later, mapping, policy, as_of,
+                        f"{len(paths)} {fmt} file(s) read by Spark ({master}); Spark's own log: {spark_log_path()}.")
+    finally:
+        undo.close()
+
+
+def _quietly(step: Callable[..., object], *args: object) -> None:
+    with contextlib.suppress(Exception):  # a failed Spark must not hide the error that stopped the run
+        step(*args)
+
+
+def _materialise(spark: Any, frame: Any, later: Callable[..., None]) -> Any:
+    """``frame`` computed once and written to disk, as a relation that later queries scan instead of recomputing it.
+
+    A local master writes Parquet to a temporary folder (under ``SPARK_LOCAL_DIRS`` or ``spark.local.dir`` when
+    set), deleted at the end of the run: compressed, and each reader decodes only the columns it needs. Other
+    masters keep a local checkpoint on their executors' disks (a driver's temporary folder is not theirs).
+    Not cache()/persist(): a cached plan that holds CTEs is not found again under the summary query's own WITH
+    clause (measured: the summary still scanned the files 115 times).
+    """
+    if str(spark.sparkContext.master).startswith("local"):
+        dirs = os.environ.get("SPARK_LOCAL_DIRS") or spark.sparkContext.getConf().get("spark.local.dir") or ""
+        folder = tempfile.mkdtemp(prefix="rfm-spark-", dir=dirs.split(",")[0] or None)
+        later(shutil.rmtree, folder, True)
+        target = str(Path(folder) / "coded0")
+        # Parquet has no column type for a column that is NULL by construction (no country mapped, say)
+        columns = [frame[c].cast("string").alias(c) if kind == "void" else frame[c] for c, kind in frame.dtypes]
+        frame.select(*columns).write.parquet(target)
+        return spark.read.parquet(target)
+    from pyspark import StorageLevel
+
+    kept = frame.localCheckpoint(eager=True, storageLevel=StorageLevel.DISK_ONLY)
+    later(_release, kept)
+    return kept
+
+
+def _release(df: Any) -> None:
+    """Drop the blocks of a local checkpoint (else they stay on disk until the JVM's garbage collector runs Spark's
+    cleaner, which can be never in a long-lived session)."""
+    plan = df._jdf.queryExecution().analyzed()
+    if plan.nodeName() == "LogicalRDD":
+        plan.rdd().unpersist(False)
+
+
+class _Views(NamedTuple):
+    source: str
+    coded0: str
+    summary: str
+
+
+def _analyse(spark: Any, frame: Any, fmt: str, views: _Views, later: Callable[..., None],
+             mapping: Mapping[str, str | None] | None, policy: CleaningPolicy, as_of: dt.date | None,
+             read_note: str) -> FileResult:
     columns = tuple(frame.columns)
     text_columns = frozenset(name for name, kind in frame.dtypes if kind == "string")
     resolved = resolve_mapping(list(columns), mapping)
@@ -181,24 +293,27 @@ def spark_customers_from_files(
     dayfirst = None
     if resolved[INVOICE_DATE] in text_columns:
         q = dialect.quote(resolved[INVOICE_DATE])
-        sample = spark.sql(f"SELECT {q} AS d FROM rfm_src WHERE {q} IS NOT NULL LIMIT 20000").toPandas()
+        sample = spark.sql(f"SELECT {q} AS d FROM {views.source} WHERE {q} IS NOT NULL LIMIT 20000").toPandas()
         dayfirst = decide_dayfirst(sample["d"], policy.dayfirst)
     nanos = frozenset(name for name, kind in frame.dtypes if kind == "bigint" and fmt == "parquet"
                       and name == resolved[INVOICE_DATE])
     refuse_order_rules(columns, resolved, "spark")
-    plan = SqlPlan("rfm_src", columns, text_columns, resolved, policy, dialect, dayfirst, nanos)
+    plan = SqlPlan(views.source, columns, text_columns, resolved, policy, dialect, dayfirst, nanos)
     notes: tuple[str, ...] = ()
     if plan.needs_order_level_check():
         plan, notes = apply_order_level_check(plan, tuple(spark.sql(plan.order_level_check()).collect()[0]))
-    summary = spark.sql(plan.summary()).cache()  # one row per customer: small, read three times below
-    try:
-        summary.createOrReplaceTempView("rfm_summary")
-        counts, unread = counts_frame(tuple(spark.sql(plan.ledger_counts("rfm_summary")).collect()[0]))
-        input_rows = int(counts["n"].sum())
-        as_of = resolve_as_of(spark.sql(plan.last_purchase("rfm_summary")).collect()[0][0], as_of)
-        customers = spark.sql(plan.customers("rfm_summary", as_of)).toPandas()
-    finally:
-        summary.unpersist()
+    # The typed, flagged lines (coded0) are read by three parts of the plan (purchases and returns for the
+    # cancellation matching, and the final coding). Spark never materialises a CTE: as one query it recomputed
+    # them for every reader, each time re-reading, re-typing, re-hashing and re-joining every line (115 scans of
+    # the files in one physical plan; at 100x the shuffle files passed 23 GB without finishing). Computed once.
+    coded0 = _materialise(spark, spark.sql(plan.reasoned(coded0_only=True)), later)
+    coded0.createOrReplaceTempView(views.coded0)
+    summary = spark.sql(plan.summary(views.coded0)).cache()  # one row per customer: small, read three times below
+    later(summary.unpersist)
+    summary.createOrReplaceTempView(views.summary)
+    counts, unread = counts_frame(tuple(spark.sql(plan.ledger_counts(views.summary)).collect()[0]))
+    input_rows = int(counts["n"].sum())
+    as_of = resolve_as_of(spark.sql(plan.last_purchase(views.summary)).collect()[0][0], as_of)
+    customers = spark.sql(plan.customers(views.summary, as_of)).toPandas()
     return FileResult(finish_customers(customers), ledger_frame(counts, input_rows), as_of, input_rows, "spark",
-                      plan.mapping, (f"{len(paths)} {fmt} file(s) read by Spark ({master}); Spark's own log: "
-                                     f"{spark_log_path()}.", *notes), unreadable=unread)
+                      plan.mapping, (read_note, *notes), unreadable=unread)

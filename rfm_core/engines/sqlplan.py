@@ -147,7 +147,13 @@ class SparkDialect(Dialect):
         return f"{a} <=> {b}"
 
     def exact_sum(self, expr: str) -> str:
-        return f"sum({expr})"  # Spark has no compensated sum: its totals can differ in the last bits
+        # Spark has no compensated sum, and its plain sum adds in shuffle order: at 10x, 10 of 43,270 monetary
+        # scores differed from pandas. The values sorted, then added with Neumaier's compensation, as DuckDB's fsum
+        # compensates: the same total in any row order; NULL when there is no value, as sum.
+        fix = "CASE WHEN abs(a.s) >= abs(v) THEN (a.s - (a.s + v)) + v ELSE (v - (a.s + v)) + a.s END"
+        return (f"CASE WHEN count({expr}) > 0 THEN aggregate(array_sort(collect_list({expr})), "
+                f"named_struct('s', CAST(0 AS DOUBLE), 'c', CAST(0 AS DOUBLE)), "
+                f"(a, v) -> named_struct('s', a.s + v, 'c', a.c + {fix}), a -> a.s + a.c) END")
 
     def big(self, name: str) -> str:
         return f"{name} AS"
