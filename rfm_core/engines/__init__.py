@@ -99,7 +99,7 @@ def run_auto(spec: str | list[str], choice: EngineChoice, mapping: Mapping[str, 
     reader after all: bytes that are not UTF-8 (DuckDB stops on them), or, in a single CSV, dates or numbers
     present in a format the SQL plan cannot read (a decimal comma or currency sign past the sampled start, say),
     which pandas reads and DuckDB would file as unreadable. Either way the result is what pandas would give."""
-    from .duckdb_engine import NotUtf8Error, duckdb_customers_from_files
+    from .duckdb_engine import NotUtf8Error, UnreadableFormatError, duckdb_customers_from_files
 
     if choice.engine != "duckdb":
         return None, choice
@@ -107,6 +107,9 @@ def run_auto(spec: str | list[str], choice: EngineChoice, mapping: Mapping[str, 
         fres = duckdb_customers_from_files(spec, mapping, policy, as_of)
     except NotUtf8Error:
         return None, EngineChoice("pandas", "DuckDB found bytes that are not UTF-8; pandas decodes them line by line")
+    except UnreadableFormatError:
+        return None, EngineChoice("pandas", "every line holds a date or number in a format only the pandas reader "
+                                            "reads")
     single_csv = isinstance(spec, str) and not spec.lower().endswith((".parquet", ".pq")) and os.path.isfile(spec)
     if fres.unreadable and single_csv:
         return None, EngineChoice("pandas", f"{fres.unreadable:,} line(s) hold a date or number in a format only "

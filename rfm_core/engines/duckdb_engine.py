@@ -35,11 +35,17 @@ from .sqlplan import (
     refuse_order_rules,
 )
 
-__all__ = ["DuckDBAggregator", "NotUtf8Error", "duckdb_customers_from_files", "duckdb_resources"]
+__all__ = ["DuckDBAggregator", "NotUtf8Error", "UnreadableFormatError", "duckdb_customers_from_files",
+           "duckdb_resources"]
 
 
 class NotUtf8Error(InputFileError):
     """A CSV with bytes that are not UTF-8: DuckDB stops; the pandas reader decodes such files line by line."""
+
+
+class UnreadableFormatError(InputFileError):
+    """Every line's date or numbers are in a format only the pandas reader reads (decimal commas, say): nothing is
+    left for DuckDB to analyse."""
 
 
 #: Environment variables that override :func:`duckdb_resources` (e.g. ``RFM_DUCKDB_MEMORY_LIMIT=4GB``).
@@ -163,7 +169,17 @@ def duckdb_customers_from_files(
             con.execute(f"CREATE TABLE summary AS {plan.summary('coded0')}")
             counts, unread = counts_frame(con.sql(plan.ledger_counts("summary")).fetchall()[0])
             input_rows = int(counts["n"].sum())
-            as_of = resolve_as_of(con.sql(plan.last_purchase("summary")).fetchall()[0][0], as_of)
+            last = con.sql(plan.last_purchase("summary")).fetchall()[0][0]
+            if unread:
+                # Dates or numbers the plan cannot read (a decimal comma, a currency sign...): said, with the way out,
+                # rather than a bare "nothing left" or silently filed lines.
+                cannot = (f"{unread:,} line(s) hold a date or number in a format DuckDB does not read (a decimal "
+                          "comma or a currency sign, say); they are filed as unreadable. Run with --engine pandas "
+                          "or auto: the pandas reader reads such formats.")
+                if last is None:
+                    raise UnreadableFormatError(f"Nothing is left to analyse: {cannot}")
+                notes = (*notes, cannot)
+            as_of = resolve_as_of(last, as_of)
             customers = con.sql(plan.customers("summary", as_of)).df()
         except duckdb.Error as exc:
             if "Invalid unicode" in str(exc):

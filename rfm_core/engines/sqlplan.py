@@ -285,6 +285,13 @@ class SqlPlan:
 
     def _cid(self) -> str:
         cid = self._text(CUSTOMER_ID)
+        if self.mapping[CUSTOMER_ID] in self.text_columns:
+            # E-mail addresses are compared without letter case, as the pandas reader does
+            # (mapping._customer_keys, its _EMAIL pattern with the whitespace spelled out): Dana.Lee@x.com and
+            # dana.lee@x.com are one customer.
+            ws = " \t\n\r\f\v"
+            email = self.dialect.matches(cid, f'^[^@{ws}<>(),;:"]+@[^@{ws}<>(),;:"]+[.][A-Za-z]{{2,}}$')
+            cid = f"CASE WHEN {cid} LIKE '%@%' AND {email} THEN lower({cid}) ELSE {cid} END"
         return cid if self.policy.drop_missing_customer else f"COALESCE({cid}, '{UNKNOWN_CUSTOMER}')"
 
     def _negative(self) -> str:

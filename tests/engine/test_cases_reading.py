@@ -75,6 +75,45 @@ def test_case08_email_ids_without_letter_case(tmp_path: Path, capsys: pytest.Cap
         capsys.readouterr().err)
 
 
+def test_case08_duckdb_compares_email_ids_without_letter_case() -> None:
+    # an explicit --engine duckdb gave 4 customers, one per spelling (acceptance run, round 4)
+    got = duckdb_customers_from_files(str(CASES / "08-email-letter-case" / "input.csv"))
+    assert got.as_of == dt.date(2024, 4, 22)
+    assert _rfm(got.customers) == {"dana.lee@example.com": (2, 3, 100.0), "eli@example.com": (1, 1, 50.0)}
+
+
+@pytest.mark.parametrize("ids", [
+    ["Dana.Lee@Example.com", "dana.lee@example.com", "DANA.LEE@EXAMPLE.COM"],
+    ["Bob@Host", "bob@host"],  # no dot in the domain: not an e-mail address, kept apart (with a warning)
+    ["X@Y.C", "x@y.c"],  # a one-letter top-level domain: not an e-mail address
+    ["Zoë@Example.de", "ZOË@EXAMPLE.DE", "zoë@example.de"],
+    ["A12@x.com", "a12@X.COM", "A12"],
+    ["Ann <ann@x.com>", "ann <ann@x.com>"],  # angle brackets: not an address as such
+])
+def test_duckdb_reads_customer_ids_as_pandas_does(tmp_path: Path, ids: list[str]) -> None:
+    path = tmp_path / "ids.csv"
+    rows = [f"{900 + i},2024-05-0{1 + i % 5},{10 + i},{cid}" for i, cid in enumerate(ids)]
+    path.write_text("Order ID,Created at,Total,Email\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    mapping = {"customer_id": "Email", "invoice_id": "Order ID", "invoice_date": "Created at", "amount": "Total"}
+    want = analyze(path, AnalysisSettings(mapping=mapping), warn=False)
+    got = duckdb_customers_from_files(str(path), mapping)
+    assert _rfm(got.customers) == _rfm(want.customers)
+
+
+@pytest.mark.parametrize("name", ["control_semicolon.csv", "input_comma_quoted.csv"])
+def test_case04_duckdb_says_it_cannot_read_decimal_commas(name: str) -> None:
+    # an explicit --engine duckdb said only "No rows are left after cleaning ... Check the ledger"
+    from rfm_core.engines import EngineChoice, run_auto
+    from rfm_core.engines.duckdb_engine import UnreadableFormatError
+
+    path = str(CASES / "04-decimal-commas" / name)
+    with pytest.raises(UnreadableFormatError, match=r"4 line\(s\) hold a date or number .*--engine pandas or auto"):
+        duckdb_customers_from_files(path)
+    # auto hands such a file to pandas even when its sampled start looked plain
+    fres, choice = run_auto(path, EngineChoice("duckdb", "test"))
+    assert fres is None and choice.engine == "pandas"
+
+
 def _dangerous(text: str) -> bool:
     return text.lstrip(" ").startswith(("=", "+", "-", "@")) or text.startswith(("\t", "\r"))
 
