@@ -118,7 +118,10 @@ def describe_mapping(mapping: Mapping[str, str]) -> str:
 #: A role needs at least this score to be assigned (a head word scores 10, a mere mention 3).
 _MIN_SCORE = 5.0
 _SAMPLE_ROWS = 1000
-_EMAIL = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[A-Za-z]{2,}$")
+#: An e-mail address as a customer id (compared without letter case). Written for both Python's and the SQL
+#: engines' regular expressions (RE2, Java): the whitespace characters spelled out, the dot in a class.
+EMAIL_PATTERN = '^[^@ \t\n\r\f\v<>(),;:"]+@[^@ \t\n\r\f\v<>(),;:"]+[.][A-Za-z]{2,}$'
+_EMAIL = re.compile(EMAIL_PATTERN)
 _DATE_LIKE = re.compile(
     r"^\s*(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?:$|[ T])|\d{4}/\d{1,2}/\d{1,2}"
     r"|\d{1,2}\s+[A-Za-z]{3,9}\.?,?\s+\d{2,4}|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{2,4})"

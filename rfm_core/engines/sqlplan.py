@@ -287,12 +287,20 @@ class SqlPlan:
         cid = self._text(CUSTOMER_ID)
         if self.mapping[CUSTOMER_ID] in self.text_columns:
             # E-mail addresses are compared without letter case, as the pandas reader does
-            # (mapping._customer_keys, its _EMAIL pattern with the whitespace spelled out): Dana.Lee@x.com and
+            # (mapping._customer_keys, the same EMAIL_PATTERN): Dana.Lee@x.com and
             # dana.lee@x.com are one customer.
-            ws = " \t\n\r\f\v"
-            email = self.dialect.matches(cid, f'^[^@{ws}<>(),;:"]+@[^@{ws}<>(),;:"]+[.][A-Za-z]{{2,}}$')
+            from ..mapping import EMAIL_PATTERN
+
+            email = self.dialect.matches(cid, EMAIL_PATTERN)
             cid = f"CASE WHEN {cid} LIKE '%@%' AND {email} THEN lower({cid}) ELSE {cid} END"
         return cid if self.policy.drop_missing_customer else f"COALESCE({cid}, '{UNKNOWN_CUSTOMER}')"
+
+    def _numbers(self) -> tuple[str, str, str]:
+        """A line's quantity, unit price and amount as doubles (the amount: its column, else quantity x price)."""
+        m = self.mapping
+        qty = self._number(QUANTITY) if QUANTITY in m else "NULL"
+        price = self._number(UNIT_PRICE) if UNIT_PRICE in m else "NULL"
+        return qty, price, self._number(AMOUNT) if AMOUNT in m else f"({qty}) * ({price})"
 
     def _negative(self) -> str:
         """Whether a line's quantity (else its amount) is below zero, on the source's values."""
@@ -306,9 +314,7 @@ class SqlPlan:
     def _typed_select(self) -> str:
         d, p, m = self.dialect, self.policy, self.mapping
         cid = self._cid()
-        qty = self._number(QUANTITY) if QUANTITY in m else "NULL"
-        price = self._number(UNIT_PRICE) if UNIT_PRICE in m else "NULL"
-        amount = self._number(AMOUNT) if AMOUNT in m else f"({qty}) * ({price})"
+        qty, price, amount = self._numbers()
         ts = self._timestamp()
         inv = self._text(INVOICE_ID) if INVOICE_ID in m else f"concat({cid}, '|', CAST({ts} AS {d.text}))"
         country = self._text(COUNTRY) if COUNTRY in m else "NULL"
@@ -376,9 +382,7 @@ class SqlPlan:
         # invoice number, date and country. Lines equal in all of these become one row (``rfm_lines`` distinct
         # lines, ``n_rows`` copies, summed amounts), so an order's lines become one.
         limit = f"{MAX_ABS_NUMBER:.0e}"
-        qty = self._number(QUANTITY) if QUANTITY in m else "NULL"
-        price = self._number(UNIT_PRICE) if UNIT_PRICE in m else "NULL"
-        amount = self._number(AMOUNT) if AMOUNT in m else f"({qty}) * ({price})"
+        qty, price, amount = self._numbers()
         needed = [f"{c} IS NULL OR NOT ({c} BETWEEN -{limit} AND {limit})"
                   for c, k in ((amount, AMOUNT), (qty, QUANTITY), (price, UNIT_PRICE)) if k in m or k == AMOUNT]
         unread_numbers = " OR ".join([f"({self._col(k)} IS NOT NULL AND {self._number(k)} IS NULL)"
