@@ -88,7 +88,8 @@ if clv_col in table.columns:
                                               "months", common.currency()), key="chart_clv_segment")
 if gone is not None:
     right.plotly_chart(charts.p_alive_histogram(table), key="chart_p_alive")
-view, config = common.readable_table(clv_by_segment(result, seg.customers))
+# churn not estimable: its columns hold nothing in any row; the warning above says why, so they are left out
+view, config = common.readable_table(clv_by_segment(result, seg.customers).dropna(axis=1, how="all"))
 st.dataframe(view, hide_index=True, key="clv_segments", column_config=config)
 st.caption("Days to next purchase: the median wait for a customer who is still active (customers with a repeat "
            "purchase); read it with P(alive). Fitted parameters (per " + units[unit][:-1] + "): "

@@ -226,6 +226,22 @@ def test_lifetime_value_page(at: AppTest) -> None:
     assert any("longer than the history" in w.value for w in at.warning)
 
 
+def test_lifetime_value_leaves_out_churn_columns_it_cannot_fill(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When churn is not estimable (the real Online Retail file: every model ties and P(alive) is not measured),
+    the per-segment table showed "Mean P(alive)" and "Likely gone" empty in every row (acceptance run)."""
+    from rfm_core.clv.value import ClvResult
+
+    monkeypatch.setattr(ClvResult, "churn_estimable", property(lambda self: False))
+    go(at, "clv")
+    assert not at.exception
+    frames = [f.value for f in at.dataframe if "segment" in f.value.columns]
+    assert len(frames) == 1  # the per-segment table
+    for frame in frames:
+        blank = frame.isna() | frame.astype(str).apply(lambda col: col.str.strip().isin(["", "nan", "None", "<NA>"]))
+        empty = [c for c in frame.columns if blank[c].all()]
+        assert not empty, empty
+
+
 def test_lifetime_value_model_override(at: AppTest) -> None:
     """Choosing BG/NBD makes it the model behind the numbers, and its one-day customers are counted as holding
     P(alive) = 1 by construction (customers with one purchase day, counted here with plain pandas)."""
