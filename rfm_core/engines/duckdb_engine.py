@@ -19,7 +19,7 @@ from ..aggregate import resolve_as_of
 from ..clean import IS_RETURN
 from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID
 from ..errors import InputFileError, RfmError
-from ..mapping import resolve_mapping
+from ..mapping import email_merge_note, resolve_mapping
 from ..settings import CleaningPolicy
 from .files import decide_dayfirst, expand_paths, file_format
 from .sqlplan import (
@@ -175,8 +175,14 @@ def duckdb_customers_from_files(
             plan = SqlPlan(source, columns, text_columns, resolved, policy, Dialect(), dayfirst, float_columns=floats,
                            row_id=row_id, row_hash=row_hash)
             notes: tuple[str, ...] = ()
+            emails = plan.email_spellings()
+            if emails:
+                merged, example = con.sql(emails).fetchall()[0]
+                if merged:  # said, as the pandas reader says it
+                    notes = (email_merge_note(resolved[CUSTOMER_ID], int(merged), list(example)),)
             if plan.needs_order_level_check():
-                plan, notes = apply_order_level_check(plan, con.sql(plan.order_level_check()).fetchall()[0])
+                plan, checked = apply_order_level_check(plan, con.sql(plan.order_level_check()).fetchall()[0])
+                notes = (*notes, *checked)
             # The typed, flagged lines are read three times by the rest of the plan (purchases, returns, and the
             # final coding). As a CTE they were materialized uncompressed and spilled: 11 GB written at 100x under
             # the 1.5 GB limit. As a table in the work database DuckDB stores them compressed; the later

@@ -320,6 +320,20 @@ class SqlPlan:
             cid = f"CASE WHEN {cid} LIKE '%@%' AND {email} THEN lower({cid}) ELSE {cid} END"
         return cid if self.policy.drop_missing_customer else f"COALESCE({cid}, '{UNKNOWN_CUSTOMER}')"
 
+    def email_spellings(self) -> str | None:
+        """DuckDB SQL, one row ``merged, example``: how many spellings of e-mail customer ids :meth:`_cid` merges
+        into another (the distinct ids that are addresses, less the distinct addresses without letter case), and
+        the spellings of one merged address in order; None when the id column is not text (no addresses)."""
+        if self.mapping[CUSTOMER_ID] not in self.text_columns:
+            return None
+        from ..mapping import EMAIL_PATTERN
+
+        ids = f"SELECT DISTINCT {self._text(CUSTOMER_ID)} AS c FROM {self.source}"
+        email = self.dialect.matches("c", EMAIL_PATTERN)
+        return (f"WITH e AS (SELECT c FROM ({ids}) i WHERE c LIKE '%@%' AND {email}), "
+                "g AS (SELECT lower(c) AS k, count(*) AS n, list(c ORDER BY c) AS spellings FROM e GROUP BY k) "
+                "SELECT COALESCE(sum(n - 1), 0), (SELECT spellings FROM g WHERE n > 1 ORDER BY k LIMIT 1) FROM g")
+
     def _numbers(self) -> tuple[str, str, str]:
         """A line's quantity, unit price and amount as doubles (the amount: its column, else quantity x price)."""
         m = self.mapping
