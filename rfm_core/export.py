@@ -72,7 +72,13 @@ CUSTOMER_EXPORT_COLUMNS = [
 ]
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 # Spreadsheets skip leading spaces (and some full-width forms) before deciding that a cell is a formula.
-_LEADING = re.compile(r"^[ \u00a0\u3000]*[=+\-@\uff1d\uff0b\uff0d\uff20]|^[\t\r]")
+# The characters themselves, not escapes, so that Arrow's RE2 (Series.str.match on Arrow strings) reads it as re does.
+_LEADING_PATTERN = "^[ \u00a0\u3000]*[=+\\-@\uff1d\uff0b\uff0d\uff20]|^[\t\r]"
+_LEADING = re.compile(_LEADING_PATTERN)
+# What makes Python's csv writer (pandas' to_csv) quote a value
+_CSV_QUOTED = re.compile('[,"\r\n]')
+#: How a float is written in CSV: 10 significant digits, enough for money, without binary noise (0.1 + 0.2).
+FLOAT_FORMAT = "%.10g"
 
 
 def neutralise_text(value: object) -> object:
@@ -92,9 +98,11 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         s = out[col]
         if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
-            text = s.astype("string")
-            mask = text.str.match(_LEADING).fillna(False)
+            # Tested on Arrow strings: RE2 in C++, a tenth of the time of a Python regex per cell (0.45 of 2.2 s of
+            # writing 432,700 customers)
+            mask = s.astype("string[pyarrow]").str.match(_LEADING_PATTERN).fillna(False).astype(bool)
             if mask.any():
+                text = s.astype("string")
                 out[col] = text.where(~mask, "'" + text)
     out.columns = [neutralise_text(c) for c in out.columns]
     return out
@@ -176,8 +184,62 @@ def segments_csv(customers: pd.DataFrame, segments: list[str] | None = None) -> 
 
 
 def table_csv(frame: pd.DataFrame) -> bytes:
-    """Any table as UTF-8 CSV with injection-neutralised text."""
-    return neutralise(frame).to_csv(index=False, float_format="%.10g").encode("utf-8")
+    """Any table as UTF-8 CSV with injection-neutralised text and floats written :data:`FLOAT_FORMAT`."""
+    text = _floats_as_text(neutralise(frame))
+    return _plain_csv(text) or text.to_csv(index=False).encode("utf-8")
+
+
+def _plain_csv(frame: pd.DataFrame) -> bytes | None:
+    """``frame.to_csv(index=False)``'s bytes written by Arrow's CSV writer (0.1 s instead of 1.0 s for 432,700
+    customers), or None where the two could differ, for pandas to write: a column that is not whole numbers or
+    text (dates, bools, categories), a value or header that would need quotes (a comma, a quote, a line break),
+    fewer than two columns (a row's lone empty value is quoted), repeated headers. Tested byte for byte against
+    pandas (tests/engine/test_export.py)."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    headers = [str(c) for c in frame.columns]
+    if len(headers) < 2 or len(set(headers)) < len(headers) or any(_CSV_QUOTED.search(h) for h in headers):
+        return None
+    arrays = []
+    for i in range(len(headers)):
+        values = frame.iloc[:, i]
+        if pd.api.types.is_integer_dtype(values.dtype) and not isinstance(values.dtype, pd.CategoricalDtype):
+            arrays.append(pa.array(values, from_pandas=True))
+            continue
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)) or isinstance(
+                values.dtype, pd.CategoricalDtype):
+            return None
+        try:
+            text = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers or other objects among the text: pandas' str()
+            return None
+        if pc.any(pc.match_substring_regex(text, _CSV_QUOTED.pattern)).as_py():
+            return None
+        arrays.append(text)
+    out = io.BytesIO()
+    out.write((",".join(headers) + os.linesep).encode("utf-8"))
+    pacsv.write_csv(pa.table(arrays, names=headers), out,
+                    pacsv.WriteOptions(include_header=False, quoting_style="none", eol=os.linesep))
+    return out.getvalue()
+
+
+def _floats_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The float columns as the text ``to_csv(float_format=FLOAT_FORMAT)`` writes (a missing value empty), formatted
+    in one pass over plain floats: pandas' own float_format path cost 1.4 s for 432,700 customers, this 0.2 s."""
+    out = frame.copy(deep=False)
+    for i in range(frame.shape[1]):
+        values = frame.iloc[:, i]
+        if pd.api.types.is_float_dtype(values.dtype) and not isinstance(values.dtype, pd.CategoricalDtype):
+            numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+            text = np.full(len(numbers), "", dtype=object)
+            present = ~np.isnan(numbers)
+            text[present] = [FLOAT_FORMAT % v for v in numbers[present].tolist()]
+            out.isetitem(i, text)
+    return out
 
 
 def readable_csv(frame: pd.DataFrame, currency: Currency = NO_CURRENCY) -> bytes:
@@ -224,7 +286,7 @@ def readable_csv(frame: pd.DataFrame, currency: Currency = NO_CURRENCY) -> bytes
             places = 2 if name.startswith("predicted") else 1
             out[col] = values.map(lambda v, d=places: decimal(v, d).replace(",", ""))
     out.columns = [neutralise_text(h) for h in headers]
-    return out.to_csv(index=False, float_format="%.10g").encode("utf-8")
+    return out.to_csv(index=False, float_format=FLOAT_FORMAT).encode("utf-8")
 
 
 # Number formats of the workbook (Excel format codes). Money takes the currency's symbol: excel_money_format.

@@ -826,6 +826,13 @@ def _recode(ids: pd.Series, new_values: pd.Series) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(final, categories=pd.Index(categories, dtype="str")), index=ids.index)
 
 
+def email_merge_note(column: str, merged: int, example: list[str]) -> str:
+    """The reading note for e-mail customer ids merged across letter case (every engine's wording): ``merged``
+    spellings beyond the first of each address, ``example`` the spellings of one address."""
+    return (f"Customer ids in {column!r} that are e-mail addresses are compared without letter case: "
+            f"{merged:,} spelling(s) merged into another (e.g. {', '.join(map(repr, example[:3]))}).")
+
+
 def _customer_keys(ids: pd.Series, column: str) -> tuple[pd.Series, list[str], list[str], dict[str, Any]]:
     """E-mail addresses compared without letter case; other ids that differ only in case or spaces reported.
 
@@ -846,8 +853,7 @@ def _customer_keys(ids: pd.Series, column: str) -> tuple[pd.Series, list[str], l
         if merged:
             groups = cats[email].groupby(folded[email]).agg(list)
             example = next(v for v in groups if len(v) > 1)
-            notes.append(f"Customer ids in {column!r} that are e-mail addresses are compared without letter case: "
-                         f"{merged:,} spelling(s) merged into another (e.g. {', '.join(map(repr, example[:3]))}).")
+            notes.append(email_merge_note(column, merged, example))
         if (folded != cats).any():  # one spelling per customer, in lower case, whichever the file used
             ids = _recode(ids, folded)
             cats = pd.Series(ids.cat.categories.astype(str))

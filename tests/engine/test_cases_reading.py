@@ -18,6 +18,7 @@ import datetime as dt
 import io
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import openpyxl
@@ -80,6 +81,9 @@ def test_case08_duckdb_compares_email_ids_without_letter_case() -> None:
     got = duckdb_customers_from_files(str(CASES / "08-email-letter-case" / "input.csv"))
     assert got.as_of == dt.date(2024, 4, 22)
     assert _rfm(got.customers) == {"dana.lee@example.com": (2, 3, 100.0), "eli@example.com": (1, 1, 50.0)}
+    # said in the reading notes, as pandas says it: three spellings of Dana's address, two merged into another
+    merged = [n for n in got.notes if "compared without letter case" in n]
+    assert len(merged) == 1 and "2 spelling(s) merged" in merged[0] and "'Dana.Lee@Example.com'" in merged[0]
 
 
 @pytest.mark.parametrize("ids", [
@@ -98,6 +102,17 @@ def test_duckdb_reads_customer_ids_as_pandas_does(tmp_path: Path, ids: list[str]
     want = analyze(path, AnalysisSettings(mapping=mapping), warn=False)
     got = duckdb_customers_from_files(str(path), mapping)
     assert _rfm(got.customers) == _rfm(want.customers)
+    # the same reading note: how many spellings were merged, and the spellings of the example address (pandas lists
+    # them in the file's order, DuckDB sorted)
+    import re
+
+    def merge_note(notes: Iterable[str]) -> list[tuple[str, frozenset[str]]]:
+        return [(m.group(1), frozenset(re.findall(r"'([^']*)'", m.group(2))))
+                for n in notes if (m := re.search(r"(\d+) spelling\(s\) merged into another \(e.g. (.*)\)", n))]
+
+    merged = want.mapped.reading.get("customer_ids", {}).get("email_spellings_merged", 0)
+    assert merge_note(got.notes) == merge_note(want.mapped.notes)
+    assert len(merge_note(got.notes)) == (1 if merged else 0)
 
 
 @pytest.mark.parametrize("name", ["control_semicolon.csv", "input_comma_quoted.csv"])

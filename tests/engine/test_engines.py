@@ -418,6 +418,66 @@ def test_duplicates_by_row_hash_match_the_hand_count(tmp_path: Path, drop_duplic
         assert customers.set_index("customer_id")["frequency"].to_dict() == {"1": 1, "2": 2}
 
 
+_LAYOUTS = {
+    # layout: (files, the row identity the plan must use: a table's rowid, a Parquet file's index and row, none)
+    "csv": ("csv", "rowid"),
+    "parquet": ("parquet", "file_row_number"),
+    "parquet, copies split over two files": ("parquet2", "file_row_number"),
+    "csv whose stock-code column is named rowid": ("csv-rowid", None),
+    "parquet with a column named file_index": ("parquet-file_index", None),
+}
+
+
+@pytest.mark.parametrize("layout", list(_LAYOUTS))
+def test_duckdb_duplicates_by_row_identity_in_every_layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           layout: str) -> None:
+    """The same hand count as above (customer 1: 12.0 from one order; customer 2: 7.0 from two; 4 used, 2 without a
+    customer, 3 exact duplicates) whichever way DuckDB tells a duplicate's copies apart: by the loaded CSV table's
+    row id, by a Parquet line's file and row number (copies in different files included), or, when a column of
+    the file hides those names, by the grouping of the duplicated lines."""
+    import io
+
+    import rfm_core.engines.duckdb_engine as engine
+
+    kind, want_row_id = _LAYOUTS[layout]
+    frame = pd.read_csv(io.StringIO(_DUPLICATES_CSV), dtype=str, keep_default_na=False).replace("", None)
+    mapping: dict[str, str | None] = {}
+    if kind == "csv-rowid":
+        frame = frame.rename(columns={"StockCode": "rowid"})
+        mapping = {"stock_code": "rowid"}
+    if kind == "parquet-file_index":
+        frame = frame.rename(columns={"Description": "file_index"})
+    if kind.startswith("csv"):
+        frame.to_csv(tmp_path / "dups.csv", index=False)
+        spec = str(tmp_path / "dups.csv")
+    elif kind == "parquet2":  # the three mug copies: two in the first file, one in the second
+        frame.iloc[::2].to_parquet(tmp_path / "a.parquet", index=False)
+        frame.iloc[1::2].to_parquet(tmp_path / "b.parquet", index=False)
+        spec = str(tmp_path / "*.parquet")
+    else:
+        frame.to_parquet(tmp_path / "dups.parquet", index=False)
+        spec = str(tmp_path / "dups.parquet")
+    plans: list[Any] = []
+    real = engine.SqlPlan
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        plans.append(real(*args, **kwargs))
+        return plans[-1]
+
+    monkeypatch.setattr(engine, "SqlPlan", recorded)
+    got = duckdb_customers_from_files(spec, mapping)
+    assert len(plans) == 1
+    if want_row_id is None:
+        assert plans[0].row_id is None
+    else:
+        assert want_row_id in plans[0].row_id
+    assert got.ledger.set_index("reason")["rows"].to_dict() == {"used": 4, "no customer id": 2,
+                                                               "exact duplicate line": 3}
+    customers = got.customers.set_index("customer_id")
+    assert customers["monetary"].to_dict() == pytest.approx({"1": 12.0, "2": 7.0})
+    assert customers["frequency"].to_dict() == {"1": 1, "2": 2}
+
+
 def test_duckdb_resources_come_from_the_machine_unless_given(monkeypatch: pytest.MonkeyPatch) -> None:
     """1/16 of physical memory (capped at a quarter of what is free, at least 256 MB) and one thread per core;
     the environment and the arguments override them."""
