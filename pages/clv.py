@@ -110,7 +110,9 @@ view = cmp.table.assign(best=[("best (tie)" if name in tied else "best") if best
 tie_note = cmp.tie_note()
 if tie_note:
     st.info(tie_note, icon=":material/balance:")
-st.dataframe(view.drop(columns=["model"]), hide_index=True, key="clv_comparison",
+# "Note" says why a model was not fitted: left out when every model was
+unused = ["model"] + ([] if view["note"].astype(bool).any() else ["note"])
+st.dataframe(view.drop(columns=unused), hide_index=True, key="clv_comparison",
              column_config={"label": "Model", "best": "Best", "note": "Note",
                             "actual": st.column_config.NumberColumn("Actual", format="%,.0f"),
                             "predicted": st.column_config.NumberColumn("Predicted", format="%,.0f"),

@@ -242,6 +242,17 @@ def test_lifetime_value_leaves_out_churn_columns_it_cannot_fill(at: AppTest, mon
         assert not empty, empty
 
 
+def test_lifetime_value_model_table_leaves_out_an_empty_note_column(at: AppTest) -> None:
+    """The holdout comparison's "Note" (why a model was not fitted) was shown empty in every row when every model
+    fitted (the sample data)."""
+    go(at, "clv")
+    assert not at.exception
+    frames = [f.value for f in at.dataframe if "label" in f.value.columns]
+    assert len(frames) == 1  # the model comparison
+    blank = frames[0].isna() | frames[0].astype(str).apply(lambda col: col.str.strip().isin(["", "nan", "None"]))
+    assert not [c for c in frames[0].columns if blank[c].all()]
+
+
 def test_lifetime_value_model_override(at: AppTest) -> None:
     """Choosing BG/NBD makes it the model behind the numbers, and its one-day customers are counted as holding
     P(alive) = 1 by construction (customers with one purchase day, counted here with plain pandas)."""
