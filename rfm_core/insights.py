@@ -104,7 +104,7 @@ def insights(segmented: pd.DataFrame, summary: pd.DataFrame, currency: Any = Non
     Sentences about kinds of customers follow the segments' ``role`` column, not their names: a segment renamed
     from Champions to VIP keeps the best-customers sentence, under its new name.
     """
-    from .formatting import NO_CURRENCY, headline_money
+    from .formatting import NO_CURRENCY, counted, headline_money
 
     def _money(x: float) -> str:
         return headline_money(x, currency or NO_CURRENCY)
@@ -131,10 +131,18 @@ def insights(segmented: pd.DataFrame, summary: pd.DataFrame, currency: Any = Non
         out.append(f"The top 20% of customers ({top:,}) bring {_pct(share)} of revenue.")
     once = float((segmented[FREQUENCY] == 1).mean())
     out.append(f"{_pct(once)} of customers have bought only once.")
-    biggest = summary.sort_values("customers", ascending=False).iloc[0]
-    if biggest["customers"] > 0:
-        out.append(f"The largest segment is {biggest[SEGMENT]} with {int(biggest['customers']):,} customers "
-                   f"({_pct(biggest['customer_share'])}).")
+    most = int(summary["customers"].max()) if len(summary) else 0
+    if most > 0:
+        # every segment at the top count, in rule order: with all five segments at 1 customer, naming one of them
+        # "the largest" (whichever the sort put first) was wrong
+        largest = summary[summary["customers"] == most]
+        share, many = _pct(largest["customer_share"].iloc[0]), counted(most, "customer", "customers")
+        if len(largest) == 1:
+            out.append(f"The largest segment is {largest[SEGMENT].iloc[0]} with {many} ({share}).")
+        else:
+            tied = [str(n) for n in largest[SEGMENT]]
+            out.append(f"The largest segments, tied, are {', '.join(tied[:-1])} and {tied[-1]}, with {many} each "
+                       f"({share} each).")
     by_aov = summary[summary["customers"] > 0].sort_values(AVG_ORDER_VALUE, ascending=False)
     if len(by_aov):
         b = by_aov.iloc[0]

@@ -969,6 +969,7 @@ def apply_mapping(
     if CUSTOMER_ID in out:
         out[CUSTOMER_ID], id_notes, id_warnings, id_info = _customer_keys(out[CUSTOMER_ID], mapping[CUSTOMER_ID])
     notes += id_notes
+    guesses += id_notes  # e-mail spellings merged: it changes who counts as one customer
     warnings += id_warnings
     reading["customer_ids"] = id_info
 

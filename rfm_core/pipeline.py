@@ -379,7 +379,7 @@ def _analyze_engine(spec: str, settings: AnalysisSettings, rules: RuleSet, engin
     given = {role for role, col in mapping.items() if col}
     return AnalysisResult(engine, spec, digest.result(), fres.input_rows, fres.ledger, fres.as_of, fres.customers, seg,
                           settings, dict(fres.mapping), file_reading(engine, fres.mapping, given, fres.notes),
-                          not set(fres.mapping) <= given, (), fres.notes)
+                          not set(fres.mapping) <= given, (), fres.notes, fres.guesses)
 
 
 def result_provenance(result: AnalysisResult) -> dict[str, Any]:

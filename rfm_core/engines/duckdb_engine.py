@@ -215,4 +215,4 @@ def duckdb_customers_from_files(
             con.close()
     return FileResult(finish_customers(customers), ledger_frame(counts, input_rows), as_of, input_rows, "duckdb",
                       plan.mapping, (f"{len(paths)} {fmt} file(s) read by DuckDB out of core.", *notes),
-                      unreadable=unread)
+                      unreadable=unread, guesses=notes)

@@ -316,4 +316,4 @@ def _analyse(spark: Any, frame: Any, fmt: str, views: _Views, later: Callable[..
     as_of = resolve_as_of(spark.sql(plan.last_purchase(views.summary)).collect()[0][0], as_of)
     customers = spark.sql(plan.customers(views.summary, as_of)).toPandas()
     return FileResult(finish_customers(customers), ledger_frame(counts, input_rows), as_of, input_rows, "spark",
-                      plan.mapping, (read_note, *notes), unreadable=unread)
+                      plan.mapping, (read_note, *notes), unreadable=unread, guesses=tuple(notes))

@@ -59,6 +59,9 @@ class FileResult:
     notes: tuple[str, ...] = ()
     #: Lines with a date or number present in the file that the SQL plan could not read (filed as unreadable).
     unreadable: int = 0
+    #: The notes that state a decision made on the data (e-mail spellings merged, an order total read as such, lines
+    #: not read): the CLI prints them as ``read:`` lines, as the pandas reader's guesses.
+    guesses: tuple[str, ...] = ()
 
 
 class Dialect:

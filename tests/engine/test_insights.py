@@ -59,3 +59,17 @@ def test_renaming_champions_keeps_the_insight() -> None:
 
     text = insights(CUSTOMERS, segment_summary(CUSTOMERS, DEFAULT_RULES), Currency("EUR", "after"))
     assert text[0].endswith("bring 53.3% of revenue (800 €).") and "spent 600 € (40.0% of revenue)" in text[1]
+
+
+def test_largest_segment_names_every_tied_segment_and_agrees_in_number() -> None:
+    """By hand: Champions and Lost both hold 2 of the 6 customers (33.3%), so neither alone is "the largest"; one
+    customer is "1 customer" (the acceptance run's amount-only shop read "Loyal Customers with 1 customers" with all
+    five segments at one customer)."""
+    text = insights(CUSTOMERS, segment_summary(CUSTOMERS, DEFAULT_RULES))
+    assert "The largest segments, tied, are Champions and Lost, with 2 customers each (33.3% each)." in text
+    one = CUSTOMERS.iloc[:1]
+    assert "The largest segment is Champions with 1 customer (100.0%)." in insights(one, segment_summary(one,
+                                                                                                     DEFAULT_RULES))
+    three = CUSTOMERS.iloc[[0, 2, 4]]  # Champions, At Risk, Lost: one each
+    assert ("The largest segments, tied, are Champions, At Risk and Lost, with 1 customer each (33.3% each)."
+            in insights(three, segment_summary(three, DEFAULT_RULES)))
