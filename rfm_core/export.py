@@ -70,7 +70,6 @@ CUSTOMER_EXPORT_COLUMNS = [
     CUSTOMER_ID, RECENCY_DAYS, FREQUENCY, MONETARY, R_SCORE, F_SCORE, M_SCORE, RFM_SCORE,
     SEGMENT, FIRST_PURCHASE, LAST_PURCHASE, TENURE_DAYS, AVG_ORDER_VALUE, COUNTRY,
 ]
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 # Spreadsheets skip leading spaces (and some full-width forms) before deciding that a cell is a formula.
 # The characters themselves, not escapes, so that Arrow's RE2 (Series.str.match on Arrow strings) reads it as re does.
 _LEADING_PATTERN = "^[ \u00a0\u3000]*[=+\\-@\uff1d\uff0b\uff0d\uff20]|^[\t\r]"

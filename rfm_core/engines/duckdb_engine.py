@@ -24,7 +24,6 @@ from ..settings import CleaningPolicy
 from .files import decide_dayfirst, expand_paths, file_format
 from .sqlplan import (
     CODE,
-    PLAN_ROLES,
     Dialect,
     FileResult,
     SqlPlan,
@@ -33,6 +32,7 @@ from .sqlplan import (
     customers_sql,
     finish_customers,
     ledger_frame,
+    read_columns,
     refuse_order_rules,
 )
 
@@ -148,8 +148,7 @@ def duckdb_customers_from_files(
                 # tells duplicates apart: the rest (a product's description, say: a third of the bytes) was
                 # written and read again for that hash alone.
                 q = Dialect().quote
-                read = {resolved[r] for r in PLAN_ROLES if r in resolved}
-                keep = [c for c in columns if c in read]
+                keep = read_columns(columns, resolved)
                 row_hash = "rfm_row_hash"
                 # Stored compressed, not as an in-memory TEMP table: that loads faster (1.0 s instead of 1.7 s for
                 # a 0.5 GB CSV) but the plan's reads of it got as much slower: DuckDB hands a dictionary-compressed

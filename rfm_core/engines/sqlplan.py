@@ -34,7 +34,7 @@ from ..orders import TOLERANCE
 from ..settings import CleaningPolicy
 
 __all__ = ["Dialect", "FileResult", "SparkDialect", "SqlPlan", "apply_order_level_check", "counts_frame",
-           "customers_sql", "finish_customers", "ledger_frame", "refuse_order_rules"]
+           "customers_sql", "finish_customers", "ledger_frame", "read_columns", "refuse_order_rules"]
 
 CODE = {reason: i for i, reason in enumerate(REASONS)}
 #: The columns of the typed, flagged and pre-coded groups of lines (``coded0``) that the rest of the plan reads.
@@ -42,6 +42,15 @@ CODED0_COLUMNS = ("n_rows", "n_lines", "cid", "inv", "ts", "country", "stock", "
                   "pre", "in_scope")
 #: The roles the plan reads (a mapped description, say, is read by no rule: only by the duplicate test's hash).
 PLAN_ROLES = (INVOICE_ID, INVOICE_DATE, CUSTOMER_ID, QUANTITY, UNIT_PRICE, AMOUNT, COUNTRY, STOCK_CODE)
+
+
+def read_columns(columns: tuple[str, ...] | list[str], mapping: dict[str, str]) -> list[str]:
+    """The source columns the plan reads (those mapped to :data:`PLAN_ROLES`), in the source's order; the duplicate
+    test reads every column (or :attr:`SqlPlan.row_hash`)."""
+    read = {mapping[r] for r in PLAN_ROLES if r in mapping}
+    return [c for c in columns if c in read]
+
+
 EARLY = (CODE["date missing or unreadable"], CODE["dated after today"],
          CODE["quantity, price or amount missing or not a number"], CODE["no customer id"])
 
@@ -271,16 +280,11 @@ class SqlPlan:
         ``dedup`` groups identical lines (default: as the policy's ``drop_duplicates``)."""
         return f"{self._dedup(dedup)}, {self.dialect.big('typed')} ({self._typed_select()})"
 
-    def read_columns(self) -> list[str]:
-        """The source columns the plan reads (those of :data:`PLAN_ROLES`), in the source's order; the duplicate
-        test reads every column (or :attr:`row_hash`)."""
-        return [c for c in self.columns if c in {self.mapping[r] for r in PLAN_ROLES if r in self.mapping}]
-
     def _dedup(self, dedup: bool | None = None) -> str:
         """``WITH [dup_hashes AS (...),] grouped AS (...)``: one row per distinct line, the used source columns as
         they are and ``n_rows`` copies."""
         d, p = self.dialect, self.policy
-        used = self.read_columns()
+        used = read_columns(self.columns, self.mapping)
         cols = ", ".join(d.quote(c) for c in used)
         dedup = p.drop_duplicates if dedup is None else dedup
         if not dedup:
