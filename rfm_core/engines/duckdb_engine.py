@@ -100,7 +100,7 @@ class DuckDBAggregator:
             out = con.sql(customers_sql(Dialect(), "tx", as_of)).df()
         finally:
             con.close()
-        return finish_customers(out)
+        return finish_customers(out, COUNTRY in tx.columns)
 
 
 def _source(paths: list[str], fmt: str) -> str:
@@ -174,9 +174,12 @@ def duckdb_customers_from_files(
             plan = SqlPlan(source, columns, text_columns, resolved, policy, Dialect(), dayfirst, float_columns=floats,
                            row_id=row_id, row_hash=row_hash)
             notes: tuple[str, ...] = ()
+            id_info: dict[str, int] = {}
             emails = plan.email_spellings()
             if emails:
-                merged, example = con.sql(emails).fetchall()[0]
+                merged, example, n_emails = con.sql(emails).fetchall()[0]
+                if n_emails:  # the pandas reader's provenance keys, present when the ids hold addresses
+                    id_info = {"emails": int(n_emails), "email_spellings_merged": int(merged)}
                 if merged:  # said, as the pandas reader says it
                     notes = (email_merge_note(resolved[CUSTOMER_ID], int(merged), list(example)),)
             if plan.needs_order_level_check():
@@ -212,6 +215,7 @@ def duckdb_customers_from_files(
             raise RfmError(f"DuckDB could not process the input: {str(exc).splitlines()[0]}") from None
         finally:
             con.close()
-    return FileResult(finish_customers(customers), ledger_frame(counts, input_rows), as_of, input_rows, "duckdb",
-                      plan.mapping, (f"{len(paths)} {fmt} file(s) read by DuckDB out of core.", *notes),
-                      unreadable=unread, guesses=notes)
+    return FileResult(finish_customers(customers, COUNTRY in plan.mapping), ledger_frame(counts, input_rows),
+                      as_of, input_rows, "duckdb", plan.mapping,
+                      (f"{len(paths)} {fmt} file(s) read by DuckDB out of core.", *notes), unreadable=unread,
+                      guesses=notes, customer_ids=id_info)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..aggregate import resolve_as_of
-from ..columns import INVOICE_DATE
+from ..columns import COUNTRY, INVOICE_DATE
 from ..errors import RfmError
 from ..mapping import resolve_mapping
 from ..settings import CleaningPolicy
@@ -315,5 +315,6 @@ def _analyse(spark: Any, frame: Any, fmt: str, views: _Views, later: Callable[..
     input_rows = int(counts["n"].sum())
     as_of = resolve_as_of(spark.sql(plan.last_purchase(views.summary)).collect()[0][0], as_of)
     customers = spark.sql(plan.customers(views.summary, as_of)).toPandas()
-    return FileResult(finish_customers(customers), ledger_frame(counts, input_rows), as_of, input_rows, "spark",
+    return FileResult(finish_customers(customers, COUNTRY in plan.mapping), ledger_frame(counts, input_rows),
+                      as_of, input_rows, "spark",
                       plan.mapping, (read_note, *notes), unreadable=unread, guesses=tuple(notes))

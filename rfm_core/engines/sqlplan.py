@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -71,6 +71,9 @@ class FileResult:
     #: The notes that state a decision made on the data (e-mail spellings merged, an order total read as such, lines
     #: not read): the CLI prints them as ``read:`` lines, as the pandas reader's guesses.
     guesses: tuple[str, ...] = ()
+    #: What the engine learnt about the customer ids, in the pandas reader's provenance keys
+    #: (:attr:`rfm_core.mapping.MappedTable.reading` ``customer_ids``: ``emails``, ``email_spellings_merged``).
+    customer_ids: dict[str, int] = field(default_factory=dict)
 
 
 class Dialect:
@@ -328,9 +331,10 @@ class SqlPlan:
         return cid if self.policy.drop_missing_customer else f"COALESCE({cid}, '{UNKNOWN_CUSTOMER}')"
 
     def email_spellings(self) -> str | None:
-        """DuckDB SQL, one row ``merged, example``: how many spellings of e-mail customer ids :meth:`_cid` merges
-        into another (the distinct ids that are addresses, less the distinct addresses without letter case), and
-        the spellings of one merged address in order; None when the id column is not text (no addresses)."""
+        """DuckDB SQL, one row ``merged, example, emails``: how many spellings of e-mail customer ids :meth:`_cid`
+        merges into another (the distinct ids that are addresses, less the distinct addresses without letter case),
+        the spellings of one merged address in order, and the distinct ids that are addresses; None when the id
+        column is not text (no addresses)."""
         if self.mapping[CUSTOMER_ID] not in self.text_columns:
             return None
         from ..mapping import EMAIL_PATTERN
@@ -339,7 +343,8 @@ class SqlPlan:
         email = self.dialect.matches("c", EMAIL_PATTERN)
         return (f"WITH e AS (SELECT c FROM ({ids}) i WHERE c LIKE '%@%' AND {email}), "
                 "g AS (SELECT lower(c) AS k, count(*) AS n, list(c ORDER BY c) AS spellings FROM e GROUP BY k) "
-                "SELECT COALESCE(sum(n - 1), 0), (SELECT spellings FROM g WHERE n > 1 ORDER BY k LIMIT 1) FROM g")
+                "SELECT COALESCE(sum(n - 1), 0), (SELECT spellings FROM g WHERE n > 1 ORDER BY k LIMIT 1), "
+                "COALESCE(sum(n), 0) FROM g")
 
     def _numbers(self) -> tuple[str, str, str]:
         """A line's quantity, unit price and amount as doubles (the amount: its column, else quantity x price)."""
@@ -728,8 +733,9 @@ def ledger_frame(counts: pd.DataFrame, input_rows: int) -> pd.DataFrame:
     return ledger
 
 
-def finish_customers(frame: pd.DataFrame) -> pd.DataFrame:
-    """Engine output in the pandas engine's column order and types."""
+def finish_customers(frame: pd.DataFrame, has_country: bool = True) -> pd.DataFrame:
+    """Engine output in the pandas engine's column order and types; without ``has_country`` (the file maps no
+    country) no country column, as the pandas engine writes none rather than one empty in every row."""
     out = frame.copy()
     out[CUSTOMER_ID] = out[CUSTOMER_ID].astype(str)
     for col in ("recency_days", "frequency", "tenure_days"):
@@ -739,5 +745,5 @@ def finish_customers(frame: pd.DataFrame) -> pd.DataFrame:
         out[col] = pd.to_datetime(out[col]).astype("datetime64[ns]")
     out["avg_order_value"] = out["monetary"] / out["frequency"]
     cols = [CUSTOMER_ID, "recency_days", "frequency", "monetary", "first_purchase", "last_purchase", "tenure_days",
-            "avg_order_value", COUNTRY]
+            "avg_order_value", *([COUNTRY] if has_country else [])]
     return out[cols].sort_values(CUSTOMER_ID, kind="stable").reset_index(drop=True)

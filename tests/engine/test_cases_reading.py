@@ -110,6 +110,13 @@ def test_duckdb_reads_customer_ids_as_pandas_does(tmp_path: Path, ids: list[str]
     want = analyze(path, AnalysisSettings(mapping=mapping), warn=False)
     got = duckdb_customers_from_files(str(path), mapping)
     assert _rfm(got.customers) == _rfm(want.customers)
+    # the same columns: the file has no country, and DuckDB wrote a country column empty in every row
+    assert list(got.customers.columns) == list(want.customers.columns)
+    # the same provenance counts of the e-mail ids (DuckDB's lacked them): distinct addresses, spellings merged
+    emails = {k: v for k, v in want.mapped.reading["customer_ids"].items() if k.startswith("email")}
+    assert got.customer_ids == emails
+    via = analyze(path, AnalysisSettings(mapping=mapping), engine="duckdb", warn=False)
+    assert via.reading.get("customer_ids", {}) == emails
     # the same reading note: how many spellings were merged, and the spellings of the example address (pandas lists
     # them in the file's order, DuckDB sorted)
     import re
