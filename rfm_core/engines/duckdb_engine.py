@@ -19,7 +19,7 @@ from ..aggregate import resolve_as_of
 from ..clean import IS_RETURN
 from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID
 from ..errors import InputFileError, RfmError
-from ..mapping import email_merge_note, resolve_mapping
+from ..mapping import resolve_mapping
 from ..settings import CleaningPolicy
 from .files import decide_dayfirst, expand_paths, file_format
 from .sqlplan import (
@@ -30,6 +30,7 @@ from .sqlplan import (
     apply_order_level_check,
     counts_frame,
     customers_sql,
+    email_reading,
     finish_customers,
     ledger_frame,
     read_columns,
@@ -176,12 +177,8 @@ def duckdb_customers_from_files(
             notes: tuple[str, ...] = ()
             id_info: dict[str, int] = {}
             emails = plan.email_spellings()
-            if emails:
-                merged, example, n_emails = con.sql(emails).fetchall()[0]
-                if n_emails:  # the pandas reader's provenance keys, present when the ids hold addresses
-                    id_info = {"emails": int(n_emails), "email_spellings_merged": int(merged)}
-                if merged:  # said, as the pandas reader says it
-                    notes = (email_merge_note(resolved[CUSTOMER_ID], int(merged), list(example)),)
+            if emails:  # said, and counted, as the pandas reader does
+                notes, id_info = email_reading(con.sql(emails).fetchall()[0], resolved[CUSTOMER_ID])
             if plan.needs_order_level_check():
                 plan, checked = apply_order_level_check(plan, con.sql(plan.order_level_check()).fetchall()[0])
                 notes = (*notes, *checked)
