@@ -361,7 +361,8 @@ class SqlPlan:
 
         d = self.dialect
         # The id's text is a function of the raw value alone: typed on the distinct raw values (thousands), not on
-        # every line (5.4 M at 10x: 1.1 s -> 0.2 s on the CSV table).
+        # every line (5.4 M at 10x). On the engine's CSV work table the query took 0.17 s before, under 0.1 s after;
+        # on a table of every column as text, 1.1 s before and 0.2 s after.
         raw = self._col(CUSTOMER_ID)
         ids = f"SELECT DISTINCT {self._text(CUSTOMER_ID)} AS c FROM (SELECT DISTINCT {raw} FROM {self.source}) r"
         email = f"(c LIKE '%@%' AND {d.matches('c', EMAIL_PATTERN)})"
