@@ -914,6 +914,14 @@ def readable_table(frame: pd.DataFrame, cur: Any = None) -> tuple[pd.DataFrame, 
             view[col] = shares.map(percent)
             config[name] = st.column_config.TextColumn(label(name))
             continue
+        numeric = pd.api.types.is_numeric_dtype(view[col]) and not pd.api.types.is_bool_dtype(view[col])
+        if kind in ("money", "decimal", "score", "text") and numeric and bool(view[col].isna().any()):
+            # A mean, median or amount nobody could compute (a segment with no customers, no repeat buyers): the
+            # grid draws a missing number as a grey "None". Such a column is shown as text, formatted here as the
+            # grid would, with the missing cells blank.
+            view[col] = [_cell_text(name, kind, value, cur, view[col].dtype) for value in view[col]]
+            config[name] = st.column_config.TextColumn(label(name))
+            continue
         if kind in ("percent", "probability") and numbers is not None:
             view[col] = numbers * 100
         elif kind == "count" and numbers is not None:
@@ -929,6 +937,18 @@ def readable_table(frame: pd.DataFrame, cur: Any = None) -> tuple[pd.DataFrame, 
         if isinstance(config.get(name), dict):
             config[name]["width"] = column_width(label(name), _widest_text(name, frame[col], cur))
     return view, config
+
+
+def _cell_text(name: str, kind: str, value: object, cur: Any, dtype: Any) -> str:
+    """One cell of a number column shown as text (see :func:`readable_table`): the format :func:`column_for` gives
+    the grid, blank when missing."""
+    from rfm_core.formatting import decimal, format_value
+
+    if kind == "text":  # a number column without a known kind: as column_for formats it
+        return decimal(value, 0 if pd.api.types.is_integer_dtype(dtype) else 2)
+    if kind == "score":
+        return "" if pd.isna(value) else format_value(name, value, cur)  # type: ignore[call-overload]
+    return format_value(name, value, cur)
 
 
 #: Pixels per character of the table font (Source Sans at 14 px: "Customers" is ~62 px, so ~7 px a character) and

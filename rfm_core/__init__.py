@@ -9,6 +9,16 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import sys as _sys
+
+if _sys.argv[:1] == ["-m"]:
+    # ``python -m rfm_core ...``: Python imports this package (argv[0] is "-m" meanwhile) before the CLI runs, and
+    # the imports below take about half a second. A workbook named on the command line is parsed on a thread in
+    # the meantime (the parse releases the GIL); the reader takes that parse if the bytes match (rfm_core.workbook).
+    from .workbook import start_early as _start_early
+
+    _start_early(_sys.argv[1:])
+
 from .aggregate import CUSTOMER_COLUMNS, Aggregator, PandasAggregator, aggregate, default_as_of
 from .clean import REASONS, CleanResult, clean, dropped_rows
 from .errors import ConfigError, InputFileError, MappingError, ModelFitError, RfmError, RfmWarning

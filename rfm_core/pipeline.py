@@ -225,13 +225,18 @@ def _one_file(source: str | Path) -> Path:
     return Path(paths[0])
 
 
-def file_reading(engine: str, mapping: dict[str, str], given: set[str], notes: tuple[str, ...]) -> dict[str, Any]:
+def file_reading(engine: str, mapping: dict[str, str], given: set[str], notes: tuple[str, ...],
+                 customer_ids: dict[str, int] | None = None) -> dict[str, Any]:
     """The provenance ``reading`` block of a file engine: the engine, each role's column and who chose it (the
-    user, or detection from the headers only: the file engines do not look at values), and the engine's notes."""
-    return {"engine": engine,
-            "mapping": {role: {"column": col, "chosen_by": "user" if role in given
-                               else "detection (headers only)"} for role, col in mapping.items()},
-            "notes": list(notes)}
+    user, or detection from the headers only: the file engines do not look at values), the engine's notes, and
+    what it counted of the customer ids (``customer_ids``, the pandas reader's keys; only when given)."""
+    out: dict[str, Any] = {"engine": engine,
+                           "mapping": {role: {"column": col, "chosen_by": "user" if role in given
+                                              else "detection (headers only)"} for role, col in mapping.items()},
+                           "notes": list(notes)}
+    if customer_ids:
+        out["customer_ids"] = dict(customer_ids)
+    return out
 
 
 def analyze(
@@ -377,9 +382,10 @@ def _analyze_engine(spec: str, settings: AnalysisSettings, rules: RuleSet, engin
         progress("Scoring and segmenting")
     seg = segment_customers(fres.customers, settings.scoring, rules, warn=warn)
     given = {role for role, col in mapping.items() if col}
+    reading = file_reading(engine, fres.mapping, given, fres.notes, fres.customer_ids)
     return AnalysisResult(engine, spec, digest.result(), fres.input_rows, fres.ledger, fres.as_of, fres.customers, seg,
-                          settings, dict(fres.mapping), file_reading(engine, fres.mapping, given, fres.notes),
-                          not set(fres.mapping) <= given, (), fres.notes, fres.guesses)
+                          settings, dict(fres.mapping), reading, not set(fres.mapping) <= given, (), fres.notes,
+                          fres.guesses)
 
 
 def result_provenance(result: AnalysisResult) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import codecs
 import csv
 import hashlib
 import io
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ import pyarrow.csv as pacsv
 from .columns import HEAD_SCORE, SYNONYMS, match_header, normalise_header
 from .errors import InputFileError
 from .settings import ReadOptions
+from .workbook import check_zip, load_sheet_text, take_early
 
 __all__ = ["RawTable", "Source", "detect_format", "file_sha256", "list_sheets", "read_table"]
 
@@ -366,40 +366,6 @@ def _unique_names(header: list[str]) -> list[str]:
 # ----------------------------------------------------------------------------------------------------- xlsx
 
 
-def _check_zip(data: bytes, name: str, limit: int) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            infos = zf.infolist()
-            members = {i.filename for i in infos}
-            total = sum(i.file_size for i in infos)
-    except zipfile.BadZipFile:
-        raise InputFileError(
-            f"{name} looks like an Excel workbook but is damaged or truncated. Download or export it again."
-        ) from None
-    if "xl/workbook.xml" not in members and "xl/workbook.bin" not in members:
-        raise InputFileError(f"{name} is a zip archive, not an Excel workbook. Upload the .xlsx or .csv inside it.")
-    if total > limit:
-        raise _too_big(name, total, limit)
-    # Sizes in a zip header are claims. For members that claim a suspicious ratio (real sheets compress about
-    # 5-15x), count what they really expand to, stopping at the limit, before the workbook reader sees them.
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        for info in infos:
-            if info.compress_size and info.file_size / info.compress_size > 100:
-                seen = 0
-                with zf.open(info) as member:
-                    for block in iter(lambda member=member: member.read(1 << 20), b""):  # type: ignore[misc]
-                        seen += len(block)
-                        if seen > limit:
-                            raise _too_big(name, seen, limit)
-
-
-def _too_big(name: str, size: int, limit: int) -> InputFileError:
-    return InputFileError(
-        f"{name} would expand to more than {size / 1e9:.1f} GB when opened, over the {limit / 1e9:.1f} GB limit. "
-        "Export it as CSV or split it into smaller workbooks."
-    )
-
-
 def list_sheets(source: Source) -> tuple[str, ...]:
     """The sheet names of a workbook (empty for other formats)."""
     data, name = _load(source)
@@ -424,13 +390,17 @@ class _SheetUnreadableError(Exception):
     """A sheet the workbook reader cannot parse; the message names the sheet and the reader's reason."""
 
 
-def _load_sheet(reader, sheet: str, name: str) -> tuple[pa.Table, int] | None:  # type: ignore[no-untyped-def]
+def _load_sheet(  # type: ignore[no-untyped-def]
+    reader, sheet: str, name: str, digest: str = ""
+) -> tuple[pa.Table, int] | None:
     """Parse one sheet once: its data rows as text columns named by the header found in its first rows.
 
     fastexcel (calamine) parses the whole sheet whatever ``n_rows`` asks for, so a separate header peek would
     cost as much as the load itself. The sheet is loaded once without a header; the header is looked for among
     its first ``_HEADER_SCAN_ROWS`` rows, and the rows below it are the data. ``skip_rows=0`` keeps leading empty
-    rows, so the row index found is the sheet's own row (row ``header_row + 1`` in Excel).
+    rows, so the row index found is the sheet's own row (row ``header_row + 1`` in Excel). When the command line
+    started parsing this sheet of this file (SHA-256 ``digest``) before its imports, that parse is taken instead
+    (:func:`rfm_core.workbook.take_early`).
 
     Returns
     -------
@@ -443,8 +413,9 @@ def _load_sheet(reader, sheet: str, name: str) -> tuple[pa.Table, int] | None:  
     _SheetUnreadableError
         When the sheet cannot be parsed at all; the caller decides whether that ends the read.
     """
+    early = take_early(digest, sheet) if digest else None
     try:
-        batch = reader.load_sheet(sheet, header_row=None, skip_rows=0, dtypes="string", eager=True)
+        batch = early if early is not None else load_sheet_text(reader, sheet)
     except Exception as exc:  # fastexcel raises its own hierarchy; all mean "cannot parse this sheet"
         raise _SheetUnreadableError(
             f"Sheet {sheet!r} of {name} could not be read ({type(exc).__name__}: {str(exc)[:120]})"
@@ -460,7 +431,7 @@ def _load_sheet(reader, sheet: str, name: str) -> tuple[pa.Table, int] | None:  
 
 
 def _read_xlsx(data: bytes, name: str, digest: str, options: ReadOptions) -> RawTable:
-    _check_zip(data, name, options.max_uncompressed_bytes)
+    check_zip(data, name, options.max_uncompressed_bytes)
     reader = _open_workbook(data, name)
     sheets = tuple(reader.sheet_names)
     if options.sheet is not None and options.sheet not in sheets:
@@ -470,7 +441,7 @@ def _read_xlsx(data: bytes, name: str, digest: str, options: ReadOptions) -> Raw
     unreadable: list[str] = []
     for sheet in wanted:
         try:
-            loaded = _load_sheet(reader, sheet, name)
+            loaded = _load_sheet(reader, sheet, name, digest)
         except _SheetUnreadableError as exc:
             if options.sheet is not None:
                 raise InputFileError(f"{exc}. Save the workbook again in Excel or export the sheet as CSV.") from None

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 from .formatting import Currency
+from .workbook import DEFAULT_MAX_UNCOMPRESSED_BYTES
 
 __all__ = [
     "CLV_MODELS",
@@ -62,7 +63,8 @@ class ReadOptions:
     all_sheets: bool = _help("Read every sheet with transaction columns and stack them (Online Retail II).", False)
     max_rows: int = _help("Refuse files with more rows than this (protects memory).", 20_000_000)
     max_uncompressed_bytes: int = _help(
-        "Refuse workbooks whose uncompressed content exceeds this many bytes (zip bombs).", 2_000_000_000
+        "Refuse workbooks whose uncompressed content exceeds this many bytes (zip bombs).",
+        DEFAULT_MAX_UNCOMPRESSED_BYTES,
     )
 
     def __post_init__(self) -> None:

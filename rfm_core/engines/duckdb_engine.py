@@ -19,7 +19,7 @@ from ..aggregate import resolve_as_of
 from ..clean import IS_RETURN
 from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID
 from ..errors import InputFileError, RfmError
-from ..mapping import email_merge_note, resolve_mapping
+from ..mapping import resolve_mapping
 from ..settings import CleaningPolicy
 from .files import decide_dayfirst, expand_paths, file_format
 from .sqlplan import (
@@ -30,6 +30,7 @@ from .sqlplan import (
     apply_order_level_check,
     counts_frame,
     customers_sql,
+    email_reading,
     finish_customers,
     ledger_frame,
     read_columns,
@@ -100,7 +101,7 @@ class DuckDBAggregator:
             out = con.sql(customers_sql(Dialect(), "tx", as_of)).df()
         finally:
             con.close()
-        return finish_customers(out)
+        return finish_customers(out, COUNTRY in tx.columns)
 
 
 def _source(paths: list[str], fmt: str) -> str:
@@ -174,11 +175,10 @@ def duckdb_customers_from_files(
             plan = SqlPlan(source, columns, text_columns, resolved, policy, Dialect(), dayfirst, float_columns=floats,
                            row_id=row_id, row_hash=row_hash)
             notes: tuple[str, ...] = ()
+            id_info: dict[str, int] = {}
             emails = plan.email_spellings()
-            if emails:
-                merged, example = con.sql(emails).fetchall()[0]
-                if merged:  # said, as the pandas reader says it
-                    notes = (email_merge_note(resolved[CUSTOMER_ID], int(merged), list(example)),)
+            if emails:  # said, and counted, as the pandas reader does
+                notes, id_info = email_reading(con.sql(emails).fetchall()[0], resolved[CUSTOMER_ID])
             if plan.needs_order_level_check():
                 plan, checked = apply_order_level_check(plan, con.sql(plan.order_level_check()).fetchall()[0])
                 notes = (*notes, *checked)
@@ -212,6 +212,7 @@ def duckdb_customers_from_files(
             raise RfmError(f"DuckDB could not process the input: {str(exc).splitlines()[0]}") from None
         finally:
             con.close()
-    return FileResult(finish_customers(customers), ledger_frame(counts, input_rows), as_of, input_rows, "duckdb",
-                      plan.mapping, (f"{len(paths)} {fmt} file(s) read by DuckDB out of core.", *notes),
-                      unreadable=unread, guesses=notes)
+    return FileResult(finish_customers(customers, COUNTRY in plan.mapping), ledger_frame(counts, input_rows),
+                      as_of, input_rows, "duckdb", plan.mapping,
+                      (f"{len(paths)} {fmt} file(s) read by DuckDB out of core.", *notes), unreadable=unread,
+                      guesses=notes, customer_ids=id_info)

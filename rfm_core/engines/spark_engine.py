@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..aggregate import resolve_as_of
-from ..columns import INVOICE_DATE
+from ..columns import COUNTRY, CUSTOMER_ID, INVOICE_DATE
 from ..errors import RfmError
 from ..mapping import resolve_mapping
 from ..settings import CleaningPolicy
@@ -33,6 +33,7 @@ from .sqlplan import (
     SqlPlan,
     apply_order_level_check,
     counts_frame,
+    email_reading,
     finish_customers,
     ledger_frame,
     refuse_order_rules,
@@ -300,8 +301,13 @@ def _analyse(spark: Any, frame: Any, fmt: str, views: _Views, later: Callable[..
     refuse_order_rules(columns, resolved, "spark")
     plan = SqlPlan(views.source, columns, text_columns, resolved, policy, dialect, dayfirst, nanos)
     notes: tuple[str, ...] = ()
+    id_info: dict[str, int] = {}
+    emails = plan.email_spellings()
+    if emails:  # said, and counted, as the pandas reader does
+        notes, id_info = email_reading(tuple(spark.sql(emails).collect()[0]), resolved[CUSTOMER_ID])
     if plan.needs_order_level_check():
-        plan, notes = apply_order_level_check(plan, tuple(spark.sql(plan.order_level_check()).collect()[0]))
+        plan, checked = apply_order_level_check(plan, tuple(spark.sql(plan.order_level_check()).collect()[0]))
+        notes = (*notes, *checked)
     # The typed, flagged lines (coded0) are read by three parts of the plan (purchases and returns for the
     # cancellation matching, and the final coding). Spark never materialises a CTE: as one query it recomputed
     # them for every reader, each time re-reading, re-typing, re-hashing and re-joining every line (115 scans of
@@ -315,5 +321,7 @@ def _analyse(spark: Any, frame: Any, fmt: str, views: _Views, later: Callable[..
     input_rows = int(counts["n"].sum())
     as_of = resolve_as_of(spark.sql(plan.last_purchase(views.summary)).collect()[0][0], as_of)
     customers = spark.sql(plan.customers(views.summary, as_of)).toPandas()
-    return FileResult(finish_customers(customers), ledger_frame(counts, input_rows), as_of, input_rows, "spark",
-                      plan.mapping, (read_note, *notes), unreadable=unread, guesses=tuple(notes))
+    return FileResult(finish_customers(customers, COUNTRY in plan.mapping), ledger_frame(counts, input_rows),
+                      as_of, input_rows, "spark",
+                      plan.mapping, (read_note, *notes), unreadable=unread, guesses=tuple(notes),
+                      customer_ids=id_info)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -34,7 +35,7 @@ from ..orders import TOLERANCE
 from ..settings import CleaningPolicy
 
 __all__ = ["Dialect", "FileResult", "SparkDialect", "SqlPlan", "apply_order_level_check", "counts_frame",
-           "customers_sql", "finish_customers", "ledger_frame", "read_columns", "refuse_order_rules"]
+           "customers_sql", "email_reading", "finish_customers", "ledger_frame", "read_columns", "refuse_order_rules"]
 
 CODE = {reason: i for i, reason in enumerate(REASONS)}
 #: The columns of the typed, flagged and pre-coded groups of lines (``coded0``) that the rest of the plan reads.
@@ -71,6 +72,9 @@ class FileResult:
     #: The notes that state a decision made on the data (e-mail spellings merged, an order total read as such, lines
     #: not read): the CLI prints them as ``read:`` lines, as the pandas reader's guesses.
     guesses: tuple[str, ...] = ()
+    #: What the engine learnt about the customer ids, in the pandas reader's provenance keys
+    #: (:attr:`rfm_core.mapping.MappedTable.reading` ``customer_ids``: ``emails``, ``email_spellings_merged``).
+    customer_ids: dict[str, int] = field(default_factory=dict)
 
 
 class Dialect:
@@ -130,6 +134,10 @@ class Dialect:
         """A 64-bit hash of a whole line (NULLs hashed by position, so ``(a, NULL)`` and ``(NULL, a)`` differ)."""
         return f"hash({', '.join(exprs)})"
 
+    def sorted_list(self, expr: str) -> str:
+        """The aggregate of a group's ``expr`` values as a list in ascending order."""
+        return f"list({expr} ORDER BY {expr})"
+
 
 class SparkDialect(Dialect):
     text = "STRING"
@@ -156,6 +164,9 @@ class SparkDialect(Dialect):
 
     def matches(self, expr: str, pattern: str) -> str:
         return f"({expr} RLIKE '{pattern}')"
+
+    def sorted_list(self, expr: str) -> str:
+        return f"sort_array(collect_list({expr}))"
 
     def null_safe_eq(self, a: str, b: str) -> str:
         return f"{a} <=> {b}"
@@ -328,9 +339,10 @@ class SqlPlan:
         return cid if self.policy.drop_missing_customer else f"COALESCE({cid}, '{UNKNOWN_CUSTOMER}')"
 
     def email_spellings(self) -> str | None:
-        """DuckDB SQL, one row ``merged, example``: how many spellings of e-mail customer ids :meth:`_cid` merges
-        into another (the distinct ids that are addresses, less the distinct addresses without letter case), and
-        the spellings of one merged address in order; None when the id column is not text (no addresses)."""
+        """One row ``merged, example, emails``: how many spellings of e-mail customer ids :meth:`_cid`
+        merges into another (the distinct ids that are addresses, less the distinct addresses without letter case),
+        the spellings of one merged address in order, and the distinct ids that are addresses; None when the id
+        column is not text (no addresses)."""
         if self.mapping[CUSTOMER_ID] not in self.text_columns:
             return None
         from ..mapping import EMAIL_PATTERN
@@ -338,8 +350,10 @@ class SqlPlan:
         ids = f"SELECT DISTINCT {self._text(CUSTOMER_ID)} AS c FROM {self.source}"
         email = self.dialect.matches("c", EMAIL_PATTERN)
         return (f"WITH e AS (SELECT c FROM ({ids}) i WHERE c LIKE '%@%' AND {email}), "
-                "g AS (SELECT lower(c) AS k, count(*) AS n, list(c ORDER BY c) AS spellings FROM e GROUP BY k) "
-                "SELECT COALESCE(sum(n - 1), 0), (SELECT spellings FROM g WHERE n > 1 ORDER BY k LIMIT 1) FROM g")
+                f"g AS (SELECT lower(c) AS k, count(*) AS n, {self.dialect.sorted_list('c')} AS spellings FROM e "
+                "GROUP BY lower(c)) "
+                "SELECT COALESCE(sum(n - 1), 0), (SELECT spellings FROM g WHERE n > 1 ORDER BY k LIMIT 1), "
+                "COALESCE(sum(n), 0) FROM g")
 
     def _numbers(self) -> tuple[str, str, str]:
         """A line's quantity, unit price and amount as doubles (the amount: its column, else quantity x price)."""
@@ -728,8 +742,21 @@ def ledger_frame(counts: pd.DataFrame, input_rows: int) -> pd.DataFrame:
     return ledger
 
 
-def finish_customers(frame: pd.DataFrame) -> pd.DataFrame:
-    """Engine output in the pandas engine's column order and types."""
+def email_reading(row: tuple[Any, ...], column: str) -> tuple[tuple[str, ...], dict[str, int]]:
+    """The reading note and provenance counts of :meth:`SqlPlan.email_spellings`' row ``(merged, example, emails)``
+    for the id column ``column``: the pandas reader's note (:func:`rfm_core.mapping.email_merge_note`) when
+    spellings were merged, and its ``customer_ids`` keys when the ids hold addresses."""
+    from ..mapping import email_merge_note
+
+    merged, example, emails = row
+    info = {"emails": int(emails), "email_spellings_merged": int(merged)} if emails else {}
+    notes = (email_merge_note(column, int(merged), list(example)),) if merged else ()
+    return notes, info
+
+
+def finish_customers(frame: pd.DataFrame, has_country: bool = True) -> pd.DataFrame:
+    """Engine output in the pandas engine's column order and types; without ``has_country`` (the file maps no
+    country) no country column, as the pandas engine writes none rather than one empty in every row."""
     out = frame.copy()
     out[CUSTOMER_ID] = out[CUSTOMER_ID].astype(str)
     for col in ("recency_days", "frequency", "tenure_days"):
@@ -739,5 +766,5 @@ def finish_customers(frame: pd.DataFrame) -> pd.DataFrame:
         out[col] = pd.to_datetime(out[col]).astype("datetime64[ns]")
     out["avg_order_value"] = out["monetary"] / out["frequency"]
     cols = [CUSTOMER_ID, "recency_days", "frequency", "monetary", "first_purchase", "last_purchase", "tenure_days",
-            "avg_order_value", COUNTRY]
+            "avg_order_value", *([COUNTRY] if has_country else [])]
     return out[cols].sort_values(CUSTOMER_ID, kind="stable").reset_index(drop=True)

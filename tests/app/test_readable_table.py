@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from pages.common import readable_table
-from rfm_core.formatting import NO_CURRENCY
+from rfm_core.formatting import NO_CURRENCY, Currency
 
 
 def test_a_pooled_frequency_row_keeps_its_label() -> None:
@@ -43,3 +43,22 @@ def test_a_share_that_rounds_to_zero_reads_below_a_tenth_of_a_percent() -> None:
     assert view["share"].tolist() == ["72.8%", "<0.1%"]
     whole = pd.DataFrame({"segment": ["A"], "customer_share": [0.25]})
     assert readable_table(whole, NO_CURRENCY)[0]["customer_share"].tolist() == [25.0]  # a number, formatted by the grid
+
+
+def test_numbers_nobody_could_compute_read_blank_not_none() -> None:
+    # The Overview's "Other" row (no customers) and a segment without repeat buyers: the grid drew grey "None"
+    # in the average order value, the mean and median columns and the days to the next order.
+    frame = pd.DataFrame({"segment": ["Champions", "Other"], "customers": [2, 0],
+                          "avg_order_value": [1234.5, None], "recency_mean": [3.25, None],
+                          "days_between": [12.0, float("nan")], "r_score": [5.0, None]})
+    view, config = readable_table(frame, Currency("GBP"))
+    assert view["avg_order_value"].tolist() == ["£1,234.50", ""]
+    assert view["recency_mean"].tolist() == ["3.2", ""]  # one decimal, as the grid's %,.1f (3.25 -> 3.2, half even)
+    assert view["days_between"].tolist() == ["12.00", ""]  # no known kind: %,.2f as column_for gives
+    assert view["r_score"].tolist() == ["5", ""]
+    assert view["customers"].tolist() == [2, 0]
+    assert config["recency_mean"]["label"] == "Mean recency (days)"  # the label in words stays
+    assert not any(v is None or v == "None" for col in view.columns for v in view[col].tolist())
+    # A column with every value known stays a number the grid formats and sorts.
+    full, _ = readable_table(frame.iloc[:1], Currency("GBP"))
+    assert full["avg_order_value"].tolist() == [1234.5]

@@ -27,6 +27,7 @@ import pytest
 
 from rfm_core import CleaningPolicy, analyze
 from rfm_core.cli import main
+from rfm_core.columns import COUNTRY
 from rfm_core.engines.duckdb_engine import duckdb_customers_from_files
 from rfm_core.settings import AnalysisSettings
 from tests.conftest import ROOT
@@ -110,6 +111,13 @@ def test_duckdb_reads_customer_ids_as_pandas_does(tmp_path: Path, ids: list[str]
     want = analyze(path, AnalysisSettings(mapping=mapping), warn=False)
     got = duckdb_customers_from_files(str(path), mapping)
     assert _rfm(got.customers) == _rfm(want.customers)
+    # the same columns: the file has no country, and DuckDB wrote a country column empty in every row
+    assert list(got.customers.columns) == list(want.customers.columns)
+    # the same provenance counts of the e-mail ids (DuckDB's lacked them): distinct addresses, spellings merged
+    emails = {k: v for k, v in want.mapped.reading["customer_ids"].items() if k.startswith("email")}
+    assert got.customer_ids == emails
+    via = analyze(path, AnalysisSettings(mapping=mapping), engine="duckdb", warn=False)
+    assert via.reading.get("customer_ids", {}) == emails
     # the same reading note: how many spellings were merged, and the spellings of the example address (pandas lists
     # them in the file's order, DuckDB sorted)
     import re
@@ -259,3 +267,19 @@ def test_case15_spark_keeps_the_local_clock_and_the_same_future_rule(
     if name == "input_nz_shop.csv":  # earlier that day two orders are ahead, in Spark as in pandas
         late = spark_customers_from_files(str(path), session=spark).ledger.set_index("reason")["rows"].to_dict()
         assert late == {"used": 2, "dated after today": 2}
+
+
+@pytest.mark.slow
+def test_case08_spark_says_and_counts_the_email_spellings_it_merges(spark: object) -> None:  # noqa: F811
+    # Spark compared e-mail ids without letter case (the shared plan) but said nothing of it, and wrote a country
+    # column empty in every row for a file with no country.
+    from rfm_core.engines.spark_engine import spark_customers_from_files
+
+    got = spark_customers_from_files(str(CASES / "08-email-letter-case" / "input.csv"), session=spark)
+    assert _rfm(got.customers) == {"dana.lee@example.com": (2, 3, 100.0), "eli@example.com": (1, 1, 50.0)}
+    merged = [n for n in got.guesses if "compared without letter case" in n]
+    # three spellings of Dana's address (two merged into another), in sorted order as DuckDB lists them
+    assert len(merged) == 1 and "2 spelling(s) merged" in merged[0]
+    assert "'DANA.LEE@EXAMPLE.COM', 'Dana.Lee@Example.com', 'dana.lee@example.com'" in merged[0]
+    assert got.customer_ids == {"emails": 4, "email_spellings_merged": 2}  # 3 of Dana's + eli's
+    assert COUNTRY not in got.customers.columns

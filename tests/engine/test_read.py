@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import hashlib
 import io
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -311,3 +313,75 @@ def test_xlsx_rows_below_the_header_are_the_data_wherever_the_header_is(
     assert raw.frame["CustomerID"].tolist() == [str(r[1]) for r in lines]
     assert raw.frame["Quantity"].tolist() == [str(r[2]) for r in lines]
     assert [float(x) for x in raw.frame["UnitPrice"]] == [r[3] / 100 for r in lines]
+
+
+# ------------------------------------------------------------- XLSX: the CLI's early parse (rfm_core.workbook)
+
+
+@pytest.mark.parametrize(("argv", "want"), [
+    (["segment", "book.xlsx"], ("book.xlsx", None)),
+    (["segment", "--engine", "auto", "book.xlsx", "--sheet", "Y2"], ("book.xlsx", "Y2")),
+    (["segment", "book.xlsx", "--sheet=Y1", "--out", "out.xlsx"], ("book.xlsx", "Y1")),  # an output, not an input
+    (["clv", "--out", "out.xlsx", "book.XLSM"], ("book.XLSM", None)),
+    (["backtest", "book.xlsx"], ("book.xlsx", None)),
+    (["segment", "data.csv", "--out", "out.xlsx"], None),  # the only workbook is the value of --out
+    (["segment", "--engine", "duckdb", "book.xlsx"], None),  # the file engines do not read workbooks
+    (["segment", "--engine=spark", "book.xlsx"], None),
+    (["segment", "missing.xlsx"], None),  # no such file: the reader says so itself
+    (["segment", "book.xlsx", "book.XLSM"], None),  # two workbooks: unsure which is the input
+    (["rules", "book.xlsx"], None),
+    ([], None),
+])
+def test_the_early_parse_guesses_the_input_workbook_or_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], want: tuple[str, str | None] | None) -> None:
+    from rfm_core.workbook import early_input
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("book.xlsx", "book.XLSM", "out.xlsx", "data.csv"):
+        (tmp_path / name).write_bytes(b"x")
+    got = early_input(argv)
+    assert (None if got is None else (str(got[0]), got[1])) == want
+
+
+@pytest.mark.parametrize("sheet", [None, "Y2"])
+def test_a_sheet_parsed_early_is_taken_and_not_parsed_again(
+        tmp_path: Path, sheet_loads: list[object], sheet: str | None) -> None:
+    from rfm_core.workbook import start_early
+
+    book = {"Y1": XL_ROWS, "Y2": [*TITLE, *XL_ROWS]}
+    path = tmp_path / "book.xlsx"
+    path.write_bytes(xlsx_bytes(book))
+    want = read_table(xlsx_bytes(book), "book.xlsx", ReadOptions(sheet=sheet))
+    sheet_loads.clear()
+    assert start_early(["segment", str(path), *(["--sheet", sheet] if sheet else [])])
+    got = read_table(path, options=ReadOptions(sheet=sheet))
+    assert sheet_loads == [sheet or "Y1"]  # one parse in all: the thread's
+    pd.testing.assert_frame_equal(got.frame, want.frame)
+    assert (got.sha256, got.header_row, got.notes) == (want.sha256, want.header_row, want.notes)
+
+
+def test_an_early_parse_of_other_bytes_or_another_sheet_is_not_taken(tmp_path: Path,
+                                                                     sheet_loads: list[object]) -> None:
+    from rfm_core.workbook import start_early, take_early
+
+    first, second = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    first.write_bytes(xlsx_bytes({"Data": XL_ROWS}))
+    second.write_bytes(xlsx_bytes({"Data": XL_ROWS[:2]}))
+    assert start_early(["segment", str(first)])
+    got = read_table(second)  # the command line named a.xlsx; b.xlsx is read: parsed again, from its own bytes
+    assert len(got.frame) == 1 and sheet_loads == ["Data", "Data"]
+    assert start_early(["segment", str(first)])
+    digest = hashlib.sha256(first.read_bytes()).hexdigest()
+    assert take_early(digest, "Other") is None  # the wrong sheet
+    assert take_early(digest, "Data") is None  # handed out (or dropped) once
+
+
+def test_an_early_parse_of_a_damaged_workbook_leaves_the_error_to_the_reader(tmp_path: Path) -> None:
+    from rfm_core.workbook import start_early, take_early
+
+    path = tmp_path / "book.xlsx"
+    path.write_bytes(xlsx_bytes({"Data": XL_ROWS})[:400])  # truncated
+    assert start_early(["segment", str(path)])
+    with pytest.raises(InputFileError, match="damaged or truncated"):
+        read_table(path)
+    take_early("", "")  # the reader stopped before asking for the sheet: drop the thread's (empty) parse
