@@ -244,6 +244,23 @@ def lorenz_curve(customers: pd.DataFrame) -> go.Figure:
     return _layout(fig, "Revenue concentration (Pareto curve)")
 
 
+#: Grid steps of the monthly chart's two axes.
+_STEPS = 5
+
+
+def _nice_step(top: float, steps: int) -> float:
+    """The least step of the form 1, 2, 2.5 or 5 x 10^k with ``steps`` steps reaching ``top`` (1 for a top of 0 or
+    less), so axis labels are round."""
+    if not np.isfinite(top) or top <= 0:
+        return 1.0
+    raw = top / steps
+    power = 10.0 ** np.floor(np.log10(raw))
+    for factor in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if factor * power >= raw * (1 - 1e-12):
+            return float(factor * power)
+    return float(10 * power)  # unreachable: 10 x power >= raw always
+
+
 def monthly_activity(transactions: pd.DataFrame, currency: Currency = NO_CURRENCY) -> go.Figure:
     """Revenue (bars) and active customers (line) per calendar month; months the data covers only in part (the
     first and last, when the data starts after the 1st or ends before the month's last day) are hatched, labelled
@@ -290,8 +307,14 @@ def monthly_activity(transactions: pd.DataFrame, currency: Currency = NO_CURRENC
         if p:
             fig.add_annotation(x=month, y=1, yref="paper", text="partial", showarrow=False, yanchor="bottom",
                                font={"size": 11, "color": "#4d4d4d"})
-    fig.update_yaxes(title_text="revenue", secondary_y=False, **_money_axis(currency))
-    fig.update_yaxes(title_text="active customers", secondary_y=True, tickformat=",d")
+    # Both axes from 0 in the same number of round steps, so the customers' ticks sit on the revenue grid lines
+    # with round labels (Plotly aligned them to the revenue grid at values such as 532, 732, 932).
+    rev_step = _nice_step(float(data["revenue"].max()) if len(data) else 0.0, _STEPS)
+    cust_step = max(1.0, _nice_step(float(data["customers"].max()) if len(data) else 0.0, _STEPS))
+    fig.update_yaxes(title_text="revenue", secondary_y=False, range=[0, rev_step * _STEPS], tick0=0, dtick=rev_step,
+                     **_money_axis(currency))
+    fig.update_yaxes(title_text="active customers", secondary_y=True, tickformat=",d", showgrid=False,
+                     range=[0, cust_step * _STEPS], tick0=0, dtick=cust_step, tickmode="linear")
     fig.update_xaxes(type="category", tickangle=-45)
     _layout(fig, "Monthly revenue and active customers")
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.3, "xanchor": "left", "x": 0})

@@ -833,6 +833,14 @@ def email_merge_note(column: str, merged: int, example: list[str]) -> str:
             f"{merged:,} spelling(s) merged into another (e.g. {', '.join(map(repr, example[:3]))}).")
 
 
+def id_variants_warning(column: str, variants: int, example: list[str]) -> str:
+    """The reading warning for customer ids (not e-mail addresses) that differ from another only in letter case or
+    spaces (every engine's wording): ``variants`` such spellings, ``example`` the spellings of one id."""
+    return (f"{variants:,} customer ids in {column!r} differ from another only in letter case or spaces (e.g. "
+            f"{', '.join(map(repr, example[:3]))}); they are kept as different customers. If they are the same "
+            "customer, clean the ids in the file.")
+
+
 def _customer_keys(ids: pd.Series, column: str) -> tuple[pd.Series, list[str], list[str], dict[str, Any]]:
     """E-mail addresses compared without letter case; other ids that differ only in case or spaces reported.
 
@@ -865,10 +873,7 @@ def _customer_keys(ids: pd.Series, column: str) -> tuple[pd.Series, list[str], l
         variants = other[sizes.to_numpy() > 1]
         if len(variants):
             example = variants.groupby(key[sizes.to_numpy() > 1]).agg(list).iloc[0]
-            message = (f"{len(variants):,} customer ids in {column!r} differ from another only in letter case or "
-                       f"spaces (e.g. {', '.join(map(repr, example[:3]))}); they are kept as different customers. "
-                       "If they are the same customer, clean the ids in the file.")
-            warnings.append(message)
+            warnings.append(id_variants_warning(column, len(variants), list(example)))
             info["ids_differing_only_in_case_or_spaces"] = len(variants)
     return ids, notes, warnings, info
 

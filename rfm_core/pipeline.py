@@ -111,8 +111,8 @@ class AnalysisResult:
     guessed: bool = False
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
-    #: The notes that state a guess the reader made (:attr:`rfm_core.mapping.MappedTable.guesses`); empty for the
-    #: file engines, which read headers only.
+    #: The notes that state a guess the reader made (:attr:`rfm_core.mapping.MappedTable.guesses`; the file
+    #: engines': :attr:`rfm_core.engines.sqlplan.FileResult.guesses`).
     guesses: tuple[str, ...] = ()
     #: The table as read (pandas engine only; None for duckdb/spark, whose rows stay in the files).
     raw: RawTable | None = None
@@ -384,8 +384,8 @@ def _analyze_engine(spec: str, settings: AnalysisSettings, rules: RuleSet, engin
     given = {role for role, col in mapping.items() if col}
     reading = file_reading(engine, fres.mapping, given, fres.notes, fres.customer_ids)
     return AnalysisResult(engine, spec, digest.result(), fres.input_rows, fres.ledger, fres.as_of, fres.customers, seg,
-                          settings, dict(fres.mapping), reading, not set(fres.mapping) <= given, (), fres.notes,
-                          fres.guesses)
+                          settings, dict(fres.mapping), reading, not set(fres.mapping) <= given, fres.warnings,
+                          fres.notes, fres.guesses)
 
 
 def result_provenance(result: AnalysisResult) -> dict[str, Any]:

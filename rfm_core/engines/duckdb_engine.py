@@ -30,8 +30,8 @@ from .sqlplan import (
     apply_order_level_check,
     counts_frame,
     customers_sql,
-    email_reading,
     finish_customers,
+    id_reading,
     ledger_frame,
     read_columns,
     refuse_order_rules,
@@ -176,9 +176,10 @@ def duckdb_customers_from_files(
                            row_id=row_id, row_hash=row_hash)
             notes: tuple[str, ...] = ()
             id_info: dict[str, int] = {}
-            emails = plan.email_spellings()
-            if emails:  # said, and counted, as the pandas reader does
-                notes, id_info = email_reading(con.sql(emails).fetchall()[0], resolved[CUSTOMER_ID])
+            id_warnings: tuple[str, ...] = ()
+            spellings = plan.id_spellings()
+            if spellings:  # said, and counted, as the pandas reader does
+                notes, id_warnings, id_info = id_reading(con.sql(spellings).fetchall()[0], resolved[CUSTOMER_ID])
             if plan.needs_order_level_check():
                 plan, checked = apply_order_level_check(plan, con.sql(plan.order_level_check()).fetchall()[0])
                 notes = (*notes, *checked)
@@ -215,4 +216,4 @@ def duckdb_customers_from_files(
     return FileResult(finish_customers(customers, COUNTRY in plan.mapping), ledger_frame(counts, input_rows),
                       as_of, input_rows, "duckdb", plan.mapping,
                       (f"{len(paths)} {fmt} file(s) read by DuckDB out of core.", *notes), unreadable=unread,
-                      guesses=notes, customer_ids=id_info)
+                      guesses=notes, customer_ids=id_info, warnings=id_warnings)

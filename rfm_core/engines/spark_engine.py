@@ -33,8 +33,8 @@ from .sqlplan import (
     SqlPlan,
     apply_order_level_check,
     counts_frame,
-    email_reading,
     finish_customers,
+    id_reading,
     ledger_frame,
     refuse_order_rules,
 )
@@ -302,9 +302,10 @@ def _analyse(spark: Any, frame: Any, fmt: str, views: _Views, later: Callable[..
     plan = SqlPlan(views.source, columns, text_columns, resolved, policy, dialect, dayfirst, nanos)
     notes: tuple[str, ...] = ()
     id_info: dict[str, int] = {}
-    emails = plan.email_spellings()
-    if emails:  # said, and counted, as the pandas reader does
-        notes, id_info = email_reading(tuple(spark.sql(emails).collect()[0]), resolved[CUSTOMER_ID])
+    id_warnings: tuple[str, ...] = ()
+    spellings = plan.id_spellings()
+    if spellings:  # said, and counted, as the pandas reader does
+        notes, id_warnings, id_info = id_reading(tuple(spark.sql(spellings).collect()[0]), resolved[CUSTOMER_ID])
     if plan.needs_order_level_check():
         plan, checked = apply_order_level_check(plan, tuple(spark.sql(plan.order_level_check()).collect()[0]))
         notes = (*notes, *checked)
@@ -324,4 +325,4 @@ def _analyse(spark: Any, frame: Any, fmt: str, views: _Views, later: Callable[..
     return FileResult(finish_customers(customers, COUNTRY in plan.mapping), ledger_frame(counts, input_rows),
                       as_of, input_rows, "spark",
                       plan.mapping, (read_note, *notes), unreadable=unread, guesses=tuple(notes),
-                      customer_ids=id_info)
+                      customer_ids=id_info, warnings=id_warnings)

@@ -95,14 +95,19 @@ def test_case08_duckdb_compares_email_ids_without_letter_case() -> None:
     assert len(merged) == 1 and "2 spelling(s) merged" in merged[0] and "'Dana.Lee@Example.com'" in merged[0]
 
 
-@pytest.mark.parametrize("ids", [
+ID_SETS = [
     ["Dana.Lee@Example.com", "dana.lee@example.com", "DANA.LEE@EXAMPLE.COM"],
     ["Bob@Host", "bob@host"],  # no dot in the domain: not an e-mail address, kept apart (with a warning)
     ["X@Y.C", "x@y.c"],  # a one-letter top-level domain: not an e-mail address
     ["Zoë@Example.de", "ZOË@EXAMPLE.DE", "zoë@example.de"],
     ["A12@x.com", "a12@X.COM", "A12"],
     ["Ann <ann@x.com>", "ann <ann@x.com>"],  # angle brackets: not an address as such
-])
+    ["AB 12", "ab12", "Ab12", "CD9"],  # not addresses: three spellings of one id, kept apart (and warned of)
+    ["12 34", "1234", "77"],  # digits only, but a space: the same id to the eye
+]
+
+
+@pytest.mark.parametrize("ids", ID_SETS)
 def test_duckdb_reads_customer_ids_as_pandas_does(tmp_path: Path, ids: list[str]) -> None:
     path = tmp_path / "ids.csv"
     rows = [f"{900 + i},2024-05-0{1 + i % 5},{10 + i},{cid}" for i, cid in enumerate(ids)]
@@ -113,11 +118,11 @@ def test_duckdb_reads_customer_ids_as_pandas_does(tmp_path: Path, ids: list[str]
     assert _rfm(got.customers) == _rfm(want.customers)
     # the same columns: the file has no country, and DuckDB wrote a country column empty in every row
     assert list(got.customers.columns) == list(want.customers.columns)
-    # the same provenance counts of the e-mail ids (DuckDB's lacked them): distinct addresses, spellings merged
-    emails = {k: v for k, v in want.mapped.reading["customer_ids"].items() if k.startswith("email")}
-    assert got.customer_ids == emails
+    # the same provenance counts of the ids (DuckDB's lacked them): distinct addresses, spellings merged, other ids
+    # differing only in letter case or spaces
+    assert got.customer_ids == want.mapped.reading["customer_ids"]
     via = analyze(path, AnalysisSettings(mapping=mapping), engine="duckdb", warn=False)
-    assert via.reading.get("customer_ids", {}) == emails
+    assert via.reading.get("customer_ids", {}) == want.mapped.reading["customer_ids"]
     # the same reading note: how many spellings were merged, and the spellings of the example address (pandas lists
     # them in the file's order, DuckDB sorted)
     import re
@@ -129,6 +134,17 @@ def test_duckdb_reads_customer_ids_as_pandas_does(tmp_path: Path, ids: list[str]
     merged = want.mapped.reading.get("customer_ids", {}).get("email_spellings_merged", 0)
     assert merge_note(got.notes) == merge_note(want.mapped.notes)
     assert len(merge_note(got.notes)) == (1 if merged else 0)
+
+    # the same warning for ids that differ only in letter case or spaces (kept apart), said by DuckDB too: by the
+    # engine and by the analysis the CLI and the app show
+    def variants(warnings: Iterable[str]) -> list[tuple[str, frozenset[str]]]:
+        said = r"(\d+) customer ids in 'Email' differ .* \(e.g. (.*)\); they"
+        return [(m.group(1), frozenset(re.findall(r"'([^']*)'", m.group(2))))
+                for w in warnings if (m := re.search(said, w))]
+
+    assert variants(got.warnings) == variants(want.warnings) == variants(via.warnings)
+    differing = want.mapped.reading["customer_ids"].get("ids_differing_only_in_case_or_spaces", 0)
+    assert len(variants(via.warnings)) == (1 if differing else 0)
 
 
 @pytest.mark.parametrize("name", ["control_semicolon.csv", "input_comma_quoted.csv"])
@@ -283,3 +299,29 @@ def test_case08_spark_says_and_counts_the_email_spellings_it_merges(spark: objec
     assert "'DANA.LEE@EXAMPLE.COM', 'Dana.Lee@Example.com', 'dana.lee@example.com'" in merged[0]
     assert got.customer_ids == {"emails": 4, "email_spellings_merged": 2}  # 3 of Dana's + eli's
     assert COUNTRY not in got.customers.columns
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ids", ID_SETS)
+def test_spark_reads_customer_ids_as_pandas_does(tmp_path: Path, ids: list[str], spark: object) -> None:  # noqa: F811
+    # The same id sets as DuckDB above: the customers, the merge note, the warning and the counts of pandas.
+    import re
+
+    from rfm_core.engines.spark_engine import spark_customers_from_files
+
+    path = tmp_path / "ids.csv"
+    rows = [f"{900 + i},2024-05-0{1 + i % 5},{10 + i},{cid}" for i, cid in enumerate(ids)]
+    path.write_text("Order ID,Created at,Total,Email\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    mapping = {"customer_id": "Email", "invoice_id": "Order ID", "invoice_date": "Created at", "amount": "Total"}
+    want = analyze(path, AnalysisSettings(mapping=mapping), warn=False)
+    got = spark_customers_from_files(str(path), mapping, session=spark)
+    assert _rfm(got.customers) == _rfm(want.customers)
+    assert got.customer_ids == want.mapped.reading["customer_ids"]
+
+    def spellings(texts: Iterable[str], said: str) -> list[tuple[str, frozenset[str]]]:
+        return [(m.group(1), frozenset(re.findall(r"'([^']*)'", m.group(2))))
+                for t in texts if (m := re.search(said, t))]
+
+    for said in (r"(\d+) spelling\(s\) merged into another \(e.g. (.*)\)",
+                 r"(\d+) customer ids in 'Email' differ .* \(e.g. (.*)\); they"):
+        assert spellings((*got.notes, *got.warnings), said) == spellings((*want.mapped.notes, *want.warnings), said)

@@ -219,3 +219,24 @@ def test_every_figure_is_drawn_with_the_plotly_white_template(result) -> None:  
     assert len(figs) == 12
     for fig in figs:
         assert fig.layout.template == white
+
+
+@pytest.mark.parametrize(("revenues", "customers", "rev_step", "cust_step"), [
+    # worked by hand: the least 1, 2, 2.5 or 5 x 10^k step with 5 steps reaching the top
+    ([1_146_000.0, 300_000.0], [1_670, 600], 250_000.0, 500.0),  # 229,200 a step -> 250,000; 334 -> 500
+    ([3.0, 1.0], [1, 1], 1.0, 1.0),  # 0.6 -> 1; a customer axis never steps below one customer
+    ([1_000.0], [10], 200.0, 2.0),  # exactly 5 steps of 200 and of 2
+])
+def test_monthly_chart_axes_share_round_grid_steps(revenues: list[float], customers: list[int],
+                                                   rev_step: float, cust_step: float) -> None:
+    # The customers' axis labels read 532, 732, 932 (aligned to the revenue grid at odd values).
+    rows = []
+    for month, (revenue, n) in enumerate(zip(revenues, customers, strict=True), start=1):
+        rows += [(f"c{month}-{i}", f"2024-{month:02d}-0{1 + i % 9}", revenue / n) for i in range(n)]
+    tx = pd.DataFrame({"customer_id": [r[0] for r in rows], "invoice_id": [f"i{k}" for k in range(len(rows))],
+                       "invoice_date": pd.to_datetime([r[1] for r in rows]), "amount": [r[2] for r in rows]})
+    fig = charts.monthly_activity(tx)
+    left, right = fig.layout.yaxis, fig.layout.yaxis2
+    assert (left.dtick, tuple(left.range)) == (rev_step, (0, rev_step * 5))
+    assert (right.dtick, tuple(right.range)) == (cust_step, (0, cust_step * 5))
+    assert right.showgrid is False
