@@ -299,7 +299,9 @@ def _analyse(spark: Any, frame: Any, fmt: str, views: _Views, later: Callable[..
     nanos = frozenset(name for name, kind in frame.dtypes if kind == "bigint" and fmt == "parquet"
                       and name == resolved[INVOICE_DATE])
     refuse_order_rules(columns, resolved, "spark")
-    plan = SqlPlan(views.source, columns, text_columns, resolved, policy, dialect, dayfirst, nanos)
+    floats = frozenset(name for name, kind in frame.dtypes if kind in ("double", "float"))
+    plan = SqlPlan(views.source, columns, text_columns, resolved, policy, dialect, dayfirst, nanos,
+                   float_columns=floats)
     notes: tuple[str, ...] = ()
     id_info: dict[str, int] = {}
     id_warnings: tuple[str, ...] = ()

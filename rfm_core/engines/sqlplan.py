@@ -239,9 +239,11 @@ class SqlPlan:
         if name in self.float_columns:
             # A whole number (an id stored as 12346.0) is the text of its integer: what the cast-and-strip above
             # gives, without formatting a double (the costliest expression of the plan on such an id column).
-            # From 1 only: NaN, infinities, 0 and -0 ("-0") take the general way.
+            # From 1 only: NaN, infinities and other numbers take the general way. Zero of either sign is "0", as
+            # pandas writes it (str(int(-0.0))); the general way wrote "-0", another customer.
             whole = f"{col} >= 1 AND {col} < 1e15 AND {col} = floor({col})"
-            return f"CASE WHEN {whole} THEN CAST(CAST({col} AS BIGINT) AS {self.dialect.text}) ELSE {text} END"
+            return (f"CASE WHEN {col} = 0 THEN '0' WHEN {whole} THEN CAST(CAST({col} AS BIGINT) AS "
+                    f"{self.dialect.text}) ELSE {text} END")
         return text
 
     def _number(self, canonical: str) -> str:

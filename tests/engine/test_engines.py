@@ -537,3 +537,52 @@ def test_the_sql_time_zone_offset_is_the_pandas_readers(values: list[str]) -> No
         found = re.search(_OFFSET_RE2, value)
         want = _offset_minutes(found["zone"]) if found else None
         assert got[i] == want, (value, got[i], want)
+
+
+def _float_id_lines(ids: list[float]) -> pd.DataFrame:
+    n = len(ids)
+    return pd.DataFrame({
+        "InvoiceNo": [str(536000 + i) for i in range(n)], "StockCode": ["85123A"] * n, "Quantity": range(1, n + 1),
+        "InvoiceDate": pd.date_range("2011-01-01 10:00", periods=n, freq="D"), "UnitPrice": [1.5] * n,
+        "CustomerID": ids, "Country": ["United Kingdom"] * n})
+
+
+#: Ids stored as doubles, with the hand count: NaN of either sign is missing ("no customer id"); a whole id is one
+#: customer, its text without ".0"; zero of either sign is the customer "0" (pandas: str(int(-0.0)) == "0"; the SQL
+#: plan wrote "-0", a second customer). Monetary: unit price 1.5 x the quantity, which is the line's position.
+FLOAT_ID_CASES = [
+    # 12346.0 on lines 1, 3, 5 (1.5 x 9 = 13.5), 17850.0 on line 2 (3.0), NaN and -NaN on lines 4 and 6
+    ([12346.0, 17850.0, 12346.0, float("nan"), 12346.0, -float("nan")], {"used": 4, "no customer id": 2},
+     {"12346": (3, 13.5), "17850": (1, 3.0)}),
+    # 0.0 and -0.0: one customer "0" with two orders (1.5 + 3.0); -5.0 is "-5"; 2.5 keeps its fraction
+    ([0.0, -0.0, -5.0, 2.5], {"used": 4}, {"0": (2, 4.5), "-5": (1, 4.5), "2.5": (1, 6.0)}),
+]
+
+
+@pytest.mark.parametrize(("ids", "ledger", "want"), FLOAT_ID_CASES)
+def test_float_ids_are_the_customers_pandas_makes(tmp_path: Path, ids: list[float], ledger: dict[str, int],
+                                                  want: dict[str, tuple[int, float]]) -> None:
+    path = tmp_path / "float_ids.parquet"
+    _float_id_lines(ids).to_parquet(path, index=False)
+    ref = analyze(path, warn=False)
+    got = duckdb_customers_from_files(str(path))
+    for rows, customers in ((ref.cleaned.ledger, ref.customers), (got.ledger, got.customers)):
+        assert rows.set_index("reason")["rows"].to_dict() == ledger
+        by_id = customers.set_index("customer_id")
+        # sums of multiples of 1.5: exact in binary, whatever the order of addition
+        assert {c: (int(by_id.loc[c, "frequency"]), float(by_id.loc[c, "monetary"])) for c in by_id.index} == want
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("ids", "ledger", "want"), FLOAT_ID_CASES)
+def test_spark_float_ids_are_the_customers_pandas_makes(tmp_path: Path, spark: Any, ids: list[float],
+                                                        ledger: dict[str, int],
+                                                        want: dict[str, tuple[int, float]]) -> None:
+    from rfm_core.engines.spark_engine import spark_customers_from_files
+
+    path = tmp_path / "float_ids.parquet"
+    _float_id_lines(ids).to_parquet(path, index=False)
+    got = spark_customers_from_files(str(path), session=spark)
+    assert got.ledger.set_index("reason")["rows"].to_dict() == ledger
+    by_id = got.customers.set_index("customer_id")
+    assert {c: (int(by_id.loc[c, "frequency"]), float(by_id.loc[c, "monetary"])) for c in by_id.index} == want
