@@ -497,6 +497,16 @@ def _rules(args: argparse.Namespace) -> str:
     return "default rules written to stdout"
 
 
+def _check_csv_out(out: Path | None, workbook_flag: str | None) -> None:
+    """Refuse an ``--out`` (always CSV) named like a workbook or a Parquet file: it would be CSV text under a name
+    Excel or a Parquet reader cannot open (an acceptance run wrote ``--out y.xlsx`` and got CSV bytes, silently)."""
+    if out is None or not out.name.lower().endswith((".xlsx", ".xlsm", ".xls", ".parquet")):
+        return
+    instead = f", or use {workbook_flag} {out.name} for the Excel workbook" if workbook_flag else ""
+    raise ConfigError(f"--out writes a CSV file, but {out.name} is named like another format. Name it "
+                      f"{out.with_suffix('.csv').name}{instead}.")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command (``argv`` without the program name; default ``sys.argv[1:]``) and return the exit code:
     0 success (the summary line on stderr), 2 bad input or settings (one ``error:`` line), 3 an internal error (one
@@ -509,6 +519,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     pa.set_memory_pool(pa.system_memory_pool())
     try:
+        if args.command in ("segment", "clv", "backtest"):
+            _check_csv_out(args.out, "--xlsx" if args.command == "segment" else None)
         if args.command == "segment":
             message = _segment(args)
         elif args.command == "clv":

@@ -111,3 +111,22 @@ def test_unexpected_errors_are_one_line(monkeypatch: pytest.MonkeyPatch, capsys:
     monkeypatch.setattr(cli, "_rules", boom)
     assert main(["rules"]) == 3
     assert capsys.readouterr().err.startswith("error: internal error (ZeroDivisionError: synthetic)")
+
+
+@pytest.mark.parametrize(("command", "name", "advice"), [
+    ("segment", "y.xlsx", "Name it y.csv, or use --xlsx y.xlsx for the Excel workbook."),
+    ("segment", "Y.XLSM", "Name it Y.csv, or use --xlsx Y.XLSM for the Excel workbook."),
+    ("segment", "y.parquet", "Name it y.csv, or use --xlsx y.parquet"),
+    ("clv", "c.xlsx", "Name it c.csv."),
+    ("backtest", "b.xls", "Name it b.csv."),
+])
+def test_an_out_named_like_a_workbook_is_refused_before_any_work(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, name: str, advice: str) -> None:
+    # An acceptance run: `segment book.xlsx --out y.xlsx` wrote CSV text under a name Excel cannot open, silently.
+    out = tmp_path / name
+    extra = ["--at", "2011-11-20"] if command == "backtest" else []
+    assert main([command, str(SAMPLE), *extra, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --out writes a CSV file") and advice in err[0]
+    assert not out.exists()
+    assert main(["segment", str(SAMPLE), "--out", str(tmp_path / "fine.csv")]) == 0  # a .csv (or any other) is written
