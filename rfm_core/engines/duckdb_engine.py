@@ -164,22 +164,24 @@ def duckdb_customers_from_files(
                 # DuckDB's virtual columns of a Parquet scan: which file, which row in it
                 row_id = f"(CAST(file_index AS BIGINT) * {2**40} + file_row_number)"
             text_columns = frozenset(str(r[0]) for r in described if str(r[1]).upper() == "VARCHAR")
-            dayfirst = None
+            dayfirst: bool | None = None
+            date_notes: tuple[str, ...] = ()
             date_col = resolved[INVOICE_DATE]
             if date_col in text_columns:
                 quoted = Dialect().quote(date_col)
                 sample = con.sql(f"SELECT {quoted} AS d FROM {source} WHERE {quoted} IS NOT NULL LIMIT 20000").df()
-                dayfirst = decide_dayfirst(sample["d"], policy.dayfirst)
+                dayfirst, date_notes = decide_dayfirst(sample["d"], policy.dayfirst, date_col)
             refuse_order_rules(columns, resolved, "duckdb")
             floats = frozenset(str(r[0]) for r in described if str(r[1]).upper() in ("DOUBLE", "FLOAT", "REAL"))
             plan = SqlPlan(source, columns, text_columns, resolved, policy, Dialect(), dayfirst, float_columns=floats,
                            row_id=row_id, row_hash=row_hash)
-            notes: tuple[str, ...] = ()
+            notes: tuple[str, ...] = date_notes  # said as the pandas reader says them
             id_info: dict[str, int] = {}
             id_warnings: tuple[str, ...] = ()
             spellings = plan.id_spellings()
             if spellings:  # said, and counted, as the pandas reader does
-                notes, id_warnings, id_info = id_reading(con.sql(spellings).fetchall()[0], resolved[CUSTOMER_ID])
+                id_notes, id_warnings, id_info = id_reading(con.sql(spellings).fetchall()[0], resolved[CUSTOMER_ID])
+                notes = (*notes, *id_notes)
             if plan.needs_order_level_check():
                 plan, checked = apply_order_level_check(plan, con.sql(plan.order_level_check()).fetchall()[0])
                 notes = (*notes, *checked)

@@ -47,9 +47,12 @@ def file_format(paths: list[str]) -> str:
     raise InputFileError("The input mixes CSV and Parquet files; point at one kind at a time.")
 
 
-def decide_dayfirst(sample: pd.Series, forced: bool | None) -> bool | None:
-    """Day or month first for text dates, decided on a sample with the pandas rules (``forced`` wins)."""
+def decide_dayfirst(sample: pd.Series, forced: bool | None, column: str = "") -> tuple[bool | None, tuple[str, ...]]:
+    """Day or month first for text dates, decided on a sample with the pandas rules (``forced`` wins), and the
+    reading note that says what the sample showed (none when the order was set): the pandas reader's words
+    ("Dates in 'X' read as ..."), with the sample's size, as the file engines look at no other values."""
     if forced is not None:
-        return forced
+        return forced, ()
     _, label = parse_dates(sample.astype("string"))
-    return "day-first" in label
+    note = f"Dates in {column!r} read as {label} (judged on the first {len(sample):,} dates of the file)."
+    return "day-first" in label, (note,)

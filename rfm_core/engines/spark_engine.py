@@ -291,23 +291,25 @@ def _analyse(spark: Any, frame: Any, fmt: str, views: _Views, later: Callable[..
     text_columns = frozenset(name for name, kind in frame.dtypes if kind == "string")
     resolved = resolve_mapping(list(columns), mapping)
     dialect = SparkDialect()
-    dayfirst = None
+    dayfirst: bool | None = None
+    date_notes: tuple[str, ...] = ()
     if resolved[INVOICE_DATE] in text_columns:
         q = dialect.quote(resolved[INVOICE_DATE])
         sample = spark.sql(f"SELECT {q} AS d FROM {views.source} WHERE {q} IS NOT NULL LIMIT 20000").toPandas()
-        dayfirst = decide_dayfirst(sample["d"], policy.dayfirst)
+        dayfirst, date_notes = decide_dayfirst(sample["d"], policy.dayfirst, resolved[INVOICE_DATE])
     nanos = frozenset(name for name, kind in frame.dtypes if kind == "bigint" and fmt == "parquet"
                       and name == resolved[INVOICE_DATE])
     refuse_order_rules(columns, resolved, "spark")
     floats = frozenset(name for name, kind in frame.dtypes if kind in ("double", "float"))
     plan = SqlPlan(views.source, columns, text_columns, resolved, policy, dialect, dayfirst, nanos,
                    float_columns=floats)
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = date_notes  # said as the pandas reader says them
     id_info: dict[str, int] = {}
     id_warnings: tuple[str, ...] = ()
     spellings = plan.id_spellings()
     if spellings:  # said, and counted, as the pandas reader does
-        notes, id_warnings, id_info = id_reading(tuple(spark.sql(spellings).collect()[0]), resolved[CUSTOMER_ID])
+        id_notes, id_warnings, id_info = id_reading(tuple(spark.sql(spellings).collect()[0]), resolved[CUSTOMER_ID])
+        notes = (*notes, *id_notes)
     if plan.needs_order_level_check():
         plan, checked = apply_order_level_check(plan, tuple(spark.sql(plan.order_level_check()).collect()[0]))
         notes = (*notes, *checked)
