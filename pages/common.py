@@ -912,15 +912,15 @@ def readable_table(frame: pd.DataFrame, cur: Any = None) -> tuple[pd.DataFrame, 
             # Missing shares read blank, and shares that round to 0 or 100 read "<0.1%" / ">99.9%" (percent()),
             # not "0.0%" beside 19 rows: such a column is shown as text, formatted here.
             view[col] = shares.map(percent)
-            config[name] = st.column_config.TextColumn(label(name))
+            config[name] = st.column_config.TextColumn(label(name), alignment="right")  # numbers, as text
             continue
         numeric = pd.api.types.is_numeric_dtype(view[col]) and not pd.api.types.is_bool_dtype(view[col])
         if kind in ("money", "decimal", "score", "text") and numeric and bool(view[col].isna().any()):
             # A mean, median or amount nobody could compute (a segment with no customers, no repeat buyers): the
             # grid draws a missing number as a grey "None". Such a column is shown as text, formatted here as the
-            # grid would, with the missing cells blank.
+            # grid would, with the missing cells blank, and aligned right as the grid aligns numbers.
             view[col] = [_cell_text(name, kind, value, cur, view[col].dtype) for value in view[col]]
-            config[name] = st.column_config.TextColumn(label(name))
+            config[name] = st.column_config.TextColumn(label(name), alignment="right")
             continue
         if kind in ("percent", "probability") and numbers is not None:
             view[col] = numbers * 100

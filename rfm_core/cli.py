@@ -140,8 +140,8 @@ def _build_parser() -> argparse.ArgumentParser:
     b.add_argument("--map", action="append", default=[], metavar="CANONICAL=COLUMN")
     b.add_argument("--sheet")
     b.add_argument("--bins", type=int, default=5, help="Scores per metric, 2-10 (default 5).")
-    b.add_argument("--method", choices=["quantile", "rank", "thresholds"], default="quantile",
-                   help=help_for(MetricScoring, "method"))
+    # The same methods and default as segment: a backtest scores as the segmentation it tests does.
+    b.add_argument("--method", choices=list(SCORING_METHODS), default="auto", help=help_for(MetricScoring, "method"))
     b.add_argument("--edges", action="append", default=[], metavar="METRIC=E1,E2,...",
                    help="Custom thresholds for one metric (recency, frequency, monetary); bins = edges + 1.")
     b.add_argument("--rules", type=Path, help="Segment rules as TOML (default: the 11 standard segments).")

@@ -58,6 +58,9 @@ def test_numbers_nobody_could_compute_read_blank_not_none() -> None:
     assert view["r_score"].tolist() == ["5", ""]
     assert view["customers"].tolist() == [2, 0]
     assert config["recency_mean"]["label"] == "Mean recency (days)"  # the label in words stays
+    # aligned right, as the grid aligns the number columns beside them (a user check saw them left-aligned)
+    assert {config[c]["alignment"] for c in ("avg_order_value", "recency_mean", "days_between", "r_score")} == {
+        "right"}
     assert not any(v is None or v == "None" for col in view.columns for v in view[col].tolist())
     # A column with every value known stays a number the grid formats and sorts.
     full, _ = readable_table(frame.iloc[:1], Currency("GBP"))

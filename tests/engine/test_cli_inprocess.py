@@ -130,3 +130,16 @@ def test_an_out_named_like_a_workbook_is_refused_before_any_work(
     assert len(err) == 1 and err[0].startswith("error: --out writes a CSV file") and advice in err[0]
     assert not out.exists()
     assert main(["segment", str(SAMPLE), "--out", str(tmp_path / "fine.csv")]) == 0  # a .csv (or any other) is written
+
+
+def test_backtest_offers_the_scoring_methods_and_default_of_segment() -> None:
+    # backtest offered quantile/rank/thresholds (default quantile) under a help text describing auto and distinct
+    from rfm_core.cli import _build_parser
+    from rfm_core.settings import SCORING_METHODS
+
+    parser = _build_parser()
+    seg = parser.parse_args(["segment", "x.csv"])
+    back = parser.parse_args(["backtest", "x.csv", "--at", "2011-11-20"])
+    assert seg.method == back.method == "auto"
+    for method in SCORING_METHODS:
+        assert parser.parse_args(["backtest", "x.csv", "--at", "2011-11-20", "--method", method]).method == method
