@@ -21,7 +21,7 @@ from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID
 from ..errors import InputFileError, RfmError
 from ..mapping import resolve_mapping
 from ..settings import CleaningPolicy
-from .files import decide_dayfirst, expand_paths, file_format
+from .files import DATE_SAMPLE, decide_dayfirst, expand_paths, file_format
 from .sqlplan import (
     CODE,
     Dialect,
@@ -169,7 +169,8 @@ def duckdb_customers_from_files(
             date_col = resolved[INVOICE_DATE]
             if date_col in text_columns:
                 quoted = Dialect().quote(date_col)
-                sample = con.sql(f"SELECT {quoted} AS d FROM {source} WHERE {quoted} IS NOT NULL LIMIT 20000").df()
+                sample = con.sql(f"SELECT {quoted} AS d FROM {source} WHERE {quoted} IS NOT NULL "
+                                 f"LIMIT {DATE_SAMPLE}").df()
                 dayfirst, date_notes = decide_dayfirst(sample["d"], policy.dayfirst, date_col)
             refuse_order_rules(columns, resolved, "duckdb")
             floats = frozenset(str(r[0]) for r in described if str(r[1]).upper() in ("DOUBLE", "FLOAT", "REAL"))

@@ -11,7 +11,7 @@ import pandas as pd
 from ..errors import InputFileError
 from ..mapping import parse_dates
 
-__all__ = ["decide_dayfirst", "expand_paths", "file_format"]
+__all__ = ["DATE_SAMPLE", "decide_dayfirst", "expand_paths", "file_format"]
 
 _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".txt", ".tsv")
@@ -47,6 +47,11 @@ def file_format(paths: list[str]) -> str:
     raise InputFileError("The input mixes CSV and Parquet files; point at one kind at a time.")
 
 
+#: How many of the date column's values the file engines read to decide the date order (``LIMIT``, not the first
+#: ones: the engines read in parallel).
+DATE_SAMPLE = 20_000
+
+
 def decide_dayfirst(sample: pd.Series, forced: bool | None, column: str = "") -> tuple[bool | None, tuple[str, ...]]:
     """Day or month first for text dates, decided on a sample with the pandas rules (``forced`` wins), and the
     reading note that says what the sample showed (none when the order was set): the pandas reader's words
@@ -54,5 +59,7 @@ def decide_dayfirst(sample: pd.Series, forced: bool | None, column: str = "") ->
     if forced is not None:
         return forced, ()
     _, label = parse_dates(sample.astype("string"))
-    note = f"Dates in {column!r} read as {label} (judged on the first {len(sample):,} dates of the file)."
+    judged = (f"all {len(sample):,} of its dates" if len(sample) < DATE_SAMPLE
+              else f"a sample of {DATE_SAMPLE:,} of its dates")
+    note = f"Dates in {column!r} read as {label} (judged on {judged})."
     return "day-first" in label, (note,)

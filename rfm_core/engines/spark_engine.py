@@ -26,7 +26,7 @@ from ..columns import COUNTRY, CUSTOMER_ID, INVOICE_DATE
 from ..errors import RfmError
 from ..mapping import resolve_mapping
 from ..settings import CleaningPolicy
-from .files import decide_dayfirst, expand_paths, file_format
+from .files import DATE_SAMPLE, decide_dayfirst, expand_paths, file_format
 from .sqlplan import (
     FileResult,
     SparkDialect,
@@ -295,7 +295,8 @@ def _analyse(spark: Any, frame: Any, fmt: str, views: _Views, later: Callable[..
     date_notes: tuple[str, ...] = ()
     if resolved[INVOICE_DATE] in text_columns:
         q = dialect.quote(resolved[INVOICE_DATE])
-        sample = spark.sql(f"SELECT {q} AS d FROM {views.source} WHERE {q} IS NOT NULL LIMIT 20000").toPandas()
+        sample = spark.sql(f"SELECT {q} AS d FROM {views.source} WHERE {q} IS NOT NULL "
+                           f"LIMIT {DATE_SAMPLE}").toPandas()
         dayfirst, date_notes = decide_dayfirst(sample["d"], policy.dayfirst, resolved[INVOICE_DATE])
     nanos = frozenset(name for name, kind in frame.dtypes if kind == "bigint" and fmt == "parquet"
                       and name == resolved[INVOICE_DATE])

@@ -145,7 +145,7 @@ def test_duckdb_reads_customer_ids_as_pandas_does(tmp_path: Path, ids: list[str]
     assert variants(got.warnings) == variants(want.warnings) == variants(via.warnings)
     # the date format the sample showed, in pandas' words (acceptance run: DuckDB printed no such line)
     label = want.mapped.reading["dates"]["format"]
-    assert f"Dates in 'Created at' read as {label} (judged on the first {len(ids)} dates of the file)." in got.guesses
+    assert f"Dates in 'Created at' read as {label} (judged on all {len(ids)} of its dates)." in got.guesses
     differing = want.mapped.reading["customer_ids"].get("ids_differing_only_in_case_or_spaces", 0)
     assert len(variants(via.warnings)) == (1 if differing else 0)
 
@@ -326,7 +326,7 @@ def test_spark_reads_customer_ids_as_pandas_does(tmp_path: Path, ids: list[str],
                 for t in texts if (m := re.search(said, t))]
 
     label = want.mapped.reading["dates"]["format"]
-    assert f"Dates in 'Created at' read as {label} (judged on the first {len(ids)} dates of the file)." in got.guesses
+    assert f"Dates in 'Created at' read as {label} (judged on all {len(ids)} of its dates)." in got.guesses
     for said in (r"(\d+) spelling\(s\) merged into another \(e.g. (.*)\)",
                  r"(\d+) customer ids in 'Email' differ .* \(e.g. (.*)\); they"):
         assert spellings((*got.notes, *got.warnings), said) == spellings((*want.mapped.notes, *want.warnings), said)
@@ -341,7 +341,7 @@ def test_duckdb_says_the_date_order_its_sample_showed_unless_it_was_set(
     got = duckdb_customers_from_files(str(path), policy=CleaningPolicy(dayfirst=dayfirst))
     # 15/02/2024 proves day first: K1 bought on 2 January and 15 February (pandas' reading, by hand)
     notes = [n for n in got.guesses if n.startswith("Dates in 'Date'")]
-    assert notes == (["Dates in 'Date' read as day-first (DD/MM/YYYY) (judged on the first 3 dates of the file)."]
+    assert notes == (["Dates in 'Date' read as day-first (DD/MM/YYYY) (judged on all 3 of its dates)."]
                      if said else [])
     if dayfirst is not False:
         assert _rfm(got.customers)["K1"][1] == 2

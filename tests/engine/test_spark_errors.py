@@ -104,8 +104,12 @@ def test_a_successful_spark_run_keeps_stderr_to_warnings_and_the_summary(tmp_pat
     assert proc.returncode == 0, proc.stderr
     mapped, *warnings, summary = proc.stderr.splitlines()
     assert mapped.startswith("mapped: customer_id<-CustomerID, "), proc.stderr  # detected from the headers
-    # no Java banner, log lines, progress bars: only warnings and the scoring line of each metric (DOCUMENTATION §6)
-    assert all(w.startswith(("warning: ", "recency (days): ", "frequency (orders): ", "monetary: "))
+    # no Java banner, log lines, progress bars: only what was read (the date format its sample showed), warnings and
+    # the scoring line of each metric (DOCUMENTATION §6)
+    assert all(w.startswith(("read: ", "warning: ", "recency (days): ", "frequency (orders): ", "monetary: "))
                for w in warnings), proc.stderr
+    assert [w for w in warnings if w.startswith("read: ")] == [
+        "read: Dates in 'InvoiceDate' read as ISO 8601 (YYYY-MM-DD) (judged on a sample of 20,000 of its "
+        "dates)."]
     customers = len(pd.read_csv(tmp_path / "seg.csv"))
     assert summary.startswith(f"{customers:,} customers in ") and summary.endswith(f"wrote {tmp_path / 'seg.csv'}")
