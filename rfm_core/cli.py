@@ -502,7 +502,10 @@ def _check_csv_out(out: Path | None, workbook_flag: str | None) -> None:
     Excel or a Parquet reader cannot open (an acceptance run wrote ``--out y.xlsx`` and got CSV bytes, silently)."""
     if out is None or not out.name.lower().endswith((".xlsx", ".xlsm", ".xls", ".parquet")):
         return
-    instead = f", or use {workbook_flag} {out.name} for the Excel workbook" if workbook_flag else ""
+    workbook = out.name.lower().endswith((".xlsx", ".xlsm", ".xls"))
+    # the workbook the CLI writes is a plain .xlsx (no macros: Excel refuses one named .xlsm)
+    instead = (f", or use {workbook_flag} {out.with_suffix('.xlsx').name} for the Excel workbook"
+               if workbook_flag and workbook else "")
     raise ConfigError(f"--out writes a CSV file, but {out.name} is named like another format. Name it "
                       f"{out.with_suffix('.csv').name}{instead}.")
 

@@ -27,13 +27,12 @@ from .sqlplan import (
     Dialect,
     FileResult,
     SqlPlan,
-    apply_order_level_check,
     counts_frame,
     customers_sql,
     finish_customers,
-    id_reading,
     ledger_frame,
     read_columns,
+    read_plan,
     refuse_order_rules,
 )
 
@@ -176,16 +175,8 @@ def duckdb_customers_from_files(
             floats = frozenset(str(r[0]) for r in described if str(r[1]).upper() in ("DOUBLE", "FLOAT", "REAL"))
             plan = SqlPlan(source, columns, text_columns, resolved, policy, Dialect(), dayfirst, float_columns=floats,
                            row_id=row_id, row_hash=row_hash)
-            notes: tuple[str, ...] = date_notes  # said as the pandas reader says them
-            id_info: dict[str, int] = {}
-            id_warnings: tuple[str, ...] = ()
-            spellings = plan.id_spellings()
-            if spellings:  # said, and counted, as the pandas reader does
-                id_notes, id_warnings, id_info = id_reading(con.sql(spellings).fetchall()[0], resolved[CUSTOMER_ID])
-                notes = (*notes, *id_notes)
-            if plan.needs_order_level_check():
-                plan, checked = apply_order_level_check(plan, con.sql(plan.order_level_check()).fetchall()[0])
-                notes = (*notes, *checked)
+            reading = read_plan(plan, lambda sql: tuple(con.sql(sql).fetchall()[0]), date_notes)
+            plan, notes = reading.plan, reading.notes
             # The typed, flagged lines are read three times by the rest of the plan (purchases, returns, and the
             # final coding). As a CTE they were materialized uncompressed and spilled: 11 GB written at 100x under
             # the 1.5 GB limit. As a table in the work database DuckDB stores them compressed; the later
@@ -219,4 +210,4 @@ def duckdb_customers_from_files(
     return FileResult(finish_customers(customers, COUNTRY in plan.mapping), ledger_frame(counts, input_rows),
                       as_of, input_rows, "duckdb", plan.mapping,
                       (f"{len(paths)} {fmt} file(s) read by DuckDB out of core.", *notes), unreadable=unread,
-                      guesses=notes, customer_ids=id_info, warnings=id_warnings)
+                      guesses=notes, customer_ids=reading.customer_ids, warnings=reading.warnings)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..aggregate import resolve_as_of
-from ..columns import COUNTRY, CUSTOMER_ID, INVOICE_DATE
+from ..columns import COUNTRY, INVOICE_DATE
 from ..errors import RfmError
 from ..mapping import resolve_mapping
 from ..settings import CleaningPolicy
@@ -31,11 +31,10 @@ from .sqlplan import (
     FileResult,
     SparkDialect,
     SqlPlan,
-    apply_order_level_check,
     counts_frame,
     finish_customers,
-    id_reading,
     ledger_frame,
+    read_plan,
     refuse_order_rules,
 )
 
@@ -304,16 +303,8 @@ def _analyse(spark: Any, frame: Any, fmt: str, views: _Views, later: Callable[..
     floats = frozenset(name for name, kind in frame.dtypes if kind in ("double", "float"))
     plan = SqlPlan(views.source, columns, text_columns, resolved, policy, dialect, dayfirst, nanos,
                    float_columns=floats)
-    notes: tuple[str, ...] = date_notes  # said as the pandas reader says them
-    id_info: dict[str, int] = {}
-    id_warnings: tuple[str, ...] = ()
-    spellings = plan.id_spellings()
-    if spellings:  # said, and counted, as the pandas reader does
-        id_notes, id_warnings, id_info = id_reading(tuple(spark.sql(spellings).collect()[0]), resolved[CUSTOMER_ID])
-        notes = (*notes, *id_notes)
-    if plan.needs_order_level_check():
-        plan, checked = apply_order_level_check(plan, tuple(spark.sql(plan.order_level_check()).collect()[0]))
-        notes = (*notes, *checked)
+    reading = read_plan(plan, lambda sql: tuple(spark.sql(sql).collect()[0]), date_notes)
+    plan, notes = reading.plan, reading.notes
     # The typed, flagged lines (coded0) are read by three parts of the plan (purchases and returns for the
     # cancellation matching, and the final coding). Spark never materialises a CTE: as one query it recomputed
     # them for every reader, each time re-reading, re-typing, re-hashing and re-joining every line (115 scans of
@@ -330,4 +321,4 @@ def _analyse(spark: Any, frame: Any, fmt: str, views: _Views, later: Callable[..
     return FileResult(finish_customers(customers, COUNTRY in plan.mapping), ledger_frame(counts, input_rows),
                       as_of, input_rows, "spark",
                       plan.mapping, (read_note, *notes), unreadable=unread, guesses=tuple(notes),
-                      customer_ids=id_info, warnings=id_warnings)
+                      customer_ids=reading.customer_ids, warnings=reading.warnings)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,8 +35,9 @@ from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID, QU
 from ..orders import TOLERANCE
 from ..settings import CleaningPolicy
 
-__all__ = ["Dialect", "FileResult", "SparkDialect", "SqlPlan", "apply_order_level_check", "counts_frame",
-           "customers_sql", "finish_customers", "id_reading", "ledger_frame", "read_columns", "refuse_order_rules"]
+__all__ = ["Dialect", "FileResult", "PlanReading", "SparkDialect", "SqlPlan", "apply_order_level_check",
+           "counts_frame", "customers_sql", "finish_customers", "id_reading", "ledger_frame", "read_columns",
+           "read_plan", "refuse_order_rules"]
 
 CODE = {reason: i for i, reason in enumerate(REASONS)}
 #: The columns of the typed, flagged and pre-coded groups of lines (``coded0``) that the rest of the plan reads.
@@ -767,6 +769,43 @@ def ledger_frame(counts: pd.DataFrame, input_rows: int) -> pd.DataFrame:
     ledger = ledger[(ledger["rows"] > 0) | (ledger["reason"] == USED)].reset_index(drop=True)
     ledger["share"] = ledger["rows"] / max(input_rows, 1)
     return ledger
+
+
+@dataclass(frozen=True)
+class PlanReading:
+    """What a file engine says of the data before the plan runs, as the pandas reader says it: the plan (the
+    order-level check may change it), the reading notes (date format, e-mail merge, order-level amount), the
+    warnings (ids differing only in case or spaces) and the provenance counts of the customer ids."""
+
+    plan: SqlPlan
+    notes: tuple[str, ...]
+    warnings: tuple[str, ...]
+    customer_ids: dict[str, int]
+
+
+def read_plan(plan: SqlPlan, fetch_one: Callable[[str], tuple[Any, ...]],
+              date_notes: tuple[str, ...] = ()) -> PlanReading:
+    """Run the plan's reading queries with ``fetch_one`` (an engine's "first row of this SQL"): the customer-id
+    query (:meth:`SqlPlan.id_spellings`, :func:`id_reading`) and the order-level amount check
+    (:func:`apply_order_level_check`); ``date_notes`` (from :func:`rfm_core.engines.files.decide_dayfirst`) come
+    first. One function for DuckDB and Spark, so both say the same things.
+
+    Raises
+    ------
+    RfmError
+        From :func:`apply_order_level_check`: an order total the file engines cannot divide among lines.
+    """
+    notes: tuple[str, ...] = date_notes
+    warnings: tuple[str, ...] = ()
+    info: dict[str, int] = {}
+    spellings = plan.id_spellings()
+    if spellings:
+        id_notes, warnings, info = id_reading(fetch_one(spellings), plan.mapping[CUSTOMER_ID])
+        notes = (*notes, *id_notes)
+    if plan.needs_order_level_check():
+        plan, checked = apply_order_level_check(plan, fetch_one(plan.order_level_check()))
+        notes = (*notes, *checked)
+    return PlanReading(plan, notes, warnings, info)
 
 
 def id_reading(row: tuple[Any, ...], column: str) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, int]]:

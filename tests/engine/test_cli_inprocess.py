@@ -115,8 +115,8 @@ def test_unexpected_errors_are_one_line(monkeypatch: pytest.MonkeyPatch, capsys:
 
 @pytest.mark.parametrize(("command", "name", "advice"), [
     ("segment", "y.xlsx", "Name it y.csv, or use --xlsx y.xlsx for the Excel workbook."),
-    ("segment", "Y.XLSM", "Name it Y.csv, or use --xlsx Y.XLSM for the Excel workbook."),
-    ("segment", "y.parquet", "Name it y.csv, or use --xlsx y.parquet"),
+    ("segment", "Y.XLSM", "Name it Y.csv, or use --xlsx Y.xlsx for the Excel workbook."),
+    ("segment", "y.parquet", "Name it y.csv."),  # no workbook advice for a Parquet name
     ("clv", "c.xlsx", "Name it c.csv."),
     ("backtest", "b.xls", "Name it b.csv."),
 ])
