@@ -221,7 +221,8 @@ def spark_customers_from_files(
     frame = reader.parquet(*paths) if fmt == "parquet" else reader.option("header", True).csv(paths)
     # Views named for this run only (a session, the app's or a test's, may run several analyses). What the run
     # leaves in the session (views, its shuffle setting, the typed lines on disk) is undone when it ends.
-    views = _Views(*(f"rfm_{part}_{uuid.uuid4().hex[:12]}" for part in ("src", "coded0", "summary")))
+    parts = ("src", "coded0", "reasoned", "summary")
+    views = _Views(*(f"rfm_{part}_{uuid.uuid4().hex[:12]}" for part in parts))
     undo = contextlib.ExitStack()
 
     def later(step: Callable[..., object], *args: object) -> None:
@@ -257,7 +258,7 @@ def _materialise(spark: Any, frame: Any, later: Callable[..., None]) -> Any:
         dirs = os.environ.get("SPARK_LOCAL_DIRS") or spark.sparkContext.getConf().get("spark.local.dir") or ""
         folder = tempfile.mkdtemp(prefix="rfm-spark-", dir=dirs.split(",")[0] or None)
         later(shutil.rmtree, folder, True)
-        target = str(Path(folder) / "coded0")
+        target = str(Path(folder) / "lines")
         # Parquet has no column type for a column that is NULL by construction (no country mapped, say)
         columns = [frame[c].cast("string").alias(c) if kind == "void" else frame[c] for c, kind in frame.dtypes]
         frame.select(*columns).write.parquet(target)
@@ -280,6 +281,7 @@ def _release(df: Any) -> None:
 class _Views(NamedTuple):
     source: str
     coded0: str
+    reasoned: str
     summary: str
 
 
@@ -311,10 +313,13 @@ def _analyse(spark: Any, frame: Any, fmt: str, views: _Views, later: Callable[..
     # the files in one physical plan; at 100x the shuffle files passed 23 GB without finishing). Computed once.
     coded0 = _materialise(spark, spark.sql(plan.reasoned(coded0_only=True)), later)
     coded0.createOrReplaceTempView(views.coded0)
-    summary = spark.sql(plan.summary(views.coded0)).cache()  # one row per customer: small, read three times below
+    # The coded lines, read twice (the ledger's counts per reason, the per-customer table): computed once too.
+    reasoned = _materialise(spark, spark.sql(plan.reasoned(views.coded0)), later)
+    reasoned.createOrReplaceTempView(views.reasoned)
+    summary = spark.sql(plan.summary(views.reasoned)).cache()  # one row per customer: small, read twice below
     later(summary.unpersist)
     summary.createOrReplaceTempView(views.summary)
-    counts, unread = counts_frame(tuple(spark.sql(plan.ledger_counts(views.summary)).collect()[0]))
+    counts, unread = counts_frame(tuple(spark.sql(plan.ledger_counts(views.reasoned)).collect()[0]))
     input_rows = int(counts["n"].sum())
     as_of = resolve_as_of(spark.sql(plan.last_purchase(views.summary)).collect()[0][0], as_of)
     customers = spark.sql(plan.customers(views.summary, as_of)).toPandas()
