@@ -80,14 +80,18 @@ CLOCK_JS = r"""
     if (b.sawRun && b.tScript === null && state() === 'notRunning') b.tScript = performance.now();
     if (b.sawRun && state() === 'notRunning' && !stale() && plotsDrawn() && (!b.until || b.until())) {
       b.done = true;
-      requestAnimationFrame(() => { b.t1 = performance.now(); });
+      // only for this arming: a frame of an earlier one must not end a later measurement
+      const gen = b.gen;
+      requestAnimationFrame(() => { if (b.gen === gen) b.t1 = performance.now(); });
     }
   };
   const observe = () => new MutationObserver(check).observe(document.documentElement,
       {subtree: true, childList: true, attributes: true, attributeOldValue: true, characterData: true});
   if (document.documentElement) observe(); else document.addEventListener('DOMContentLoaded', observe);
+  b.gen = 0;
   b.arm = (until) => {
-    Object.assign(b, {armed: true, t0: null, t1: null, tScript: null, sawRun: false, sawProgress: false, done: false,
+    Object.assign(b, {gen: b.gen + 1, armed: true, t0: null, t1: null, tScript: null, sawRun: false,
+                      sawProgress: false, done: false,
                       until: until ? new Function('return (' + until + ');') : null});
   };
 })();
@@ -149,10 +153,15 @@ def _timed(page: Any, label: str, action: Any, until: str | None = None, timeout
     try:  # now and then Streamlit drops a click on a page link (no run starts): the clock restarts on a second one
         page.wait_for_function("window.__bench.sawRun || window.__bench.t1 !== null", timeout=15_000, polling=50)
     except PlaywrightTimeout:
-        print(f"{label}: no run 15 s after the action; doing it again, timed from the second time", file=sys.stderr)
-        page.evaluate("(u) => window.__bench.arm(u)", until)
-        action()
-        retried = True
+        # Checked and re-armed in one step of the page's event loop: a run that starts just after the 15 s (a
+        # loaded machine) is timed from the first action, not re-armed under (the re-armed clock then took that
+        # run's end with no start of its own: a benchmark failed on `t1 - tScript` with tScript None).
+        if page.evaluate("(u) => { const b = window.__bench; if (b.sawRun || b.t1 !== null) return false; "
+                         "b.arm(u); return true; }", until):
+            print(f"{label}: no run 15 s after the action; doing it again, timed from the second time",
+                  file=sys.stderr)
+            action()
+            retried = True
     try:
         page.wait_for_function("window.__bench.t1 !== null", timeout=timeout, polling=50)
     except PlaywrightTimeout:
