@@ -110,3 +110,23 @@ def test_the_customer_table_does_not_depend_on_the_order_of_the_lines(lines: lis
     for customer in first.index:
         revenue = [q * p for _, _, q, p, c in rows if c == customer]
         assert first.loc[customer, "monetary"] == _exactly_rounded(revenue)
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_a_spend_exactly_on_a_custom_edge_scores_below_it(engine: str) -> None:
+    """Acceptance run on the bundled sample: customer 17752 spends 681.41 (the exact sum of their lines, rounded
+    once: below, with fractions); with an edge at 681.41 the rule "1 + the number of edges below v" gives 4. pandas
+    summed the lines to 681.4100000000001 and scored 5; DuckDB scored 4."""
+    from rfm_core.settings import MetricScoring
+    from tests.conftest import SAMPLE
+
+    lines = pd.read_csv(SAMPLE, dtype={"CustomerID": str})
+    mine = lines[(lines["CustomerID"].str.removesuffix(".0") == "17752")]
+    assert len(mine) and not mine["InvoiceNo"].astype(str).str.startswith("C").any()
+    assert not mine.duplicated().any() and (mine["UnitPrice"] > 0).all()
+    assert _exactly_rounded((mine["Quantity"] * mine["UnitPrice"]).tolist()) == 681.41
+    edges = MetricScoring(bins=5, method="thresholds", edges=(78.84, 300.0, 332.85, 681.41))
+    scoring = ScoringSettings(monetary=edges)
+    table = analyze(SAMPLE, AnalysisSettings(scoring=scoring), engine=engine, warn=False).segmentation.customers
+    row = table.set_index("customer_id").loc["17752"]
+    assert row["monetary"] == 681.41 and row["m_score"] == 4
