@@ -55,6 +55,7 @@ __all__ = [
     "MappedTable",
     "NumberReading",
     "apply_mapping",
+    "date_order_messages",
     "describe_mapping",
     "detect_columns",
     "detect_mapping",
@@ -881,6 +882,36 @@ def _customer_keys(ids: pd.Series, column: str) -> tuple[pd.Series, list[str], l
 # ---------------------------------------------------------------------------------------------- the stage
 
 
+def date_order_messages(column: str, dates: DateReading, examples: Callable[[Sequence[str], int], list[str]]
+                        ) -> tuple[list[str], list[str], list[str]]:
+    """The reading notes, the guesses among them and the warnings about a date column read by :func:`read_dates`:
+    the format, the value proving the order (or "as set"), dates that fit both orders read month-first, and
+    values proving both orders. ``examples(values, n)`` shows up to ``n`` example values (the pandas reader: with
+    their rows; the file engines, which read a sample: as they are). One wording for every engine."""
+    notes = [f"Dates in {column!r} read as {dates.label}."]
+    guesses = notes[:] if dates.decided_by != "setting" else []
+    warnings: list[str] = []
+    if dates.order is None:
+        return notes, guesses, warnings
+    day_rows, month_rows = examples(dates.day_first, 3), examples(dates.month_first, 3)
+    if dates.decided_by == "data" and not dates.conflict:
+        proof = day_rows if dates.order == DAY_FIRST else month_rows
+        notes.append(f"Date order {dates.order}, proven by {', '.join(proof[:2])}.")
+        guesses.append(notes[-1])
+    elif dates.decided_by == "assumed":
+        warnings.append(f"Dates in {column!r} fit both day-first and month-first (e.g. "
+                        f"{', '.join(examples(dates.ambiguous, 2))}); they were read month-first. If that is wrong, "
+                        "use --dayfirst (app: Settings, Date order).")
+    elif dates.decided_by == "setting":
+        notes.append(f"Date order {dates.order}, as set.")
+    if dates.conflict and dates.decided_by != "setting":
+        warnings.append(
+            f"Dates in {column!r} prove both orders: day-first by {', '.join(day_rows[:2])}, month-first by "
+            f"{', '.join(month_rows[:2])}. Each of these was read in the only order it fits; dates that fit "
+            f"both were read {dates.order} (more of the file proves it). Check the rows named here.")
+    return notes, guesses, warnings
+
+
 def _first_rows(text: pd.Series, values: Sequence[str], n: int = 3) -> list[str]:
     """``'13/02/2011' (row 5)`` for example values: the first data row (1-based, as in the dropped-rows CSV)."""
     out = []
@@ -982,29 +1013,23 @@ def apply_mapping(
     date_src = src[date_col]
     dates = read_dates(date_src, dayfirst)
     out[INVOICE_DATE] = dates.values
-    notes.append(f"Dates in {date_col!r} read as {dates.label}.")
-    if dates.decided_by != "setting":
-        guesses.append(notes[-1])
+    rows_cache: dict[tuple[tuple[str, ...], int], list[str]] = {}
+
+    def rows(values: Sequence[str], n: int) -> list[str]:
+        key = (tuple(values), n)
+        if key not in rows_cache:
+            rows_cache[key] = _first_rows(date_src, values, n)
+        return rows_cache[key]
+
+    date_notes, date_guesses, date_warnings = date_order_messages(date_col, dates, rows)
+    notes += date_notes
+    guesses += date_guesses
+    warnings += date_warnings
     date_info: dict[str, Any] = {"column": date_col, "format": dates.label, "order": dates.order,
                                  "decided_by": dates.decided_by}
     if dates.order is not None:
-        day_rows, month_rows = _first_rows(date_src, dates.day_first), _first_rows(date_src, dates.month_first)
-        date_info["day_first_evidence"], date_info["month_first_evidence"] = day_rows, month_rows
-        if dates.decided_by == "data" and not dates.conflict:
-            proof = day_rows if dates.order == DAY_FIRST else month_rows
-            notes.append(f"Date order {dates.order}, proven by {', '.join(proof[:2])}.")
-            guesses.append(notes[-1])
-        elif dates.decided_by == "assumed":
-            examples = ", ".join(_first_rows(date_src, dates.ambiguous, 2))
-            warnings.append(f"Dates in {date_col!r} fit both day-first and month-first (e.g. {examples}); they were "
-                            "read month-first. If that is wrong, use --dayfirst (app: Settings, Date order).")
-        elif dates.decided_by == "setting":
-            notes.append(f"Date order {dates.order}, as set.")
-        if dates.conflict and dates.decided_by != "setting":
-            warnings.append(
-                f"Dates in {date_col!r} prove both orders: day-first by {', '.join(day_rows[:2])}, month-first by "
-                f"{', '.join(month_rows[:2])}. Each of these was read in the only order it fits; dates that fit "
-                f"both were read {dates.order} (more of the file proves it). Check the rows named here.")
+        date_info["day_first_evidence"] = rows(dates.day_first, 3)
+        date_info["month_first_evidence"] = rows(dates.month_first, 3)
     if dates.offsets is not None:
         stated = dates.offsets.dropna()
         zones = sorted({_format_offset(m) for m in stated.unique()})

@@ -21,7 +21,7 @@ from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID
 from ..errors import InputFileError, RfmError
 from ..mapping import resolve_mapping
 from ..settings import CleaningPolicy
-from .files import DATE_SAMPLE, decide_dayfirst, expand_paths, file_format
+from .files import DATE_SAMPLE, DateDecision, decide_dayfirst, expand_paths, file_format
 from .sqlplan import (
     CODE,
     Dialect,
@@ -163,19 +163,18 @@ def duckdb_customers_from_files(
                 # DuckDB's virtual columns of a Parquet scan: which file, which row in it
                 row_id = f"(CAST(file_index AS BIGINT) * {2**40} + file_row_number)"
             text_columns = frozenset(str(r[0]) for r in described if str(r[1]).upper() == "VARCHAR")
-            dayfirst: bool | None = None
-            date_notes: tuple[str, ...] = ()
+            date_order = DateDecision(None)
             date_col = resolved[INVOICE_DATE]
             if date_col in text_columns:
                 quoted = Dialect().quote(date_col)
                 sample = con.sql(f"SELECT {quoted} AS d FROM {source} WHERE {quoted} IS NOT NULL "
                                  f"LIMIT {DATE_SAMPLE}").df()
-                dayfirst, date_notes = decide_dayfirst(sample["d"], policy.dayfirst, date_col)
+                date_order = decide_dayfirst(sample["d"], policy.dayfirst, date_col)
             refuse_order_rules(columns, resolved, "duckdb")
             floats = frozenset(str(r[0]) for r in described if str(r[1]).upper() in ("DOUBLE", "FLOAT", "REAL"))
-            plan = SqlPlan(source, columns, text_columns, resolved, policy, Dialect(), dayfirst, float_columns=floats,
-                           row_id=row_id, row_hash=row_hash)
-            reading = read_plan(plan, lambda sql: tuple(con.sql(sql).fetchall()[0]), date_notes)
+            plan = SqlPlan(source, columns, text_columns, resolved, policy, Dialect(), date_order.dayfirst,
+                           float_columns=floats, row_id=row_id, row_hash=row_hash)
+            reading = read_plan(plan, lambda sql: tuple(con.sql(sql).fetchall()[0]), date_order)
             plan, notes = reading.plan, reading.notes
             # The plan's steps are stored as tables rather than run as one query: the typed, flagged lines (coded0)
             # are read three times by the rest of the plan (purchases, returns, and the final coding); as a CTE they

@@ -5,13 +5,14 @@ from __future__ import annotations
 import glob
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
 from ..errors import InputFileError
-from ..mapping import parse_dates
+from ..mapping import DAY_FIRST, date_order_messages, read_dates
 
-__all__ = ["DATE_SAMPLE", "decide_dayfirst", "expand_paths", "file_format"]
+__all__ = ["DATE_SAMPLE", "DateDecision", "decide_dayfirst", "expand_paths", "file_format"]
 
 _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".txt", ".tsv")
@@ -52,14 +53,29 @@ def file_format(paths: list[str]) -> str:
 DATE_SAMPLE = 20_000
 
 
-def decide_dayfirst(sample: pd.Series, forced: bool | None, column: str = "") -> tuple[bool | None, tuple[str, ...]]:
-    """Day or month first for text dates, decided on a sample with the pandas rules (``forced`` wins), and the
-    reading note that says what the sample showed (none when the order was set): the pandas reader's words
-    ("Dates in 'X' read as ..."), with the sample's size, as the file engines look at no other values."""
+class DateDecision(NamedTuple):
+    """The file engines' date order (None: no D/M/Y dates in the sample) and what to say about it."""
+
+    dayfirst: bool | None
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def decide_dayfirst(sample: pd.Series, forced: bool | None, column: str = "") -> DateDecision:
+    """Day or month first for text dates, decided on a sample with the pandas reader's rules
+    (:func:`rfm_core.mapping.read_dates`; ``forced`` wins), with the reader's notes and warnings
+    (:func:`rfm_core.mapping.date_order_messages`: the format, the values proving the order, dates that fit both
+    orders read month-first, values proving both orders), the example values shown as they are (a sample has no
+    file rows) and the first note saying how much of the column was judged. Nothing is said when the order was
+    set."""
     if forced is not None:
-        return forced, ()
-    _, label = parse_dates(sample.astype("string"))
+        return DateDecision(forced)
+    reading = read_dates(sample.astype("string"))
+    notes, _, warnings = date_order_messages(column, reading, lambda values, n: [repr(v) for v in list(values)[:n]])
     judged = (f"all {len(sample):,} of its dates" if len(sample) < DATE_SAMPLE
               else f"a sample of {DATE_SAMPLE:,} of its dates")
-    note = f"Dates in {column!r} read as {label} (judged on {judged})."
-    return "day-first" in label, (note,)
+    notes[0] = f"{notes[0].removesuffix('.')} (judged on {judged})."
+    # From the order read, not from the label's words: the label of dates fitting both orders ends "set day-first
+    # if that is wrong", and a test for "day-first" in it read such files day-first while saying month-first.
+    dayfirst = None if reading.order is None else reading.order == DAY_FIRST
+    return DateDecision(dayfirst, tuple(notes), tuple(warnings))

@@ -26,7 +26,7 @@ from ..columns import COUNTRY, INVOICE_DATE
 from ..errors import RfmError
 from ..mapping import resolve_mapping
 from ..settings import CleaningPolicy
-from .files import DATE_SAMPLE, decide_dayfirst, expand_paths, file_format
+from .files import DATE_SAMPLE, DateDecision, decide_dayfirst, expand_paths, file_format
 from .sqlplan import (
     FileResult,
     SparkDialect,
@@ -292,20 +292,19 @@ def _analyse(spark: Any, frame: Any, fmt: str, views: _Views, later: Callable[..
     text_columns = frozenset(name for name, kind in frame.dtypes if kind == "string")
     resolved = resolve_mapping(list(columns), mapping)
     dialect = SparkDialect()
-    dayfirst: bool | None = None
-    date_notes: tuple[str, ...] = ()
+    date_order = DateDecision(None)
     if resolved[INVOICE_DATE] in text_columns:
         q = dialect.quote(resolved[INVOICE_DATE])
         sample = spark.sql(f"SELECT {q} AS d FROM {views.source} WHERE {q} IS NOT NULL "
                            f"LIMIT {DATE_SAMPLE}").toPandas()
-        dayfirst, date_notes = decide_dayfirst(sample["d"], policy.dayfirst, resolved[INVOICE_DATE])
+        date_order = decide_dayfirst(sample["d"], policy.dayfirst, resolved[INVOICE_DATE])
     nanos = frozenset(name for name, kind in frame.dtypes if kind == "bigint" and fmt == "parquet"
                       and name == resolved[INVOICE_DATE])
     refuse_order_rules(columns, resolved, "spark")
     floats = frozenset(name for name, kind in frame.dtypes if kind in ("double", "float"))
-    plan = SqlPlan(views.source, columns, text_columns, resolved, policy, dialect, dayfirst, nanos,
+    plan = SqlPlan(views.source, columns, text_columns, resolved, policy, dialect, date_order.dayfirst, nanos,
                    float_columns=floats)
-    reading = read_plan(plan, lambda sql: tuple(spark.sql(sql).collect()[0]), date_notes)
+    reading = read_plan(plan, lambda sql: tuple(spark.sql(sql).collect()[0]), date_order)
     plan, notes = reading.plan, reading.notes
     # The typed, flagged lines (coded0) are read by three parts of the plan (purchases and returns for the
     # cancellation matching, and the final coding). Spark never materialises a CTE: as one query it recomputed

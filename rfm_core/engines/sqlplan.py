@@ -34,6 +34,7 @@ from ..clean import (
 from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID, QUANTITY, STOCK_CODE, UNIT_PRICE
 from ..orders import TOLERANCE
 from ..settings import CleaningPolicy
+from .files import DateDecision
 
 __all__ = ["Dialect", "FileResult", "PlanReading", "SparkDialect", "SqlPlan", "apply_order_level_check",
            "counts_frame", "customers_sql", "finish_customers", "id_reading", "ledger_frame", "read_columns",
@@ -777,7 +778,8 @@ def ledger_frame(counts: pd.DataFrame, input_rows: int) -> pd.DataFrame:
 class PlanReading:
     """What a file engine says of the data before the plan runs, as the pandas reader says it: the plan (the
     order-level check may change it), the reading notes (date format, e-mail merge, order-level amount), the
-    warnings (ids differing only in case or spaces) and the provenance counts of the customer ids."""
+    warnings (dates fitting both orders or proving both; ids differing only in case or spaces) and the provenance
+    counts of the customer ids."""
 
     plan: SqlPlan
     notes: tuple[str, ...]
@@ -786,24 +788,25 @@ class PlanReading:
 
 
 def read_plan(plan: SqlPlan, fetch_one: Callable[[str], tuple[Any, ...]],
-              date_notes: tuple[str, ...] = ()) -> PlanReading:
+              date_order: DateDecision | None = None) -> PlanReading:
     """Run the plan's reading queries with ``fetch_one`` (an engine's "first row of this SQL"): the customer-id
     query (:meth:`SqlPlan.id_spellings`, :func:`id_reading`) and the order-level amount check
-    (:func:`apply_order_level_check`); ``date_notes`` (from :func:`rfm_core.engines.files.decide_dayfirst`) come
-    first. One function for DuckDB and Spark, so both say the same things.
+    (:func:`apply_order_level_check`); the notes and warnings of ``date_order`` (from
+    :func:`rfm_core.engines.files.decide_dayfirst`) come first. One function for DuckDB and Spark, so both say the
+    same things.
 
     Raises
     ------
     RfmError
         From :func:`apply_order_level_check`: an order total the file engines cannot divide among lines.
     """
-    notes: tuple[str, ...] = date_notes
-    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = date_order.notes if date_order else ()
+    warnings: tuple[str, ...] = date_order.warnings if date_order else ()
     info: dict[str, int] = {}
     spellings = plan.id_spellings()
     if spellings:
-        id_notes, warnings, info = id_reading(fetch_one(spellings), plan.mapping[CUSTOMER_ID])
-        notes = (*notes, *id_notes)
+        id_notes, id_warnings, info = id_reading(fetch_one(spellings), plan.mapping[CUSTOMER_ID])
+        notes, warnings = (*notes, *id_notes), (*warnings, *id_warnings)
     if plan.needs_order_level_check():
         plan, checked = apply_order_level_check(plan, fetch_one(plan.order_level_check()))
         notes = (*notes, *checked)
