@@ -102,8 +102,11 @@ class Dialect:
                 f"THEN trim({expr}) ELSE {expr} END")
 
     def timestamp(self, expr: str, dayfirst: bool | None) -> str:
-        order = "%d/%m/%Y" if dayfirst else "%m/%d/%Y"
-        formats = ", ".join(f"'{order}{t}'" for t in (" %H:%M", " %H:%M:%S", ""))
+        """ISO text, else D/M/Y in the order ``dayfirst``, and a value that does not fit that order in the other:
+        the pandas reader's rule (each value proving an order is read in the only order it fits: by its D/M/Y
+        formats when the order came from the data, by its general parser when it was set)."""
+        orders = ["%d/%m/%Y", "%m/%d/%Y"] if dayfirst else ["%m/%d/%Y", "%d/%m/%Y"]
+        formats = ", ".join(f"'{order}{t}'" for order in orders for t in (" %H:%M", " %H:%M:%S", ""))
         return f"COALESCE(TRY_CAST({expr} AS TIMESTAMP), try_strptime({expr}, [{formats}]))"
 
     def days_between(self, start_date: str, end_date: str) -> str:
@@ -161,8 +164,9 @@ class SparkDialect(Dialect):
         return f"trim({expr})"
 
     def timestamp(self, expr: str, dayfirst: bool | None) -> str:
-        order = "d/M/yyyy" if dayfirst else "M/d/yyyy"
-        tries = ", ".join(f"try_to_timestamp({expr}, '{order}{t}')" for t in (" H:mm", " H:mm:ss", ""))
+        orders = ["d/M/yyyy", "M/d/yyyy"] if dayfirst else ["M/d/yyyy", "d/M/yyyy"]
+        tries = ", ".join(f"try_to_timestamp({expr}, '{order}{t}')" for order in orders for t in (" H:mm", " H:mm:ss",
+                                                                                                  ""))
         # Spark would turn "09:30+13:00" into the session's clock; the shop's local clock is kept, as in pandas.
         local = (f"regexp_replace({expr}, '(?i)([0-9]:[0-9]{{2}}(:[0-9]{{2}}([.,][0-9]+)?)?)[ ]*"
                  "(Z|UTC|GMT|[+-][0-9]{2}(:?[0-9]{2})?)[ ]*$', '$1')")

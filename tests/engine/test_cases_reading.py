@@ -380,6 +380,17 @@ def test_duckdb_reads_dates_proving_both_orders_in_the_order_more_of_them_prove(
     assert by.loc["a", "first_purchase"].strftime("%Y-%m-%d") == "2024-02-13"
     assert [w.split(":")[0] for w in got.warnings] == ["Dates in 'order_date' prove both orders"]
     assert "day-first by '13/02/2024', month-first by '02/13/2024', '03/14/2024'" in got.warnings[0]
+    # as the warning says, each proving value is read in the only order it fits: 13/02/2024 is 13 February (DuckDB
+    # filed it as unreadable), as in pandas
+    assert by.loc["c", "first_purchase"].strftime("%Y-%m-%d") == "2024-02-13"
+    assert _rfm(got.customers) == _rfm(analyze(path.read_bytes(), name="both.csv", warn=False).customers)
+    # with the order set, too: pandas' general parser reads 13/02/2024 as the only date it can be
+    for dayfirst in (False, True):
+        policy = CleaningPolicy(dayfirst=dayfirst)
+        forced = duckdb_customers_from_files(str(path), policy=policy)
+        want = analyze(path.read_bytes(), AnalysisSettings(cleaning=policy), name="both.csv", warn=False)
+        assert _rfm(forced.customers) == _rfm(want.customers) and len(forced.customers) == 4
+        assert forced.customers.set_index("customer_id").loc["c", "first_purchase"].strftime("%m-%d") == "02-13"
 
 
 def test_the_file_engines_prove_the_date_order_in_pandas_words() -> None:
