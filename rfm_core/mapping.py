@@ -11,6 +11,7 @@ date cells but about 23,000 distinct timestamps, so each format is tried on 23,0
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -882,7 +883,7 @@ def _customer_keys(ids: pd.Series, column: str) -> tuple[pd.Series, list[str], l
 # ---------------------------------------------------------------------------------------------- the stage
 
 
-def date_order_messages(column: str, dates: DateReading, examples: Callable[[Sequence[str], int], list[str]]
+def date_order_messages(column: str, dates: DateReading, examples: Callable[[tuple[str, ...], int], list[str]]
                         ) -> tuple[list[str], list[str], list[str]]:
     """The reading notes, the guesses among them and the warnings about a date column read by :func:`read_dates`:
     the format, the value proving the order (or "as set"), dates that fit both orders read month-first, and
@@ -1013,13 +1014,9 @@ def apply_mapping(
     date_src = src[date_col]
     dates = read_dates(date_src, dayfirst)
     out[INVOICE_DATE] = dates.values
-    rows_cache: dict[tuple[tuple[str, ...], int], list[str]] = {}
-
-    def rows(values: Sequence[str], n: int) -> list[str]:
-        key = (tuple(values), n)
-        if key not in rows_cache:
-            rows_cache[key] = _first_rows(date_src, values, n)
-        return rows_cache[key]
+    @functools.cache  # the evidence is shown in a note and in the provenance: its rows are looked up once
+    def rows(values: tuple[str, ...], n: int) -> list[str]:
+        return _first_rows(date_src, values, n)
 
     date_notes, date_guesses, date_warnings = date_order_messages(date_col, dates, rows)
     notes += date_notes

@@ -21,7 +21,7 @@ from ..columns import AMOUNT, COUNTRY, CUSTOMER_ID, INVOICE_DATE, INVOICE_ID
 from ..errors import InputFileError, RfmError
 from ..mapping import resolve_mapping
 from ..settings import CleaningPolicy
-from .files import DATE_SAMPLE, DateDecision, decide_dayfirst, expand_paths, file_format
+from .files import DateDecision, expand_paths, file_format, sample_date_order
 from .sqlplan import (
     CODE,
     Dialect,
@@ -166,10 +166,8 @@ def duckdb_customers_from_files(
             date_order = DateDecision(None)
             date_col = resolved[INVOICE_DATE]
             if date_col in text_columns:
-                quoted = Dialect().quote(date_col)
-                sample = con.sql(f"SELECT {quoted} AS d FROM {source} WHERE {quoted} IS NOT NULL "
-                                 f"LIMIT {DATE_SAMPLE}").df()
-                date_order = decide_dayfirst(sample["d"], policy.dayfirst, date_col)
+                date_order = sample_date_order(lambda sql: con.sql(sql).df()["d"], source, Dialect().quote(date_col),
+                                               date_col, policy.dayfirst)
             refuse_order_rules(columns, resolved, "duckdb")
             floats = frozenset(str(r[0]) for r in described if str(r[1]).upper() in ("DOUBLE", "FLOAT", "REAL"))
             plan = SqlPlan(source, columns, text_columns, resolved, policy, Dialect(), date_order.dayfirst,

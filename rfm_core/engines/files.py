@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -12,7 +13,7 @@ import pandas as pd
 from ..errors import InputFileError
 from ..mapping import DAY_FIRST, date_order_messages, read_dates
 
-__all__ = ["DATE_SAMPLE", "DateDecision", "decide_dayfirst", "expand_paths", "file_format"]
+__all__ = ["DATE_SAMPLE", "DateDecision", "decide_dayfirst", "expand_paths", "file_format", "sample_date_order"]
 
 _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".txt", ".tsv")
@@ -79,3 +80,14 @@ def decide_dayfirst(sample: pd.Series, forced: bool | None, column: str = "") ->
     # if that is wrong", and a test for "day-first" in it read such files day-first while saying month-first.
     dayfirst = None if reading.order is None else reading.order == DAY_FIRST
     return DateDecision(dayfirst, tuple(notes), tuple(warnings))
+
+
+def sample_date_order(fetch_dates: Callable[[str], pd.Series], source: str, quoted: str, column: str,
+                      forced: bool | None) -> DateDecision:
+    """:func:`decide_dayfirst` for the text date column ``column`` (``quoted`` in the engine's SQL) of ``source``,
+    on :data:`DATE_SAMPLE` of its values fetched by ``fetch_dates`` (an engine's "this SQL's one column"); no
+    query when the order was set. The one date sample of DuckDB and Spark."""
+    if forced is not None:
+        return DateDecision(forced)
+    return decide_dayfirst(fetch_dates(f"SELECT {quoted} AS d FROM {source} WHERE {quoted} IS NOT NULL "
+                                       f"LIMIT {DATE_SAMPLE}"), None, column)

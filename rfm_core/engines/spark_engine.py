@@ -26,7 +26,7 @@ from ..columns import COUNTRY, INVOICE_DATE
 from ..errors import RfmError
 from ..mapping import resolve_mapping
 from ..settings import CleaningPolicy
-from .files import DATE_SAMPLE, DateDecision, decide_dayfirst, expand_paths, file_format
+from .files import DateDecision, expand_paths, file_format, sample_date_order
 from .sqlplan import (
     FileResult,
     SparkDialect,
@@ -294,10 +294,8 @@ def _analyse(spark: Any, frame: Any, fmt: str, views: _Views, later: Callable[..
     dialect = SparkDialect()
     date_order = DateDecision(None)
     if resolved[INVOICE_DATE] in text_columns:
-        q = dialect.quote(resolved[INVOICE_DATE])
-        sample = spark.sql(f"SELECT {q} AS d FROM {views.source} WHERE {q} IS NOT NULL "
-                           f"LIMIT {DATE_SAMPLE}").toPandas()
-        date_order = decide_dayfirst(sample["d"], policy.dayfirst, resolved[INVOICE_DATE])
+        date_order = sample_date_order(lambda sql: spark.sql(sql).toPandas()["d"], views.source,
+                                       dialect.quote(resolved[INVOICE_DATE]), resolved[INVOICE_DATE], policy.dayfirst)
     nanos = frozenset(name for name, kind in frame.dtypes if kind == "bigint" and fmt == "parquet"
                       and name == resolved[INVOICE_DATE])
     refuse_order_rules(columns, resolved, "spark")

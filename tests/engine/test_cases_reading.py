@@ -403,3 +403,17 @@ def test_the_file_engines_prove_the_date_order_in_pandas_words() -> None:
     iso = decide_dayfirst(pd.Series(["2024-02-13", "2024-03-01"]), None, "Date")
     assert iso.dayfirst is None and iso.warnings == () and len(iso.notes) == 1
     assert decide_dayfirst(pd.Series(["01/02/2024"]), True, "Date") == (True, (), ())  # set: nothing to say
+
+
+def test_the_file_engines_read_no_date_sample_when_the_order_is_set() -> None:
+    from rfm_core.engines.files import sample_date_order
+
+    asked: list[str] = []
+
+    def fetch(sql: str) -> pd.Series:
+        asked.append(sql)
+        return pd.Series(["13/02/2024", "01/03/2024"])
+
+    assert sample_date_order(fetch, "t", '"d"', "d", False) == (False, (), ()) and asked == []
+    decided = sample_date_order(fetch, "t", '"d"', "d", None)
+    assert decided.dayfirst is True and asked == ['SELECT "d" AS d FROM t WHERE "d" IS NOT NULL LIMIT 20000']
